@@ -1,0 +1,114 @@
+#include "arrays.h"
+
+#include <cmath>
+
+namespace steepest::bindings {
+namespace {
+
+std::string type_description(py::handle value) {
+  if (py::isinstance<py::array>(value)) {
+    py::array array = py::reinterpret_borrow<py::array>(value);
+    return std::string(py::str(array.dtype())) + " array of shape " + shape_string(array);
+  }
+  return std::string(py::str(py::type::handle_of(value).attr("__name__")));
+}
+
+[[noreturn]] void fail_type(const char* function, const char* name, const std::string& expected, py::handle value) {
+  throw py::type_error(std::string(function) + ": argument '" + name + "' must be " + expected + ", got " +
+                       type_description(value));
+}
+
+[[noreturn]] void fail_value(const char* function, const char* name, const std::string& what) {
+  throw py::value_error(std::string(function) + ": argument '" + name + "' " + what);
+}
+
+}  // namespace
+
+const char* dtype_name(DType dtype) { return dtype == DType::float32 ? "float32" : "float64"; }
+
+std::string shape_string(const std::vector<index_t>& shape) {
+  std::string out = "(";
+  for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + (shape.size() == 1 ? ",)" : ")");
+}
+
+std::string shape_string(const py::array& array) {
+  return shape_string(std::vector<index_t>(array.shape(), array.shape() + array.ndim()));
+}
+
+DType float_dtype(const char* function, const char* name, py::handle value) {
+  if (!py::isinstance<py::array>(value)) fail_type(function, name, "a NumPy array of float32 or float64", value);
+  py::array array = py::reinterpret_borrow<py::array>(value);
+  if (array.dtype().is(py::dtype::of<float>())) return DType::float32;
+  if (array.dtype().is(py::dtype::of<double>())) return DType::float64;
+  fail_type(function, name, "a float32 or float64 array", value);
+}
+
+void require_same_dtype(const char* function, const char* name, py::handle value, DType expected,
+                        const char* reference_name) {
+  if (float_dtype(function, name, value) != expected)
+    throw py::type_error(std::string(function) + ": argument '" + name + "' is " +
+                         dtype_name(float_dtype(function, name, value)) + " but '" + reference_name + "' is " +
+                         dtype_name(expected) + "; mixed precision is not converted, cast one with .astype()");
+}
+
+py::array contiguous_input(const char* function, const char* name, py::handle value, DType dtype) {
+  require_same_dtype(function, name, value, dtype, "the first array");
+  py::array array = py::reinterpret_borrow<py::array>(value);
+  if (array.flags() & py::array::c_style) return array;
+  return py::array::ensure(array, py::array::c_style);
+}
+
+void require_ndim(const char* function, const char* name, const py::array& array, int ndim, const char* layout) {
+  if (array.ndim() != ndim)
+    fail_value(function, name,
+               "must be " + std::to_string(ndim) + "-D " + layout + ", got shape " + shape_string(array));
+}
+
+void require_dim(const char* function, const char* name, const py::array& array, int axis, index_t expected,
+                 const std::string& why) {
+  if (array.shape(axis) != expected)
+    fail_value(function, name,
+               "has shape " + shape_string(array) + " but its axis " + std::to_string(axis) + " must be " +
+                   std::to_string(expected) + " (" + why + ")");
+}
+
+py::array in_place_output(const char* function, const char* name, py::handle value, DType dtype,
+                          const std::vector<index_t>& shape) {
+  if (!py::isinstance<py::array>(value))
+    fail_type(function, name, std::string("a NumPy ") + dtype_name(dtype) + " array", value);
+  py::array array = py::reinterpret_borrow<py::array>(value);
+  if (float_dtype(function, name, value) != dtype)
+    fail_type(function, name, std::string("a ") + dtype_name(dtype) + " array (it is written in place, never converted)",
+              value);
+  const std::vector<index_t> actual(array.shape(), array.shape() + array.ndim());
+  if (actual != shape) fail_value(function, name, "must have shape " + shape_string(shape) + ", got " + shape_string(array));
+  if (!(array.flags() & py::array::c_style))
+    fail_value(function, name, "must be C-contiguous (it is written in place); pass np.ascontiguousarray(...) and use the result");
+  if (!array.writeable()) fail_value(function, name, "is read-only but is written in place");
+  return array;
+}
+
+py::array new_array(DType dtype, const std::vector<index_t>& shape) {
+  if (dtype == DType::float32) return py::array_t<float>(shape);
+  return py::array_t<double>(shape);
+}
+
+Activation parse_activation(const char* function, const std::string& name) {
+  if (name == "identity") return Activation::identity;
+  if (name == "relu") return Activation::relu;
+  if (name == "sigmoid") return Activation::sigmoid;
+  if (name == "tanh") return Activation::tanh;
+  if (name == "softmax") return Activation::softmax;
+  throw py::value_error(std::string(function) + ": unknown activation '" + name +
+                        "'; expected one of: identity, relu, sigmoid, tanh, softmax");
+}
+
+double non_negative(const char* function, const char* name, double value) {
+  if (!std::isfinite(value) || value < 0)
+    throw py::value_error(std::string(function) + ": argument '" + name + "' must be a finite number >= 0, got " +
+                          std::to_string(value));
+  return value;
+}
+
+}  // namespace steepest::bindings

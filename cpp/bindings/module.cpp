@@ -1,0 +1,56 @@
+// steepest._core: the module definition, the configuration functions and the start-up
+// choice of the kernel table.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "ops.h"
+#include "steepest/dispatch.h"
+#include "steepest/thread_pool.h"
+
+#ifndef STEEPEST_VERSION
+#define STEEPEST_VERSION "0+unknown"
+#endif
+
+namespace py = pybind11;
+
+namespace {
+
+std::string compiler() {
+#if defined(__clang__)
+  return "clang " __clang_version__;
+#elif defined(__GNUC__)
+  return "gcc " __VERSION__;
+#elif defined(_MSC_VER)
+  return "msvc " + std::to_string(_MSC_VER);
+#else
+  return "unknown";
+#endif
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "steepest's compiled core; use steepest.ops and the steepest package instead.";
+  try {
+    steepest::active_kernels();
+  } catch (const std::exception& error) {
+    throw py::import_error(std::string("steepest: ") + error.what());
+  }
+
+  m.attr("__version__") = STEEPEST_VERSION;
+  m.attr("compiler") = compiler();
+  m.def("simd_level", [] { return std::string(steepest::active_kernels().isa); });
+  m.def("compiled_isas", &steepest::compiled_isas);
+  m.def("available_isas", &steepest::available_isas);
+  m.def("set_isa", &steepest::select_isa, py::arg("name"));
+  m.def("get_num_threads", &steepest::num_threads);
+  m.def("set_num_threads", [](int n) {
+    if (n < 1) throw py::value_error("set_num_threads: n must be >= 1, got " + std::to_string(n));
+    steepest::set_num_threads(n);
+  }, py::arg("n"));
+
+  steepest::bindings::bind_ops(m);
+}

@@ -1,0 +1,88 @@
+#include "steepest/dense.h"
+
+#include "steepest/gemm.h"
+#include "steepest/thread_pool.h"
+
+namespace steepest {
+namespace {
+
+// Element-wise passes are split into tasks of this many elements (rounded to whole rows or
+// to columns a multiple of every vector width): smaller ones stay on the calling thread.
+constexpr index_t kElementsPerTask = 1 << 15;
+
+index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
+
+// Calls f(row_begin, row_end) over tasks of whole rows.
+template <class F>
+void for_row_blocks(index_t rows, index_t cols, F f) {
+  const index_t rows_per_task = cols > 0 && cols < kElementsPerTask ? kElementsPerTask / cols : 1;
+  auto task = [&](index_t t) {
+    const index_t begin = t * rows_per_task;
+    const index_t end = begin + rows_per_task < rows ? begin + rows_per_task : rows;
+    f(begin, end);
+  };
+  parallel_for(ceil_div(rows, rows_per_task), task);
+}
+
+}  // namespace
+
+template <class T>
+void activation_forward(const KernelSet<T>& kernels, Activation activation, index_t rows, index_t cols,
+                        const T* x, T* y) {
+  for_row_blocks(rows, cols, [&](index_t begin, index_t end) {
+    kernels.activation_forward(activation, end - begin, cols, x + begin * cols, y + begin * cols);
+  });
+}
+
+template <class T>
+void activation_backward(const KernelSet<T>& kernels, Activation activation, index_t rows, index_t cols,
+                         const T* y, const T* dy, T* dx) {
+  for_row_blocks(rows, cols, [&](index_t begin, index_t end) {
+    kernels.activation_backward(activation, end - begin, cols, y + begin * cols, dy + begin * cols,
+                                dx + begin * cols);
+  });
+}
+
+template <class T>
+void dense_forward(const KernelSet<T>& kernels, index_t M, index_t K, index_t N, const T* x, const T* weight,
+                   const T* bias, Activation activation, T* y) {
+  const bool softmax = activation == Activation::softmax;
+  gemm(kernels, M, N, K, x, K, false, weight, N, false, y, N, bias, softmax ? Activation::identity : activation);
+  if (softmax) activation_forward(kernels, Activation::softmax, M, N, y, y);
+}
+
+template <class T>
+void dense_backward(const KernelSet<T>& kernels, index_t M, index_t K, index_t N, const T* x, const T* weight,
+                    const T* y, const T* dy, Activation activation, T* dz, T* dx, T* dweight, T* dbias) {
+  // dz and the bias gradient in one pass, split by columns so that no column sum is split.
+  Activation elementwise = activation;
+  const T* upstream = dy;
+  if (activation == Activation::softmax) {
+    activation_backward(kernels, Activation::softmax, M, N, y, dy, dz);
+    elementwise = Activation::identity;
+    upstream = dz;
+  }
+  const index_t cols_per_task = M > 0 && M * 64 < kElementsPerTask ? ceil_div(kElementsPerTask / M, 64) * 64 : 64;
+  auto columns = [&](index_t t) {
+    const index_t begin = t * cols_per_task;
+    const index_t end = begin + cols_per_task < N ? begin + cols_per_task : N;
+    kernels.backward_epilogue(elementwise, M, N, begin, end, y, upstream, dz, dbias);
+  };
+  parallel_for(ceil_div(N, cols_per_task), columns);
+
+  gemm(kernels, K, N, M, x, K, true, dz, N, false, dweight, N);
+  if (dx) gemm(kernels, M, K, N, dz, N, false, weight, N, true, dx, K);
+}
+
+#define STEEPEST_INSTANTIATE(T)                                                                                 \
+  template void dense_forward<T>(const KernelSet<T>&, index_t, index_t, index_t, const T*, const T*, const T*, \
+                                 Activation, T*);                                                              \
+  template void dense_backward<T>(const KernelSet<T>&, index_t, index_t, index_t, const T*, const T*, const T*, \
+                                  const T*, Activation, T*, T*, T*, T*);                                       \
+  template void activation_forward<T>(const KernelSet<T>&, Activation, index_t, index_t, const T*, T*);        \
+  template void activation_backward<T>(const KernelSet<T>&, Activation, index_t, index_t, const T*, const T*, T*);
+STEEPEST_INSTANTIATE(float)
+STEEPEST_INSTANTIATE(double)
+#undef STEEPEST_INSTANTIATE
+
+}  // namespace steepest

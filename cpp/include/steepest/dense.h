@@ -1,0 +1,31 @@
+// A dense layer's forward and backward passes over whole batches, threaded; and the
+// activations and their derivatives over whole arrays. Weights are (in_features,
+// out_features): Y = act(X·W + b).
+#pragma once
+
+#include "steepest/kernels.h"
+
+namespace steepest {
+
+// x: M x K, weight: K x N, bias: N or null, y: M x N.  y = act(x·weight + bias).
+template <class T>
+void dense_forward(const KernelSet<T>& kernels, index_t M, index_t K, index_t N, const T* x, const T* weight,
+                   const T* bias, Activation activation, T* y);
+
+// x: M x K, weight: K x N, y (the forward output) and dy: M x N.
+// dz = dy ∘ act'(y) (M x N, may alias dy); dx = dz·weightᵀ (M x K, skipped if null);
+// dweight = xᵀ·dz (K x N); dbias = Σ_rows dz (N, skipped if null).
+template <class T>
+void dense_backward(const KernelSet<T>& kernels, index_t M, index_t K, index_t N, const T* x, const T* weight,
+                    const T* y, const T* dy, Activation activation, T* dz, T* dx, T* dweight, T* dbias);
+
+// y = act(x) and dx = dy ∘ act'(y) over rows x cols (softmax row-wise), split into tasks of
+// whole rows.
+template <class T>
+void activation_forward(const KernelSet<T>& kernels, Activation activation, index_t rows, index_t cols,
+                        const T* x, T* y);
+template <class T>
+void activation_backward(const KernelSet<T>& kernels, Activation activation, index_t rows, index_t cols,
+                         const T* y, const T* dy, T* dx);
+
+}  // namespace steepest

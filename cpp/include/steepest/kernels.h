@@ -1,0 +1,100 @@
+// The table of kernels one instruction set provides: plain function pointers over plain
+// pointers and sizes, so that code compiled for one instruction set is only ever reached
+// through this table (never through shared inline code: see the top of cpp/kernels/kernels.inc).
+//
+// Conventions shared by every kernel:
+// - matrices are row-major; "rows x cols" with a leading dimension equal to cols unless named;
+// - weights are stored (in_features, out_features), so a dense layer is Y = X·W + b;
+// - kernels never allocate; the caller owns every buffer.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace steepest {
+
+using index_t = std::ptrdiff_t;
+
+enum class Activation : int { identity = 0, relu = 1, sigmoid = 2, tanh = 3, softmax = 4 };
+
+// Applied to a tile of C after its last block of K, while the tile is still in registers:
+// C = act(C + bias). Softmax is row-wise over all of C, so it is never applied here.
+template <class T>
+struct Epilogue {
+  const T* bias;  // bias of the tile's first column, or nullptr
+  Activation activation;
+};
+
+template <class T>
+struct KernelSet {
+  // Register tile of the GEMM micro-kernel: mr rows by nr columns of C.
+  int mr;
+  int nr;
+
+  // Packs the mc x kc block op(A)(i, k) = a[i * row_stride + k * col_stride] into panels of mr
+  // rows: (i, k) goes to dst[(i / mr) * kc * mr + k * mr + i % mr]; rows past mc are zero.
+  void (*pack_a)(index_t mc, index_t kc, const T* a, index_t row_stride, index_t col_stride, T* dst);
+  // Packs the kc x nc block op(B)(k, j) = b[k * row_stride + j * col_stride] into panels of nr
+  // columns: (k, j) goes to dst[(j / nr) * kc * nr + k * nr + j % nr]; columns past nc are zero.
+  void (*pack_b)(index_t kc, index_t nc, const T* b, index_t row_stride, index_t col_stride, T* dst);
+  // C[mc x nc] = (accumulate ? C : 0) + packed A · packed B, then the epilogue if not null.
+  void (*macro_kernel)(index_t mc, index_t nc, index_t kc, const T* packed_a, const T* packed_b,
+                       T* c, index_t ldc, bool accumulate, const Epilogue<T>* epilogue);
+
+  // y = act(x) over rows x cols (softmax is row-wise; the others are element-wise).
+  void (*activation_forward)(Activation activation, index_t rows, index_t cols, const T* x, T* y);
+  // dx = dy ∘ act'(x), computed from the output y (softmax: the row-wise Jacobian product).
+  // dx may alias dy.
+  void (*activation_backward)(Activation activation, index_t rows, index_t cols, const T* y,
+                              const T* dy, T* dx);
+  // For columns [col_begin, col_end) of rows x cols: dz = dy ∘ act'(y) and, if dbias is not
+  // null, dbias[j] = Σ_i dz[i, j] summed in row order. Split by columns so that threads never
+  // split a sum (results do not depend on the thread count). Not for softmax. dz may alias dy.
+  void (*backward_epilogue)(Activation activation, index_t rows, index_t cols, index_t col_begin,
+                            index_t col_end, const T* y, const T* dy, T* dz, T* dbias);
+
+  // Losses return the mean loss and, if dpred is not null, write its gradient (the
+  // conventions of PyTorch's MSELoss, BCELoss, BCEWithLogitsLoss and CrossEntropyLoss).
+  double (*mse)(index_t n, const T* pred, const T* target, T* dpred);
+  double (*binary_cross_entropy)(index_t n, const T* prob, const T* target, T* dprob);
+  double (*sigmoid_binary_cross_entropy)(index_t n, const T* logits, const T* target, T* dlogits);
+  double (*softmax_cross_entropy)(index_t rows, index_t cols, const T* logits,
+                                  const std::int64_t* labels, T* dlogits);
+  // Cross entropy against a target distribution per row (one-hot or soft labels).
+  double (*softmax_cross_entropy_dense)(index_t rows, index_t cols, const T* logits,
+                                        const T* target, T* dlogits);
+
+  // One fused pass: g = grad + l2·p + l1·sign(p); with momentum v = μ·v + g and
+  // d = nesterov ? g + μ·v : v, else d = g; p -= lr·d. velocity may be null when μ = 0.
+  void (*sgd_update)(index_t n, T* param, const T* grad, T* velocity, T lr, T momentum,
+                     bool nesterov, T l1, T l2);
+  // Adam (Kingma & Ba) with L1/L2 added to the gradient as in sgd_update; correction1 and
+  // correction2 are 1 - β1^t and 1 - β2^t.
+  void (*adam_update)(index_t n, T* param, const T* grad, T* m, T* v, T lr, T beta1, T beta2,
+                      T eps, T correction1, T correction2, T l1, T l2);
+
+  // Σ x², accumulated in the order of the lanes (for gradient norms).
+  double (*sum_squares)(index_t n, const T* x);
+};
+
+struct KernelTable {
+  const char* isa;
+  KernelSet<float> f32;
+  KernelSet<double> f64;
+};
+
+template <class T> const KernelSet<T>& kernels_for(const KernelTable& table);
+template <> inline const KernelSet<float>& kernels_for<float>(const KernelTable& t) { return t.f32; }
+template <> inline const KernelSet<double>& kernels_for<double>(const KernelTable& t) { return t.f64; }
+
+// One per instruction set compiled in (cpp/kernels/kernels_<isa>.cpp).
+const KernelTable& kernel_table_scalar();
+#if defined(STEEPEST_ARCH_X86_64)
+const KernelTable& kernel_table_sse2();
+const KernelTable& kernel_table_avx2();
+const KernelTable& kernel_table_avx512();
+#elif defined(STEEPEST_ARCH_AARCH64)
+const KernelTable& kernel_table_neon();
+#endif
+
+}  // namespace steepest

@@ -1,0 +1,24 @@
+// The sse2 kernels: kernels.inc compiled with this file's instruction-set flags only
+// (cpp/CMakeLists.txt), all of it in an anonymous namespace.
+#include "steepest/kernels.h"
+
+#include <math.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include <emmintrin.h>
+namespace steepest {
+namespace {
+#include "simd_scalar.inc"
+#include "simd_sse2.inc"
+template <class T>
+using Vec = Sse2<T>;
+#include "kernels.inc"
+
+const KernelTable table = {"sse2", make_kernel_set<float>(), make_kernel_set<double>()};
+}  // namespace
+
+const KernelTable& kernel_table_sse2() { return table; }
+
+}  // namespace steepest
