@@ -35,7 +35,33 @@ Network<T>::Network(std::vector<LayerSpec> layers) : layers_(std::move(layers)) 
     }
     if (layer.out_features > widest_) widest_ = layer.out_features;
   }
-  parameters_.assign(static_cast<std::size_t>(offset), T(0));
+  own_parameters_.assign(static_cast<std::size_t>(offset), T(0));
+  parameters_ = own_parameters_.data();
+  parameter_count_ = offset;
+}
+
+template <class T>
+Network<T>::Network(Network& whole, index_t first, index_t last) : usage_(whole.usage_) {
+  const auto count = static_cast<index_t>(whole.layers_.size());
+  if (first < 0 || last > count || first >= last)
+    throw std::invalid_argument("layers [" + std::to_string(first) + ", " + std::to_string(last) +
+                                ") are not a non-empty range of the network's " + std::to_string(count) + " layers");
+  layers_.assign(whole.layers_.begin() + first, whole.layers_.begin() + last);
+  // Offsets become relative to the first parameter of the range.
+  index_t begin = -1, end = 0;
+  for (const LayerSpec& layer : layers_) {
+    if (layer.kind != LayerSpec::Kind::dense) continue;
+    if (begin < 0) begin = layer.weight_offset;
+    end = layer.bias_offset + layer.out_features;
+  }
+  if (begin < 0) begin = end = 0;
+  for (LayerSpec& layer : layers_) {
+    layer.weight_offset -= begin;
+    layer.bias_offset -= begin;
+    if (layer.out_features > widest_) widest_ = layer.out_features;
+  }
+  parameters_ = whole.parameters_ + begin;
+  parameter_count_ = end - begin;
 }
 
 template <class T>
@@ -56,8 +82,8 @@ void Network<T>::predict(const T* x, index_t rows, T* y, index_t batch_rows) con
         continue;
       }
       T* output = l == last ? y + begin * output_features() : buffers[next];
-      dense_forward(kernels, n, layer.in_features, layer.out_features, input, parameters_.data() + layer.weight_offset,
-                    parameters_.data() + layer.bias_offset, layer.activation, output);
+      dense_forward(kernels, n, layer.in_features, layer.out_features, input, parameters_ + layer.weight_offset,
+                    parameters_ + layer.bias_offset, layer.activation, output);
       input = output;
       next ^= 1;
     }

@@ -107,6 +107,7 @@ RunResult Trainer<T>::run(const T* x, const T* target, const std::int64_t* label
       result.nonfinite_batch = batch;
       break;
     }
+    judge(rows, result);
     backward(rows);
     const bool last_of_run = batch + 1 == last_batch || begin + rows >= n;
     update(lr, collect_diagnostics_ && last_of_run);
@@ -161,6 +162,32 @@ double Trainer<T>::forward_and_loss(index_t rows) {
                  : kernels_->softmax_cross_entropy_dense(rows, out, prediction, target_batch_.data(), dprediction);
   }
   return 0;
+}
+
+template <class T>
+void Trainer<T>::judge(index_t rows, RunResult& result) const {
+  if (loss_ == LossKind::mse) return;
+  const T* prediction = activations_.back().data();
+  const index_t out = network_.output_features();
+  if (loss_ == LossKind::binary_cross_entropy) {
+    const T threshold = output_is_logits_ ? T(0) : T(0.5);
+    for (index_t i = 0; i < rows * out; ++i)
+      result.correct += (prediction[i] > threshold) == (target_batch_[static_cast<std::size_t>(i)] > T(0.5));
+    result.judged += rows * out;
+    return;
+  }
+  auto arg_max = [out](const T* row) {
+    index_t best = 0;
+    for (index_t j = 1; j < out; ++j)
+      if (row[j] > row[best]) best = j;
+    return best;
+  };
+  for (index_t r = 0; r < rows; ++r) {
+    const index_t expected = labels_in_use_ ? index_t(label_batch_[static_cast<std::size_t>(r)])
+                                            : arg_max(target_batch_.data() + r * out);
+    result.correct += arg_max(prediction + r * out) == expected;
+  }
+  result.judged += rows;
 }
 
 template <class T>

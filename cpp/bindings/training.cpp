@@ -93,7 +93,7 @@ py::array predict(Network<T>& network, py::handle x_value, index_t batch_rows) {
 }
 
 template <class T>
-py::tuple run(Trainer<T>& trainer, py::handle x_value, py::object target_value,
+py::dict run(Trainer<T>& trainer, py::handle x_value, py::object target_value,
               py::object labels_value, py::handle order_value, index_t first_batch, index_t last_batch, double lr) {
   const char* fn = "fit";
   const Network<T>& network = trainer.network();
@@ -141,7 +141,14 @@ py::tuple run(Trainer<T>& trainer, py::handle x_value, py::object target_value,
     py::gil_scoped_release release;
     result = trainer.run(px, target, labels, o, n, first_batch, last_batch, T(lr));
   }
-  return py::make_tuple(result.loss_sum, result.samples, result.batches, result.nonfinite_batch);
+  py::dict out;
+  out["loss_sum"] = result.loss_sum;
+  out["samples"] = result.samples;
+  out["batches"] = result.batches;
+  out["nonfinite_batch"] = result.nonfinite_batch;
+  out["judged"] = result.judged;
+  out["correct"] = result.correct;
+  return out;
 }
 
 template <class T>
@@ -204,7 +211,11 @@ void bind_precision(py::module_& m, const char* network_name, const char* traine
              return view<T>(self, net.parameters() + spec.bias_offset, {spec.out_features});
            },
            py::arg("layer"))
-      .def("predict", &predict<T>, py::arg("x"), py::arg("batch_size"));
+      .def("predict", &predict<T>, py::arg("x"), py::arg("batch_size"))
+      .def("layers_between",
+           [](Network<T>& whole, index_t first, index_t last) { return new Network<T>(whole, first, last); },
+           py::arg("first"), py::arg("last"), py::keep_alive<0, 1>(),
+           "A network of layers [first, last) sharing this network's parameters.");
 
   py::class_<Trainer<T>>(m, trainer_name)
       .def(py::init([](Network<T>& network, index_t batch_size, const std::string& loss, const std::string& optimizer,

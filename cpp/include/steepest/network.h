@@ -28,14 +28,17 @@ class Network {
   // Checks that the layers chain (each in_features equals the previous out_features) and
   // lays out the parameter block; throws std::invalid_argument naming the first problem.
   explicit Network(std::vector<LayerSpec> layers);
+  // Layers [first, last) of `whole`, sharing its parameters and its usage lock (an
+  // autoencoder's encoder and decoder). `whole` must outlive it.
+  Network(Network& whole, index_t first, index_t last);
 
   const std::vector<LayerSpec>& layers() const { return layers_; }
   index_t input_features() const { return layers_.front().in_features; }
   index_t output_features() const { return layers_.back().out_features; }
   index_t widest_layer() const { return widest_; }
-  T* parameters() { return parameters_.data(); }
-  const T* parameters() const { return parameters_.data(); }
-  index_t parameter_count() const { return static_cast<index_t>(parameters_.size()); }
+  T* parameters() { return parameters_; }
+  const T* parameters() const { return parameters_; }
+  index_t parameter_count() const { return parameter_count_; }
 
   // y (rows x output_features) = the network applied to x (rows x input_features), in
   // batches of batch_rows (dropout is the identity here).
@@ -43,13 +46,16 @@ class Network {
 
   // Held shared by predict and exclusively by a training run: predicting while another
   // thread trains is refused instead of reading half-updated weights.
-  std::shared_mutex& usage() const { return usage_; }
+  std::shared_mutex& usage() const { return *usage_; }
 
  private:
   std::vector<LayerSpec> layers_;
-  std::vector<T> parameters_;
+  std::vector<T> own_parameters_;  // empty when the parameters are another network's
+  T* parameters_ = nullptr;
+  index_t parameter_count_ = 0;
   index_t widest_ = 0;
-  mutable std::shared_mutex usage_;
+  mutable std::shared_mutex own_usage_;
+  std::shared_mutex* usage_ = &own_usage_;
 };
 
 }  // namespace steepest

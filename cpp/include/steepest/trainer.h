@@ -27,6 +27,10 @@ struct RunResult {
   index_t samples = 0;
   index_t batches = 0;
   index_t nonfinite_batch = -1;  // the batch whose loss was NaN/inf (its update was not applied)
+  // Classification losses: predictions judged and judged right (the arg-max against the label
+  // for softmax cross entropy; each output against 0.5 for binary cross entropy).
+  index_t judged = 0;
+  index_t correct = 0;
 };
 
 // Per dense layer, accumulated over the batches since the last reset.
@@ -60,6 +64,7 @@ class Trainer {
 
  private:
   double forward_and_loss(index_t rows);
+  void judge(index_t rows, RunResult& result) const;
   void backward(index_t rows);
   void update(T lr, bool measure_update);
   void record_diagnostics(index_t rows);
