@@ -1,0 +1,195 @@
+"""Independent NumPy float64 reference for every op in `steepest.ops`.
+
+Written from the mathematical definitions, not from the C++ core, so that the
+kernels are checked against something that shares none of their code. Inputs of
+any float dtype are widened to float64 first; callers compare the float32
+kernels against this reference applied to the same float32-rounded inputs.
+
+Shapes (row-major, weights stored (in_features, out_features) as in the core):
+    M  batch rows        K  in_features        N  out_features / classes
+    x (M, K)   weight (K, N)   bias (N,)   y, dy (M, N)
+"""
+
+import numpy as np
+
+ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh", "softmax")
+LOSSES = ("mse", "binary_cross_entropy", "softmax_cross_entropy")
+
+# PyTorch's BCELoss clamps each log at -100 so that p = 0 or 1 gives a finite loss.
+BCE_LOG_FLOOR = -100.0
+# PyTorch's BCELoss backward divides by max(p(1-p), 1e-12) for the same reason.
+BCE_GRAD_EPSILON = 1e-12
+
+
+def _f64(array):
+    return np.asarray(array, dtype=np.float64)
+
+
+def matmul(a, b, trans_a=False, trans_b=False):
+    """C = op(a) @ op(b), op transposing when its flag is set."""
+    a, b = _f64(a), _f64(b)
+    return (a.T if trans_a else a) @ (b.T if trans_b else b)
+
+
+# Activations: each forward sits next to its derivative, which is expressed
+# through the forward OUTPUT y, as the core's backward receives it.
+
+
+def identity(x):
+    return _f64(x).copy()
+
+
+def identity_backward(y, dy):
+    return _f64(dy).copy()
+
+
+def relu(x):
+    return np.maximum(_f64(x), 0.0)
+
+
+def relu_backward(y, dy):
+    return np.where(_f64(y) > 0.0, _f64(dy), 0.0)
+
+
+def sigmoid(x):
+    x = _f64(x)
+    # exp(-|x|) <= 1 never overflows; each branch is the exact form for its sign.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def sigmoid_backward(y, dy):
+    y = _f64(y)
+    return _f64(dy) * y * (1.0 - y)
+
+
+def tanh(x):
+    return np.tanh(_f64(x))
+
+
+def tanh_backward(y, dy):
+    y = _f64(y)
+    return _f64(dy) * (1.0 - y * y)
+
+
+def softmax(x):
+    """Row-wise over the last axis of a 2-D array."""
+    x = _f64(x)
+    shifted = x - x.max(axis=-1, keepdims=True)  # largest exponent is 0: no overflow
+    e = np.exp(shifted)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def softmax_backward(y, dy):
+    # Jacobian-vector product of softmax: dz_i = y_i (dy_i - sum_j dy_j y_j).
+    y, dy = _f64(y), _f64(dy)
+    return y * (dy - np.sum(dy * y, axis=-1, keepdims=True))
+
+
+_FORWARD = {
+    "identity": identity,
+    "relu": relu,
+    "sigmoid": sigmoid,
+    "tanh": tanh,
+    "softmax": softmax,
+}
+_BACKWARD = {
+    "identity": identity_backward,
+    "relu": relu_backward,
+    "sigmoid": sigmoid_backward,
+    "tanh": tanh_backward,
+    "softmax": softmax_backward,
+}
+
+
+def activation(name, x):
+    return _FORWARD[name](x)
+
+
+def activation_backward(name, y, dy):
+    return _BACKWARD[name](y, dy)
+
+
+# Dense layer: y = act(x @ weight + bias).
+
+
+def dense_forward(x, weight, bias, activation_name="identity"):
+    z = _f64(x) @ _f64(weight)
+    if bias is not None:
+        z = z + _f64(bias)
+    return activation(activation_name, z)
+
+
+def dense_backward(x, weight, y, dy, activation_name):
+    """Returns (dx (M, K), dweight (K, N), dbias (N,)) from the forward output y."""
+    dz = activation_backward(activation_name, y, dy)
+    dx = dz @ _f64(weight).T
+    dweight = _f64(x).T @ dz
+    dbias = dz.sum(axis=0)
+    return dx, dweight, dbias
+
+
+# Losses: each returns (value, dpred), the mean-reduced value and its gradient.
+
+
+def logsumexp(x):
+    """Row-wise over the last axis, shifted by the row maximum so it never overflows."""
+    x = _f64(x)
+    row_max = x.max(axis=-1)
+    return row_max + np.log(np.sum(np.exp(x - row_max[..., None]), axis=-1))
+
+
+def mse(pred, target):
+    diff = _f64(pred) - _f64(target)
+    return float(np.mean(diff * diff)), 2.0 * diff / diff.size
+
+
+def binary_cross_entropy(pred, target):
+    p, t = _f64(pred), _f64(target)
+    # log(0) = -inf is expected at p = 0 or 1 and is clamped on the next lines.
+    with np.errstate(divide="ignore"):
+        log_p = np.maximum(np.log(p), BCE_LOG_FLOOR)
+        log_1mp = np.maximum(np.log(1.0 - p), BCE_LOG_FLOOR)
+    value = -np.mean(t * log_p + (1.0 - t) * log_1mp)
+    dpred = (p - t) / np.maximum(p * (1.0 - p), BCE_GRAD_EPSILON) / p.size
+    return float(value), dpred
+
+
+def softmax_cross_entropy(logits, labels):
+    """logits (M, C), labels (M,) integer class indices."""
+    logits = _f64(logits)
+    labels = np.asarray(labels)
+    rows = np.arange(logits.shape[0])
+    value = np.mean(logsumexp(logits) - logits[rows, labels])
+    one_hot = np.zeros_like(logits)
+    one_hot[rows, labels] = 1.0
+    dpred = (softmax(logits) - one_hot) / logits.shape[0]
+    return float(value), dpred
+
+
+_LOSSES = {
+    "mse": mse,
+    "binary_cross_entropy": binary_cross_entropy,
+    "softmax_cross_entropy": softmax_cross_entropy,
+}
+
+
+def loss(name, pred, target):
+    return _LOSSES[name](pred, target)
+
+
+def sgd_update(param, grad, velocity=None, *, lr, momentum=0.0, nesterov=False, l1=0.0, l2=0.0):
+    """One SGD step; returns (new_param, new_velocity) and leaves its inputs alone.
+
+    PyTorch's SGD with dampening 0 and weight_decay = l2, plus an L1 term.
+    new_velocity is None when momentum is 0.
+    """
+    param, grad = _f64(param), _f64(grad)
+    regularized = grad + l2 * param + l1 * np.sign(param)
+    if momentum != 0.0:
+        velocity = momentum * _f64(velocity) + regularized
+        step = regularized + momentum * velocity if nesterov else velocity
+    else:
+        velocity = None
+        step = regularized
+    return param - lr * step, velocity

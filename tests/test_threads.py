@@ -1,0 +1,141 @@
+"""Threads and start-up: results are bitwise identical whatever the thread count,
+STEEPEST_ISA forces a level at import (and rejects one that cannot run), and the
+thread pool keeps working in a child made by os.fork()."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import reference
+import steepest
+from steepest import _core, ops
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+THREAD_COUNTS = (1, 2, 3, 7)  # 7 > cores: more threads than work splits evenly into
+M, K, N = 300, 500, 400  # large enough that every op here is split between threads
+LEVELS_LOW_TO_HIGH = ("scalar", "sse2", "avx2", "avx512", "neon")
+
+
+@pytest.fixture
+def restore_num_threads():
+    original = steepest.get_num_threads()
+    yield
+    steepest.set_num_threads(original)
+
+
+def layer_inputs(dtype):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((M, K)).astype(dtype)
+    weight = (rng.standard_normal((K, N)) / np.sqrt(K)).astype(dtype)
+    bias = rng.standard_normal(N).astype(dtype)
+    dy = rng.standard_normal((M, N)).astype(dtype)
+    y = reference.dense_forward(x, weight, bias, "tanh").astype(dtype)
+    return x, weight, bias, y, dy
+
+
+# Each op returns a tuple of arrays from (x, weight, bias, y, dy).
+THREADED_OPS = {
+    "matmul": lambda x, w, b, y, dy: (ops.matmul(x, w),),
+    "matmul trans_a": lambda x, w, b, y, dy: (ops.matmul(x, dy, trans_a=True),),
+    "matmul trans_b": lambda x, w, b, y, dy: (ops.matmul(dy, w, trans_b=True),),
+    "dense_forward tanh": lambda x, w, b, y, dy: (ops.dense_forward(x, w, b, "tanh"),),
+    "dense_forward softmax": lambda x, w, b, y, dy: (ops.dense_forward(x, w, b, "softmax"),),
+    "dense_backward tanh": lambda x, w, b, y, dy: ops.dense_backward(x, w, y, dy, "tanh"),
+    "activation softmax": lambda x, w, b, y, dy: (ops.activation("softmax", dy),),
+    "activation_backward softmax": lambda x, w, b, y, dy: (ops.activation_backward("softmax", y, dy),),
+}
+
+
+def bits(array):
+    """The array's bytes as unsigned integers, so that equality is bitwise."""
+    return array.view(np.uint32 if array.dtype == np.float32 else np.uint64)
+
+
+@pytest.mark.parametrize("op", THREADED_OPS)
+def test_results_are_bitwise_identical_for_any_thread_count(isa, dtype, op, restore_num_threads):
+    inputs = layer_inputs(dtype)
+    results = {}
+    for count in THREAD_COUNTS:
+        steepest.set_num_threads(count)
+        assert steepest.get_num_threads() == count
+        results[count] = THREADED_OPS[op](*inputs)
+    for count in THREAD_COUNTS[1:]:
+        for index, (got, want) in enumerate(zip(results[count], results[1])):
+            np.testing.assert_array_equal(
+                bits(got), bits(want), err_msg=f"output {index} with {count} threads differs from 1 thread"
+            )
+
+
+def run_python(code, **environment):
+    """Runs code in a fresh interpreter, without any STEEPEST_ISA of ours."""
+    env = {name: value for name, value in os.environ.items() if name != "STEEPEST_ISA"}
+    env.update(environment)
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("level", _core.available_isas())
+def test_steepest_isa_forces_the_level(level):
+    result = run_python("import steepest; print(steepest.simd_level())", STEEPEST_ISA=level)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == level
+
+
+def test_default_level_is_the_best_available():
+    result = run_python("import steepest; print(steepest.simd_level())")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == max(_core.available_isas(), key=LEVELS_LOW_TO_HIGH.index)
+
+
+UNUSABLE_LEVELS = ["bogus"] + [level for level in LEVELS_LOW_TO_HIGH if level not in _core.available_isas()]
+
+
+@pytest.mark.parametrize("level", UNUSABLE_LEVELS)
+def test_unusable_steepest_isa_is_a_clear_import_error(level):
+    result = run_python("import steepest", STEEPEST_ISA=level)
+    # An uncaught exception exits with 1; a crash would be a negative signal number.
+    assert result.returncode == 1, result.stderr
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert re.match(r"\w*Error: ", last_line), result.stderr
+    assert "STEEPEST_ISA" in last_line and level in last_line
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+# Python 3.12+ warns when a process with threads forks; surviving that is the point here.
+@pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")
+def test_thread_pool_survives_fork(restore_num_threads):
+    steepest.set_num_threads(2)
+    x, weight, *_ = layer_inputs(np.float64)
+    want = ops.matmul(x, weight)  # the parent's pool threads are running from here on
+
+    pid = os.fork()
+    if pid == 0:
+        # Child: report through the exit status and never return into pytest.
+        status = 2
+        try:
+            same_count = np.array_equal(ops.matmul(x, weight), want)
+            steepest.set_num_threads(3)
+            new_count = np.array_equal(ops.matmul(x, weight), want)
+            status = 0 if same_count and new_count else 1
+        finally:
+            os._exit(status)
+
+    deadline = time.monotonic() + 60
+    while True:
+        finished, wait_status = os.waitpid(pid, os.WNOHANG)
+        if finished:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hung in a threaded matmul (pool threads do not exist after fork)")
+        time.sleep(0.05)
+    exit_code = os.waitstatus_to_exitcode(wait_status)
+    assert exit_code == 0, "child: 1 = wrong result, 2 = exception, negative = killed by that signal"
+    np.testing.assert_array_equal(ops.matmul(x, weight), want)  # the parent's pool still works
