@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ops.h"
+#include "training.h"
 #include "steepest/dispatch.h"
 #include "steepest/thread_pool.h"
 
@@ -53,4 +54,5 @@ PYBIND11_MODULE(_core, m) {
   }, py::arg("n"));
 
   steepest::bindings::bind_ops(m);
+  steepest::bindings::bind_training(m);
 }

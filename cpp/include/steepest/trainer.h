@@ -1,0 +1,95 @@
+// The training loop: mini-batch gradient descent over a network, every step (gather,
+// forward, loss, backward, update) in C++ into buffers allocated once per trainer.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "steepest/kernels.h"
+#include "steepest/network.h"
+
+namespace steepest {
+
+enum class LossKind { mse, binary_cross_entropy, softmax_cross_entropy };
+
+struct OptimizerConfig {
+  enum class Kind { sgd, adam };
+  Kind kind = Kind::sgd;
+  double momentum = 0;
+  bool nesterov = false;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double l1 = 0, l2 = 0;  // on weights only, never biases
+};
+
+// What one call of Trainer::run did.
+struct RunResult {
+  double loss_sum = 0;           // Σ over batches of (mean batch loss · batch rows)
+  index_t samples = 0;
+  index_t batches = 0;
+  index_t nonfinite_batch = -1;  // the batch whose loss was NaN/inf (its update was not applied)
+  // Classification losses: predictions judged and judged right (the arg-max against the label
+  // for softmax cross entropy; each output against 0.5 for binary cross entropy).
+  index_t judged = 0;
+  index_t correct = 0;
+};
+
+// Per dense layer, accumulated over the batches since the last reset.
+struct LayerDiagnostics {
+  double gradient_norm_sum = 0;  // Σ over batches of ||(dW, db)||
+  index_t batches = 0;
+  double update_ratio = 0;       // ||ΔW|| / ||W|| of the last step of the last run
+  std::vector<std::uint8_t> ever_active;  // ReLU: unit had an output > 0 at least once
+  double saturated = 0;          // sigmoid/tanh: outputs within 1% of the bounds
+  double outputs = 0;            // outputs seen
+};
+
+template <class T>
+class Trainer {
+ public:
+  Trainer(Network<T>& network, index_t batch_size, LossKind loss, OptimizerConfig optimizer, std::uint64_t seed,
+          bool diagnostics);
+
+  // Runs batches [first_batch, last_batch) of an epoch that visits the rows of x in `order`
+  // (n indices), batch b taking order[b·batch_size, (b+1)·batch_size) (the last one may be
+  // smaller). Targets are `target` (rows x output_features) or, for softmax cross entropy,
+  // integer `labels`. Stops before updating on a batch whose loss is not finite.
+  RunResult run(const T* x, const T* target, const std::int64_t* labels, const std::int64_t* order, index_t n,
+                index_t first_batch, index_t last_batch, T lr);
+
+  const std::vector<LayerDiagnostics>& diagnostics() const { return diagnostics_; }
+  void reset_diagnostics();
+  index_t steps() const { return steps_; }
+  index_t batch_size() const { return batch_size_; }
+  const Network<T>& network() const { return network_; }
+
+ private:
+  double forward_and_loss(index_t rows);
+  void judge(index_t rows, RunResult& result) const;
+  void backward(index_t rows);
+  void update(T lr, bool measure_update);
+  void record_diagnostics(index_t rows);
+
+  Network<T>& network_;
+  const KernelSet<T>* kernels_;
+  index_t batch_size_;
+  LossKind loss_;
+  OptimizerConfig optimizer_;
+  std::uint64_t seed_;
+  bool collect_diagnostics_;
+  bool output_is_logits_;  // sigmoid + BCE and softmax + CE are computed from the logits
+  bool labels_in_use_ = false;  // this run's targets are integer labels
+  index_t steps_ = 0;
+
+  // activations_[l] is the input of layer l (batch x in_features); the last is the output.
+  std::vector<std::vector<T>> activations_;
+  std::vector<std::vector<T>> gradients_;  // gradients_[l]: d loss / d activations_[l]
+  std::vector<std::vector<std::uint8_t>> dropout_masks_;
+  std::vector<T> target_batch_;
+  std::vector<std::int64_t> label_batch_;
+  std::vector<T> parameter_gradients_;
+  std::vector<T> state_a_, state_b_;  // velocity, or Adam's first and second moments
+  std::vector<T> weights_before_;
+  std::vector<LayerDiagnostics> diagnostics_;  // one per layer (empty for dropout)
+};
+
+}  // namespace steepest

@@ -1,0 +1,96 @@
+#include "steepest/network.h"
+
+#include <stdexcept>
+#include <string>
+
+#include "steepest/dense.h"
+#include "steepest/dispatch.h"
+
+namespace steepest {
+
+template <class T>
+Network<T>::Network(std::vector<LayerSpec> layers) : layers_(std::move(layers)) {
+  if (layers_.empty()) throw std::invalid_argument("a network needs at least one layer");
+  index_t offset = 0;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    LayerSpec& layer = layers_[i];
+    if (layer.in_features < 1 || layer.out_features < 1)
+      throw std::invalid_argument("layer " + std::to_string(i) + " has a size < 1");
+    if (i > 0 && layer.in_features != layers_[i - 1].out_features)
+      throw std::invalid_argument("layer " + std::to_string(i) + " takes " + std::to_string(layer.in_features) +
+                                  " features but layer " + std::to_string(i - 1) + " gives " +
+                                  std::to_string(layers_[i - 1].out_features));
+    if (layer.kind == LayerSpec::Kind::dropout) {
+      if (layer.out_features != layer.in_features)
+        throw std::invalid_argument("dropout layer " + std::to_string(i) + " must keep its width");
+      if (!(layer.dropout_rate >= 0 && layer.dropout_rate < 1))
+        throw std::invalid_argument("dropout layer " + std::to_string(i) + " needs a rate in [0, 1)");
+    } else {
+      if (layer.activation == Activation::softmax && i + 1 != layers_.size())
+        throw std::invalid_argument("softmax is for the output layer only (layer " + std::to_string(i) + ")");
+      layer.weight_offset = offset;
+      offset += layer.in_features * layer.out_features;
+      layer.bias_offset = offset;
+      offset += layer.out_features;
+    }
+    if (layer.out_features > widest_) widest_ = layer.out_features;
+  }
+  own_parameters_.assign(static_cast<std::size_t>(offset), T(0));
+  parameters_ = own_parameters_.data();
+  parameter_count_ = offset;
+}
+
+template <class T>
+Network<T>::Network(Network& whole, index_t first, index_t last) : usage_(whole.usage_) {
+  const auto count = static_cast<index_t>(whole.layers_.size());
+  if (first < 0 || last > count || first >= last)
+    throw std::invalid_argument("layers [" + std::to_string(first) + ", " + std::to_string(last) +
+                                ") are not a non-empty range of the network's " + std::to_string(count) + " layers");
+  layers_.assign(whole.layers_.begin() + first, whole.layers_.begin() + last);
+  // Offsets become relative to the first parameter of the range.
+  index_t begin = -1, end = 0;
+  for (const LayerSpec& layer : layers_) {
+    if (layer.kind != LayerSpec::Kind::dense) continue;
+    if (begin < 0) begin = layer.weight_offset;
+    end = layer.bias_offset + layer.out_features;
+  }
+  if (begin < 0) begin = end = 0;
+  for (LayerSpec& layer : layers_) {
+    layer.weight_offset -= begin;
+    layer.bias_offset -= begin;
+    if (layer.out_features > widest_) widest_ = layer.out_features;
+  }
+  parameters_ = whole.parameters_ + begin;
+  parameter_count_ = end - begin;
+}
+
+template <class T>
+void Network<T>::predict(const T* x, index_t rows, T* y, index_t batch_rows) const {
+  const KernelSet<T>& kernels = kernels_for<T>(active_kernels());
+  std::vector<T> ping(static_cast<std::size_t>(batch_rows * widest_)), pong(ping.size());
+  const index_t last = static_cast<index_t>(layers_.size()) - 1;
+  for (index_t begin = 0; begin < rows; begin += batch_rows) {
+    const index_t n = rows - begin < batch_rows ? rows - begin : batch_rows;
+    const T* input = x + begin * input_features();
+    T* buffers[2] = {ping.data(), pong.data()};
+    int next = 0;
+    for (index_t l = 0; l <= last; ++l) {
+      const LayerSpec& layer = layers_[static_cast<std::size_t>(l)];
+      if (layer.kind == LayerSpec::Kind::dropout) {
+        if (l == last)
+          for (index_t i = 0; i < n * layer.out_features; ++i) y[begin * output_features() + i] = input[i];
+        continue;
+      }
+      T* output = l == last ? y + begin * output_features() : buffers[next];
+      dense_forward(kernels, n, layer.in_features, layer.out_features, input, parameters_ + layer.weight_offset,
+                    parameters_ + layer.bias_offset, layer.activation, output);
+      input = output;
+      next ^= 1;
+    }
+  }
+}
+
+template class Network<float>;
+template class Network<double>;
+
+}  // namespace steepest

@@ -1,0 +1,82 @@
+"""Checks on user data at the Python boundary: clear errors that name the argument, what was
+expected and what was given, before any work starts."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+import numpy as np
+
+_FLOAT_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def float_dtype(dtype: Any) -> type:
+    """The NumPy scalar type for a model dtype name (``"float32"`` or ``"float64"``)."""
+    name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    if name not in _FLOAT_DTYPES:
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return _FLOAT_DTYPES[name]
+
+
+def as_matrix(value: Any, name: str, dtype: type, *, features: Optional[int] = None, check_finite: bool = True) -> np.ndarray:
+    """``value`` as a C-contiguous 2-D array of ``dtype``; no copy when it already is one
+    (memmaps included).
+
+    Integers, bools and floats are converted (data, unlike arrays written in place, is
+    converted as NumPy would); complex, object, string and float16 arrays are refused, as
+    are empty arrays and NaN or infinity (the first one's position is given).
+    """
+    array = value if isinstance(value, np.ndarray) else np.asarray(value)
+    kind = array.dtype.kind
+    if kind not in "fiub" or array.dtype == np.float16:
+        raise TypeError(f"{name} must hold real numbers (float32 or float64), got dtype {array.dtype}")
+    if array.ndim == 1:
+        raise ValueError(
+            f"{name} must be 2-D (samples, features), got shape {array.shape}; "
+            f"use {name}.reshape(-1, 1) for one feature or {name}.reshape(1, -1) for one sample"
+        )
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (samples, features), got shape {array.shape}")
+    if array.shape[0] == 0:
+        raise ValueError(f"{name} has no samples (shape {array.shape})")
+    if array.shape[1] == 0:
+        raise ValueError(f"{name} has no features (shape {array.shape})")
+    if features is not None and array.shape[1] != features:
+        raise ValueError(f"{name} has {array.shape[1]} features but the model takes {features}")
+    array = np.ascontiguousarray(array, dtype=dtype)
+    if check_finite:
+        require_finite(array, name)
+    return array
+
+
+def require_finite(array: np.ndarray, name: str, chunk_rows: int = 65536) -> None:
+    """ValueError at the first NaN or infinity, read in chunks so a memmap is never loaded whole."""
+    rows = array.shape[0] if array.ndim else 1
+    for begin in range(0, rows, chunk_rows):
+        block = array[begin : begin + chunk_rows]
+        if not np.isfinite(block).all():
+            position = tuple(int(i) for i in np.argwhere(~np.isfinite(block))[0])
+            position = (position[0] + begin,) + position[1:]
+            bad = array[position]
+            raise ValueError(f"{name} contains {bad} at position {position}; remove or impute non-finite values first")
+
+
+def positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return int(value)
+
+
+def non_negative_float(value: Any, name: str, *, positive: bool = False, below_one: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    number = float(value)
+    if not math.isfinite(number) or number < 0 or (positive and number == 0) or (below_one and number >= 1):
+        bounds = "> 0" if positive else ">= 0"
+        if below_one:
+            bounds += " and < 1"
+        raise ValueError(f"{name} must be a finite number {bounds}, got {value}")
+    return number

@@ -1,0 +1,89 @@
+"""What training did, epoch by epoch."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from typing import Any, Dict, List, Optional
+
+
+class History:
+    """Per-epoch record of a ``fit``: metrics and per-layer training diagnostics.
+
+    Attributes
+    ----------
+    history : dict of str to list
+        One list per metric, one entry per epoch: ``loss``, ``val_loss`` (with validation
+        data), ``accuracy`` / ``val_accuracy`` (classification losses), ``lr`` and ``time``
+        (seconds).
+    diagnostics : list of list of dict
+        Per epoch, per layer (``None`` for dropout): ``gradient_norm`` (mean over the
+        epoch's batches), ``update_ratio`` (‖ΔW‖/‖W‖ of the epoch's last step),
+        ``dead_fraction`` (ReLU units never active on the epoch's data) and
+        ``saturated_fraction`` (sigmoid/tanh outputs within 1% of their bounds).
+    epochs : list of int
+        The epochs recorded (continued training keeps counting).
+
+    Examples
+    --------
+    >>> from steepest.history import History
+    >>> h = History()
+    >>> h.record(0, {"loss": 0.5, "lr": 0.1, "time": 0.01}, [])
+    >>> h.history["loss"], h.best("loss")
+    ([0.5], (0, 0.5))
+    """
+
+    def __init__(self) -> None:
+        self.history: Dict[str, List[float]] = {}
+        self.diagnostics: List[List[Optional[Dict[str, Any]]]] = []
+        self.epochs: List[int] = []
+
+    def record(self, epoch: int, metrics: Dict[str, float], diagnostics: List[Optional[Dict[str, Any]]]) -> None:
+        """Append one epoch's metrics and diagnostics."""
+        self.epochs.append(epoch)
+        for key, value in metrics.items():
+            column = self.history.setdefault(key, [math.nan] * (len(self.epochs) - 1))
+            column.append(float(value))
+        for column in self.history.values():
+            if len(column) < len(self.epochs):
+                column.append(math.nan)
+        self.diagnostics.append(diagnostics)
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    def __getitem__(self, key: str) -> List[float]:
+        return self.history[key]
+
+    def best(self, monitor: str = "loss", mode: str = "min") -> tuple:
+        """``(epoch, value)`` of the best value of ``monitor``."""
+        values = self.history[monitor]
+        pick = min if mode == "min" else max
+        index = pick(range(len(values)), key=lambda i: values[i] if not math.isnan(values[i]) else (math.inf if mode == "min" else -math.inf))
+        return self.epochs[index], values[index]
+
+    def layer_diagnostic(self, name: str) -> List[List[Optional[float]]]:
+        """One diagnostic per epoch and layer, e.g. ``layer_diagnostic("dead_fraction")``."""
+        return [[None if layer is None else layer.get(name) for layer in epoch] for epoch in self.diagnostics]
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"epochs": list(self.epochs), "history": {k: list(v) for k, v in self.history.items()}, "diagnostics": self.diagnostics}
+
+    def to_json(self, path: str) -> None:
+        """Write the whole history (metrics and diagnostics) as JSON."""
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(self.to_dict(), f, indent=1, allow_nan=True)
+
+    def to_csv(self, path: str) -> None:
+        """Write one row per epoch with every metric."""
+        keys = list(self.history)
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["epoch"] + keys)
+            for i, epoch in enumerate(self.epochs):
+                writer.writerow([epoch] + [self.history[k][i] for k in keys])
+
+    def __repr__(self) -> str:
+        metrics = ", ".join(self.history)
+        return f"History({len(self)} epochs: {metrics})"

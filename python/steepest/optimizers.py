@@ -1,0 +1,98 @@
+"""Optimizers: how the gradient of each mini-batch changes the weights.
+
+Both run in the native training loop as one fused SIMD pass over all parameters; L1/L2
+regularization applies to weights, never to biases.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Union
+
+from steepest._validation import non_negative_float
+
+#: A learning rate: a number, or a schedule giving the rate for each epoch (see
+#: :mod:`steepest.schedules`).
+LearningRate = Union[float, Callable[[int], float]]
+
+
+class Optimizer:
+    """Base of the optimizers: a learning rate (or schedule) and L1/L2 penalties."""
+
+    name = ""
+
+    def __init__(self, lr: LearningRate, l1: float, l2: float) -> None:
+        if not callable(lr):
+            non_negative_float(lr, "lr", positive=True)
+        self.lr = lr
+        self.l1 = non_negative_float(l1, "l1")
+        self.l2 = non_negative_float(l2, "l2")
+
+    def learning_rate(self, epoch: int) -> float:
+        """The learning rate for ``epoch`` (counted from 0)."""
+        lr = self.lr(epoch) if callable(self.lr) else self.lr
+        return non_negative_float(lr, f"learning rate of epoch {epoch}")
+
+    def _engine_settings(self) -> dict:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{key}={value!r}" for key, value in vars(self).items())
+        return f"{type(self).__name__}({settings})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, with PyTorch's conventions.
+
+    Each step computes ``g = grad + l2·w + l1·sign(w)``; with momentum,
+    ``v = momentum·v + g`` and the step is ``v`` (``g + momentum·v`` with Nesterov);
+    then ``w -= lr·step``.
+
+    Parameters
+    ----------
+    lr : float or callable
+        Learning rate, or a schedule ``epoch -> rate``.
+    momentum : float, default 0
+    nesterov : bool, default False
+    l1, l2 : float, default 0
+        Penalties on the weights (L2 is "weight decay").
+
+    Examples
+    --------
+    >>> import steepest
+    >>> steepest.SGD(lr=0.1, momentum=0.9)
+    SGD(lr=0.1, l1=0.0, l2=0.0, momentum=0.9, nesterov=False)
+    """
+
+    name = "sgd"
+
+    def __init__(self, lr: LearningRate = 0.01, momentum: float = 0.0, nesterov: bool = False, l1: float = 0.0, l2: float = 0.0) -> None:
+        super().__init__(lr, l1, l2)
+        self.momentum = non_negative_float(momentum, "momentum")
+        if nesterov and self.momentum == 0:
+            raise ValueError("nesterov=True needs momentum > 0")
+        self.nesterov = bool(nesterov)
+
+    def _engine_settings(self) -> dict:
+        return dict(optimizer="sgd", momentum=self.momentum, nesterov=self.nesterov, beta1=0.9, beta2=0.999, eps=1e-8, l1=self.l1, l2=self.l2)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015), with PyTorch's conventions (``weight_decay`` = ``l2``).
+
+    Examples
+    --------
+    >>> import steepest
+    >>> steepest.Adam(lr=1e-3).beta2
+    0.999
+    """
+
+    name = "adam"
+
+    def __init__(self, lr: LearningRate = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, l1: float = 0.0, l2: float = 0.0) -> None:
+        super().__init__(lr, l1, l2)
+        self.beta1 = non_negative_float(beta1, "beta1", below_one=True)
+        self.beta2 = non_negative_float(beta2, "beta2", below_one=True)
+        self.eps = non_negative_float(eps, "eps", positive=True)
+
+    def _engine_settings(self) -> dict:
+        return dict(optimizer="adam", momentum=0.0, nesterov=False, beta1=self.beta1, beta2=self.beta2, eps=self.eps, l1=self.l1, l2=self.l2)
