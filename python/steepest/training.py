@@ -179,11 +179,11 @@ def fit(
     if batch_size > samples:
         raise ValueError(f"batch_size={batch_size} is larger than the {samples} training samples; use batch_size <= {samples}")
 
-    # Seeds derive from the model's seed and how long it has trained, so the same model,
-    # data and settings replay bit for bit, and continued training draws new shuffles.
-    seed_sequence = np.random.SeedSequence([model.seed, model._epochs_trained])
-    rng = np.random.default_rng(seed_sequence)
-    trainer = _engine_trainer(model, batch_size, loss, optimizer, int(seed_sequence.generate_state(1, np.uint64)[0]), diagnostics)
+    # Each epoch's shuffle derives from the model's seed and the epoch's number over the
+    # model's whole life, so the same model, data and settings replay bit for bit, and
+    # fit(epochs=2) shuffles as fit(epochs=1) twice does.
+    dropout_seed = np.random.SeedSequence([model.seed, model._epochs_trained, 1]).generate_state(1, np.uint64)[0]
+    trainer = _engine_trainer(model, batch_size, loss, optimizer, int(dropout_seed), diagnostics)
     batches = math.ceil(samples / batch_size)
     every_n = min([c.every_n_batches for c in callbacks if c.every_n_batches > 0], default=0)
     history = History()
@@ -199,7 +199,10 @@ def fit(
         for epoch in range(epochs):
             scale = math.prod(c.learning_rate_factor() for c in callbacks)
             lr = optimizer.learning_rate(epoch) * scale
-            order = rng.permutation(samples).astype(np.int64) if shuffle else np.arange(samples, dtype=np.int64)
+            if shuffle:
+                order = np.random.default_rng([model.seed, model._epochs_trained]).permutation(samples).astype(np.int64)
+            else:
+                order = np.arange(samples, dtype=np.int64)
             trainer.reset_diagnostics()
             progress.epoch_begin(epoch)
             for callback in callbacks:

@@ -1,0 +1,239 @@
+"""Training throughput: samples per second over whole epochs of mini-batch SGD, steepest
+against a clean NumPy implementation and PyTorch CPU eager (and JAX with the whole epoch
+compiled, when installed), same architecture, data, batch size and threads, interleaved
+repetitions, medians after a warm-up epoch.
+
+Run ``python -m steepest.bench.training`` (``--threads 1``, ``--repeats 5``, ``--quick``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+
+import steepest
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    name: str
+    sizes: Sequence[int]
+    activation: str
+    output_activation: str
+    batch: int
+    loss: str
+    samples: int  # per epoch: about a second of the slowest library's work
+
+    @property
+    def flops_per_sample(self) -> int:
+        # Forward, input gradient and weight gradient: three products per layer (the first
+        # layer needs no input gradient).
+        macs = sum(a * b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
+        first = self.sizes[0] * self.sizes[1]
+        return 2 * (3 * macs - first)
+
+
+CONFIGS = (
+    TrainingConfig("tiny", (2, 16, 16, 1), "tanh", "identity", 32, "mse", 65536),
+    TrainingConfig("small", (64, 64, 64, 10), "relu", "identity", 32, "softmax_cross_entropy", 32768),
+    TrainingConfig("mnist-mlp", (784, 256, 256, 10), "relu", "identity", 128, "softmax_cross_entropy", 8192),
+    TrainingConfig("autoencoder", (784, 256, 64, 256, 784), "relu", "sigmoid", 128, "mse", 4096),
+    TrainingConfig("wide", (1024, 1024, 1024, 1024), "relu", "identity", 256, "mse", 2048),
+)
+
+
+def make_data(config: TrainingConfig, samples: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((samples, config.sizes[0])).astype(np.float32)
+    if config.loss == "softmax_cross_entropy":
+        return X, rng.integers(0, config.sizes[-1], samples)
+    if config.output_activation == "sigmoid":
+        return X, rng.random((samples, config.sizes[-1])).astype(np.float32)
+    return X, rng.standard_normal((samples, config.sizes[-1])).astype(np.float32)
+
+
+# One epoch of each library: a callable that trains one epoch over the data and returns
+# the seconds it took.
+Epoch = Callable[[], float]
+
+LR = 1e-3  # small enough that no configuration diverges on random data
+
+
+def steepest_epoch(config: TrainingConfig, X, y) -> Epoch:
+    model = steepest.MLP(config.sizes, config.activation, config.output_activation, seed=0)
+    optimizer = steepest.SGD(lr=LR)
+
+    def epoch() -> float:
+        started = time.perf_counter()
+        model.fit(X, y, epochs=1, batch_size=config.batch, loss=config.loss, optimizer=optimizer, verbose=0, diagnostics=False)
+        return time.perf_counter() - started
+
+    return epoch
+
+
+def numpy_epoch(config: TrainingConfig, X, y) -> Epoch:
+    """A clean NumPy training loop: what a careful user writes without a framework."""
+    rng = np.random.default_rng(0)
+    sizes = config.sizes
+    weights = [(rng.standard_normal((a, b)) * math.sqrt(2 / a)).astype(np.float32) for a, b in zip(sizes[:-1], sizes[1:])]
+    biases = [np.zeros(b, np.float32) for b in sizes[1:]]
+    last = len(weights) - 1
+    one_hot = np.eye(sizes[-1], dtype=np.float32)
+
+    def activate(z, name):
+        if name == "relu":
+            return np.maximum(z, 0, out=z)
+        if name == "tanh":
+            return np.tanh(z, out=z)
+        if name == "sigmoid":
+            return 1 / (1 + np.exp(-z))
+        return z
+
+    def derivative(a, name):
+        if name == "relu":
+            return a > 0
+        if name == "tanh":
+            return 1 - a * a
+        if name == "sigmoid":
+            return a * (1 - a)
+        return None
+
+    def epoch() -> float:
+        started = time.perf_counter()
+        order = rng.permutation(len(X))
+        for begin in range(0, len(X), config.batch):
+            index = order[begin : begin + config.batch]
+            activations = [X[index]]
+            for i, (W, b) in enumerate(zip(weights, biases)):
+                activations.append(activate(activations[-1] @ W + b, config.activation if i < last else config.output_activation))
+            out = activations[-1]
+            if config.loss == "softmax_cross_entropy":
+                shifted = np.exp(out - out.max(axis=1, keepdims=True))
+                delta = shifted / shifted.sum(axis=1, keepdims=True)
+                delta -= one_hot[y[index]]
+                delta /= len(index)
+            else:
+                delta = 2 * (out - y[index]) / out.size
+                d = derivative(out, config.output_activation)
+                if d is not None:
+                    delta *= d
+            for i in range(last, -1, -1):
+                gradient_w = activations[i].T @ delta
+                gradient_b = delta.sum(axis=0)
+                if i > 0:
+                    delta = delta @ weights[i].T
+                    delta *= derivative(activations[i], config.activation)
+                weights[i] -= LR * gradient_w
+                biases[i] -= LR * gradient_b
+        return time.perf_counter() - started
+
+    return epoch
+
+
+def torch_epoch(config: TrainingConfig, X, y) -> Optional[Epoch]:
+    try:
+        import torch
+    except ImportError:
+        return None
+    activations = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}
+    layers: List = []
+    for i, (a, b) in enumerate(zip(config.sizes[:-1], config.sizes[1:])):
+        layers.append(torch.nn.Linear(a, b))
+        name = config.activation if i < len(config.sizes) - 2 else config.output_activation
+        if name in activations:
+            layers.append(activations[name]())
+    net = torch.nn.Sequential(*layers)
+    optimizer = torch.optim.SGD(net.parameters(), lr=LR)
+    X_t = torch.from_numpy(X)
+    y_t = torch.from_numpy(y)
+    loss_fn = torch.nn.CrossEntropyLoss() if config.loss == "softmax_cross_entropy" else torch.nn.MSELoss()
+
+    def epoch() -> float:
+        started = time.perf_counter()
+        order = torch.randperm(len(X_t))
+        for begin in range(0, len(X_t), config.batch):
+            index = order[begin : begin + config.batch]
+            optimizer.zero_grad(set_to_none=True)
+            loss_fn(net(X_t[index]), y_t[index]).backward()
+            optimizer.step()
+        return time.perf_counter() - started
+
+    return epoch
+
+
+def run(configs: Sequence[TrainingConfig], threads: int, repeats: int, scale: float = 1.0) -> List[Dict]:
+    """Interleaved epochs of every library per configuration; median samples/s each."""
+    steepest.set_num_threads(threads)
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+        torch_version: Optional[str] = torch.__version__
+    except ImportError:
+        torch_version = None
+    rows = []
+    for config in configs:
+        samples = max(config.batch * 4, int(config.samples * scale))
+        X, y = make_data(config, samples)
+        libraries = {"steepest": steepest_epoch(config, X, y), "numpy": numpy_epoch(config, X, y)}
+        torch_run = torch_epoch(config, X, y)
+        if torch_run is not None:
+            libraries["torch"] = torch_run
+        times: Dict[str, List[float]] = {name: [] for name in libraries}
+        for name, epoch in libraries.items():
+            epoch()  # warm-up: first-touch of buffers, lazy initialisation
+        for _ in range(repeats):
+            for name, epoch in libraries.items():
+                times[name].append(epoch())
+        rate = {name: samples / statistics.median(values) for name, values in times.items()}
+        row = {"config": config.name, "threads": threads, "samples": samples, "samples_per_second": rate}
+        row["gflops"] = {name: value * config.flops_per_sample / 1e9 for name, value in rate.items()}
+        row["ratio"] = {name: rate["steepest"] / value for name, value in rate.items() if name != "steepest"}
+        rows.append(row)
+    return rows
+
+
+def format_table(rows: List[Dict]) -> str:
+    peers = sorted({peer for row in rows for peer in row["ratio"]})
+    header = f"{'config':<12} {'threads':>7} {'steepest':>12} " + " ".join(f"{p:>12} {'x ' + p:>9}" for p in peers)
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        rate = row["samples_per_second"]
+        cells = " ".join(
+            f"{rate.get(p, float('nan')):>12,.0f} {row['ratio'].get(p, float('nan')):>8.2f}x" for p in peers
+        )
+        lines.append(f"{row['config']:<12} {row['threads']:>7} {rate['steepest']:>12,.0f} {cells}")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m steepest.bench.training", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, nargs="*", default=[1, os.cpu_count() or 1], help="thread counts (default: 1 and all)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed epochs per library (default 5)")
+    parser.add_argument("--quick", action="store_true", help="a tenth of the data and 3 repeats: a smoke run, not a measurement")
+    parser.add_argument("--configs", nargs="*", default=[c.name for c in CONFIGS], help="which configurations")
+    parser.add_argument("--json", help="also write the rows to this JSON file")
+    args = parser.parse_args(argv)
+    chosen = [c for c in CONFIGS if c.name in args.configs]
+    scale, repeats = (0.1, 3) if args.quick else (1.0, args.repeats)
+    rows = []
+    for threads in sorted(set(args.threads)):
+        rows += run(chosen, threads, repeats, scale)
+    print(f"steepest {steepest.__version__}, simd {steepest.simd_level()}; samples/s, median of {repeats} epochs")
+    print(format_table(rows))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(rows, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
