@@ -9,6 +9,8 @@ namespace {
 // Below this many multiply-adds a product runs on the calling thread: waking the pool
 // costs more than it saves.
 constexpr double kMinParallelMacs = 1 << 20;
+// An operand this small stays in L1/L2 and is read in place rather than packed.
+constexpr index_t kSmallOperandBytes = 32 << 10;
 
 index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
 index_t round_up(index_t a, index_t b) { return ceil_div(a, b) * b; }
@@ -34,7 +36,7 @@ struct GemmJob {
   const T* bias;
   Activation activation;
   index_t kc;           // the blocks over K: fixed by the shape, so is every element's sum
-  bool direct_a;        // read A in place (row-major) instead of packing it
+  bool direct_a;        // read A in place instead of packing it
   bool direct_b;        // read B in place (row-major) instead of packing it
   index_t rows_per_task, cols_per_task, row_tasks;
 
@@ -69,8 +71,8 @@ struct GemmJob {
             ks.pack_a(mc, kb, a_block, a_row_stride, a_col_stride, packed_a);
             a_block = packed_a;
           }
-          ks.macro_kernel(mc, nc, kb, a_block, direct_a ? a_row_stride : 0, b_block, direct_b ? b_row_stride : 0,
-                          c + ic * ldc + jc, ldc, block > 0, last ? &epilogue : nullptr);
+          ks.macro_kernel(mc, nc, kb, a_block, direct_a ? a_row_stride : 0, a_col_stride, b_block,
+                          direct_b ? b_row_stride : 0, c + ic * ldc + jc, ldc, block > 0, last ? &epilogue : nullptr);
         }
       }
     }
@@ -91,10 +93,12 @@ void gemm(const KernelSet<T>& kernels, index_t M, index_t N, index_t K, const T*
                  balanced_block(K, kernels.kc, 1), false, false,
                  M, N, 1};
   // Packing an operand pays off when the micro-kernel reads it many times: A once per
-  // micro-panel of B (N / nr times), B once per micro-panel of A (M / mr times). A small
-  // product reads its row-major operands in place instead.
-  job.direct_a = !trans_a && N <= 4 * nr;
-  job.direct_b = !trans_b && M <= 4 * mr;
+  // micro-panel of B (N / nr times), B once per micro-panel of A (M / mr times). Otherwise,
+  // or when an operand is small enough to stay in cache, it is read in place (B only when
+  // row-major: the micro-kernel loads rows of B as vectors).
+  const double small_operand = double(kSmallOperandBytes) / sizeof(T);
+  job.direct_a = N <= 4 * nr || double(M) * double(K) <= small_operand;
+  job.direct_b = !trans_b && (M <= 4 * mr || double(K) * double(N) <= small_operand);
 
   const double macs = double(M) * double(N) * double(K);
   const int threads = macs >= kMinParallelMacs ? num_threads() : 1;

@@ -44,11 +44,13 @@ struct KernelSet {
   // columns: (k, j) goes to dst[(j / nr) * kc * nr + k * nr + j % nr]; columns past nc are zero.
   void (*pack_b)(index_t kc, index_t nc, const T* b, index_t row_stride, index_t col_stride, T* dst);
   // C[mc x nc] = (accumulate ? C : 0) + A · B, then the epilogue if not null.
-  //   a: packed by pack_a if lda == 0, else read in place: row-major mc x kc, row stride lda;
+  //   a: packed by pack_a if a_row_stride == 0, else read in place:
+  //      A(i, k) = a[i * a_row_stride + k * a_col_stride] (row-major A or its transpose);
   //   b: packed by pack_b if ldb == 0, else read in place: row-major kc x nc, row stride ldb.
   // Packed or not, every element of C is summed in the same order (k ascending).
-  void (*macro_kernel)(index_t mc, index_t nc, index_t kc, const T* a, index_t lda, const T* b, index_t ldb,
-                       T* c, index_t ldc, bool accumulate, const Epilogue<T>* epilogue);
+  void (*macro_kernel)(index_t mc, index_t nc, index_t kc, const T* a, index_t a_row_stride,
+                       index_t a_col_stride, const T* b, index_t ldb, T* c, index_t ldc, bool accumulate,
+                       const Epilogue<T>* epilogue);
 
   // y = act(x) over rows x cols (softmax is row-wise; the others are element-wise).
   void (*activation_forward)(Activation activation, index_t rows, index_t cols, const T* x, T* y);
