@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "bench.h"
 #include "ops.h"
 #include "training.h"
 #include "steepest/dispatch.h"
@@ -55,4 +56,5 @@ PYBIND11_MODULE(_core, m) {
 
   steepest::bindings::bind_ops(m);
   steepest::bindings::bind_training(m);
+  steepest::bindings::bind_bench(m);
 }

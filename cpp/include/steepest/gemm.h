@@ -10,9 +10,10 @@ namespace steepest {
 //   op(A): M x K, A[i * lda + k], or A[k * lda + i] when trans_a (A stored K x M);
 //   op(B): K x N, B[k * ldb + j], or B[j * ldb + k] when trans_b (B stored N x K);
 //   C: M x N with leading dimension ldc; bias: N values or null.
-// The activation must be element-wise (not softmax). The bounds of the tasks and of the
-// blocks over K depend on the shape only, so every element of C is summed in the same
-// order for any number of threads.
+// The activation must be element-wise (not softmax). The blocks over K depend on the shape
+// only and every element of C is summed over them in order, whichever task computes it and
+// whether its operands were packed or read in place: the result is bitwise identical for
+// any number of threads.
 template <class T>
 void gemm(const KernelSet<T>& kernels, index_t M, index_t N, index_t K, const T* a, index_t lda, bool trans_a,
           const T* b, index_t ldb, bool trans_b, T* c, index_t ldc, const T* bias = nullptr,

@@ -30,6 +30,12 @@ struct KernelSet {
   // Register tile of the GEMM micro-kernel: mr rows by nr columns of C.
   int mr;
   int nr;
+  // Cache blocks (BLIS's names), chosen per instruction set: the kc x nr micro-panel of B
+  // stays in L1 while the micro-kernel sweeps the mc x kc block of A held in L2; the kc x nc
+  // block of B is shared through L2/L3. mc is a multiple of mr and nc of nr.
+  index_t mc;
+  index_t kc;
+  index_t nc;
 
   // Packs the mc x kc block op(A)(i, k) = a[i * row_stride + k * col_stride] into panels of mr
   // rows: (i, k) goes to dst[(i / mr) * kc * mr + k * mr + i % mr]; rows past mc are zero.
@@ -37,9 +43,14 @@ struct KernelSet {
   // Packs the kc x nc block op(B)(k, j) = b[k * row_stride + j * col_stride] into panels of nr
   // columns: (k, j) goes to dst[(j / nr) * kc * nr + k * nr + j % nr]; columns past nc are zero.
   void (*pack_b)(index_t kc, index_t nc, const T* b, index_t row_stride, index_t col_stride, T* dst);
-  // C[mc x nc] = (accumulate ? C : 0) + packed A · packed B, then the epilogue if not null.
-  void (*macro_kernel)(index_t mc, index_t nc, index_t kc, const T* packed_a, const T* packed_b,
-                       T* c, index_t ldc, bool accumulate, const Epilogue<T>* epilogue);
+  // C[mc x nc] = (accumulate ? C : 0) + A · B, then the epilogue if not null.
+  //   a: packed by pack_a if a_row_stride == 0, else read in place:
+  //      A(i, k) = a[i * a_row_stride + k * a_col_stride] (row-major A or its transpose);
+  //   b: packed by pack_b if ldb == 0, else read in place: row-major kc x nc, row stride ldb.
+  // Packed or not, every element of C is summed in the same order (k ascending).
+  void (*macro_kernel)(index_t mc, index_t nc, index_t kc, const T* a, index_t a_row_stride,
+                       index_t a_col_stride, const T* b, index_t ldb, T* c, index_t ldc, bool accumulate,
+                       const Epilogue<T>* epilogue);
 
   // y = act(x) over rows x cols (softmax is row-wise; the others are element-wise).
   void (*activation_forward)(Activation activation, index_t rows, index_t cols, const T* x, T* y);
@@ -75,6 +86,11 @@ struct KernelSet {
 
   // Σ x², accumulated in the order of the lanes (for gradient norms).
   double (*sum_squares)(index_t n, const T* x);
+
+  // Runs `iterations` rounds of independent multiply-add chains and returns the floating-point
+  // operations done (the benchmark report's measure of the machine's peak); *sink is read as
+  // the multiplier and receives the chains' sum, so the work cannot be optimized away.
+  double (*fma_throughput)(index_t iterations, T* sink);
 };
 
 struct KernelTable {

@@ -1,0 +1,410 @@
+"""Kernel speed: steepest's products, fused layers and SGD step against NumPy (and PyTorch CPU
+when installed), side by side in one process, interleaved repetitions, medians (issue 3).
+
+Run ``python -m steepest.bench`` (``--quick``, ``--threads 1,2``, ``--out DIR``, ``--only
+TEXT``). It prints a table naming the machine and writes ``kernels.json`` and, when
+matplotlib is installed, ``kernels.png`` into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+import steepest
+from steepest import ops
+from steepest.bench import machine
+
+LIBRARIES = ("steepest", "numpy", "torch")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One operation at one shape.
+
+    matmul: ``shape`` is (M, K, N) of C = op(A)·op(B) and ``layout`` says which operand is
+    transposed: "NN" (X·W), "NT" (dZ·Wᵀ), "TN" (Xᵀ·dZ). dense_forward / dense_backward:
+    (batch, in_features, out_features). sgd_update: (elements,).
+    """
+
+    op: str
+    shape: Tuple[int, ...]
+    layout: str = ""
+    activation: str = ""
+    dtype: str = "float32"
+
+    @property
+    def name(self) -> str:
+        detail = self.layout or self.activation
+        return " ".join(part for part in (self.op, detail, "x".join(map(str, self.shape)), self.dtype) if part)
+
+    @property
+    def work(self) -> float:
+        """Floating-point operations (products) or bytes moved (sgd_update) per call."""
+        if self.op == "sgd_update":
+            # param and velocity read and written, grad read
+            return 5.0 * self.shape[0] * np.dtype(self.dtype).itemsize
+        m, k, n = self.shape
+        return (4.0 if self.op == "dense_backward" else 2.0) * m * k * n
+
+    @property
+    def unit(self) -> str:
+        return "GB/s" if self.op == "sgd_update" else "GFLOP/s"
+
+
+def layer_products(batch: int, inputs: int, outputs: int, dtype: str = "float32") -> List[Case]:
+    """The three products of a dense layer: Y = X·W, dX = dZ·Wᵀ, dW = Xᵀ·dZ."""
+    return [
+        Case("matmul", (batch, inputs, outputs), "NN", dtype=dtype),
+        Case("matmul", (batch, outputs, inputs), "NT", dtype=dtype),
+        Case("matmul", (inputs, batch, outputs), "TN", dtype=dtype),
+    ]
+
+
+def square_products(size: int, dtype: str = "float32") -> List[Case]:
+    return [Case("matmul", (size, size, size), layout, dtype=dtype) for layout in ("NN", "NT", "TN")]
+
+
+# MLP layers of issue 3's targets: (batch, in_features, out_features).
+MLP_LAYERS = ((128, 784, 256), (128, 256, 10), (32, 64, 64), (256, 1024, 1024), (32, 16, 16))
+QUICK_MLP_LAYERS = ((128, 784, 256), (32, 64, 64), (32, 16, 16))
+
+
+def default_cases(quick: bool = False) -> List[Case]:
+    cases: List[Case] = []
+    for size in (512,) if quick else (512, 1024, 2048):
+        cases += square_products(size)
+    for layer in QUICK_MLP_LAYERS if quick else MLP_LAYERS:
+        cases += layer_products(*layer)
+    for layer in ((128, 784, 256), (32, 64, 64)) if quick else ((128, 784, 256), (128, 256, 10), (32, 64, 64), (256, 1024, 1024)):
+        cases.append(Case("dense_forward", layer, activation="relu"))
+        cases.append(Case("dense_backward", layer, activation="relu"))
+    cases.append(Case("sgd_update", (1 << 20,), activation="momentum+l2"))
+    for size in (512,) if quick else (512, 1024):
+        cases.append(Case("matmul", (size, size, size), "NN", dtype="float64"))
+    return cases
+
+
+# ------------------------------------------------------------------ the implementations ----
+
+Call = Callable[[], object]
+
+
+def make_calls(case: Case, seed: int = 0) -> Dict[str, Call]:
+    """One zero-argument callable per library that offers the case (inputs made once)."""
+    rng = np.random.default_rng(seed)
+    dtype = np.dtype(case.dtype)
+
+    def array(*shape):
+        return rng.standard_normal(shape).astype(dtype)
+
+    torch = machine.torch_module()
+    t = torch.from_numpy if torch is not None else None
+    calls: Dict[str, Call] = {}
+
+    if case.op == "matmul":
+        m, k, n = case.shape
+        a = array(k, m) if case.layout[0] == "T" else array(m, k)
+        b = array(n, k) if case.layout[1] == "T" else array(k, n)
+        a_op = a.T if case.layout[0] == "T" else a
+        b_op = b.T if case.layout[1] == "T" else b
+        out, out_np = np.empty((m, n), dtype), np.empty((m, n), dtype)
+        trans_a, trans_b = case.layout[0] == "T", case.layout[1] == "T"
+        calls["steepest"] = lambda: ops.matmul(a, b, trans_a=trans_a, trans_b=trans_b, out=out)
+        calls["numpy"] = lambda: np.matmul(a_op, b_op, out=out_np)
+        if torch is not None:
+            ta, tb, tout = t(a_op), t(b_op), t(np.empty((m, n), dtype))
+            calls["torch"] = lambda: torch.matmul(ta, tb, out=tout)
+
+    elif case.op == "dense_forward":
+        batch, inputs, outputs = case.shape
+        x, w, bias = array(batch, inputs), array(inputs, outputs), array(outputs)
+        out, out_np = np.empty((batch, outputs), dtype), np.empty((batch, outputs), dtype)
+
+        def numpy_forward():  # NumPy's fastest form of act(x @ w + b): in place, no temporaries
+            np.matmul(x, w, out=out_np)
+            np.add(out_np, bias, out=out_np)
+            np.maximum(out_np, 0, out=out_np)
+
+        calls["steepest"] = lambda: ops.dense_forward(x, w, bias, case.activation, out=out)
+        calls["numpy"] = numpy_forward
+        if torch is not None:
+            tx, tw, tb, tout = t(x), t(w), t(bias), t(np.empty((batch, outputs), dtype))
+            calls["torch"] = lambda: torch.relu_(torch.addmm(tb, tx, tw, out=tout))
+
+    elif case.op == "dense_backward":
+        batch, inputs, outputs = case.shape
+        x, w = array(batch, inputs), array(inputs, outputs)
+        y = np.maximum(array(batch, outputs), 0)
+        dy = array(batch, outputs)
+        dz = np.empty_like(dy)
+
+        def numpy_backward():
+            np.multiply(dy, y > 0, out=dz)
+            return dz @ w.T, x.T @ dz, dz.sum(axis=0)
+
+        calls["steepest"] = lambda: ops.dense_backward(x, w, y, dy, case.activation)
+        calls["numpy"] = numpy_backward
+        if torch is not None:
+            tx, tw, ty, tdy = t(x), t(w), t(y), t(dy)
+
+            def torch_backward():
+                tdz = tdy * (ty > 0)
+                return tdz @ tw.T, tx.T @ tdz, tdz.sum(0)
+
+            calls["torch"] = torch_backward
+
+    elif case.op == "sgd_update":
+        (size,) = case.shape
+        lr, momentum, l2 = 1e-3, 0.9, 1e-4
+        p, g, v = array(size), array(size), np.zeros(size, dtype)
+        p_np, v_np, scratch = p.copy(), v.copy(), np.empty(size, dtype)
+
+        def numpy_sgd():  # in place: g' = g + l2·p; v = μ·v + g'; p -= lr·v
+            np.multiply(p_np, l2, out=scratch)
+            np.add(scratch, g, out=scratch)
+            np.multiply(v_np, momentum, out=v_np)
+            np.add(v_np, scratch, out=v_np)
+            np.multiply(v_np, lr, out=scratch)
+            np.subtract(p_np, scratch, out=p_np)
+
+        calls["steepest"] = lambda: ops.sgd_update(p, g, v, lr=lr, momentum=momentum, l2=l2)
+        calls["numpy"] = numpy_sgd
+
+    else:
+        raise ValueError(f"unknown operation {case.op!r}")
+    return calls
+
+
+# --------------------------------------------------------------------------- measuring ----
+
+
+@contextlib.contextmanager
+def threads_for_all(threads: int):
+    """Every library on `threads` threads for the duration."""
+    before = steepest.get_num_threads()
+    steepest.set_num_threads(threads)
+    torch = machine.torch_module()
+    torch_before = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(threads)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # NumPy then runs on its default threads; the header says so
+        limits = contextlib.nullcontext()
+    else:
+        limits = threadpool_limits(limits=threads, user_api="blas")
+    try:
+        with limits:
+            yield
+    finally:
+        steepest.set_num_threads(before)
+        if torch is not None:
+            torch.set_num_threads(torch_before)
+
+
+def loops_for(call: Call, seconds: float) -> int:
+    """How many calls make a sample of about `seconds` (after a warm-up call)."""
+    call()
+    loops = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(loops):
+            call()
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds / 8 or loops >= 1 << 20:
+            return max(1, int(loops * seconds / max(elapsed, 1e-9)))
+        loops *= 8
+
+
+def measure(calls: Dict[str, Call], rounds: int, sample_seconds: float) -> Dict[str, float]:
+    """Median seconds per call of each library over `rounds` interleaved rounds (the order
+    rotates from round to round, so no library always runs right after another)."""
+    loops = {name: loops_for(call, sample_seconds) for name, call in calls.items()}
+    names = list(calls)
+    samples: Dict[str, List[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[: r % len(names)]:
+            call, n = calls[name], loops[name]
+            start = time.perf_counter()
+            for _ in range(n):
+                call()
+            samples[name].append((time.perf_counter() - start) / n)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def run(
+    cases: Sequence[Case],
+    threads: Sequence[int] = (1,),
+    rounds: int = 7,
+    sample_seconds: float = 0.02,
+    progress: Optional[Callable[[str], None]] = None,
+) -> Dict[str, object]:
+    """Measures every case at every thread count; returns the report as a dict (JSON-able)."""
+    results = []
+    peaks: Dict[str, Dict[str, float]] = {}
+    for n_threads in threads:
+        with threads_for_all(n_threads):
+            for dtype in sorted({case.dtype for case in cases}):
+                key = f"{dtype} threads={n_threads}"
+                peaks[key] = machine.median_fma_peak(dtype, n_threads, repeats=max(3, rounds // 2)) / 1e9
+            for case in cases:
+                if progress is not None:
+                    progress(f"{case.name}, {n_threads} thread(s)")
+                seconds = measure(make_calls(case), rounds, sample_seconds)
+                rates = {name: case.work / s / 1e9 for name, s in seconds.items()}
+                peak = peaks[f"{case.dtype} threads={n_threads}"]
+                results.append(
+                    {
+                        "case": asdict(case),
+                        "name": case.name,
+                        "threads": n_threads,
+                        "unit": case.unit,
+                        "seconds": seconds,
+                        "rate": rates,
+                        "ratio": {name: seconds[name] / seconds["steepest"] for name in seconds if name != "steepest"},
+                        "percent_of_peak": 100 * rates["steepest"] / peak if case.unit == "GFLOP/s" else None,
+                    }
+                )
+    return {
+        "machine": machine.describe(),
+        "peak_gflops": peaks,
+        "settings": {"threads": list(threads), "rounds": rounds, "sample_seconds": sample_seconds},
+        "results": results,
+    }
+
+
+# ------------------------------------------------------------------------- reporting ----
+
+
+def header_lines(report: Dict[str, object]) -> List[str]:
+    m = report["machine"]
+    blas = m["blas"]
+    lines = [
+        f"CPU: {m['cpu']}, {m['cpus_available']} CPUs available",
+        f"steepest {m['steepest']} ({m['compiler']}), SIMD level {m['simd_level']}",
+        f"NumPy {m['numpy']} with {blas['library']} {blas['version']}, kernel {blas['kernel']}",
+        f"PyTorch {m['torch']}" if m["torch"] else "PyTorch: not installed",
+        "FMA peak (measured): " + ", ".join(f"{key} {value:.1f} GFLOP/s" for key, value in report["peak_gflops"].items()),
+    ]
+    lines.append("idle worker threads: " + ", ".join(f"{k}={v}" for k, v in m["worker_settings"].items()))
+    if m["handicaps_set"]:
+        lines.append(f"warning: {m['handicaps_set']} was set when NumPy loaded: its baseline is handicapped")
+    s = report["settings"]
+    lines.append(f"medians of {s['rounds']} interleaved rounds; ratio = other library's time / steepest's")
+    return lines
+
+
+def table_lines(report: Dict[str, object]) -> List[str]:
+    """A Markdown table: one row per case and thread count."""
+    rows = [
+        "| case | threads | steepest | NumPy | PyTorch | × NumPy | × PyTorch | % of peak |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+
+    def number(value, digits=1):
+        return "–" if value is None else f"{value:.{digits}f}"
+
+    for r in report["results"]:
+        rate, ratio = r["rate"], r["ratio"]
+        unit = "" if r["unit"] == "GFLOP/s" else " GB/s"
+        rows.append(
+            f"| {r['name']} | {r['threads']} | {number(rate['steepest'])}{unit} | {number(rate.get('numpy'))}"
+            f" | {number(rate.get('torch'))} | {number(ratio.get('numpy'), 2)} | {number(ratio.get('torch'), 2)}"
+            f" | {number(r['percent_of_peak'], 0)} |"
+        )
+    return rows
+
+
+def write_chart(report: Dict[str, object], path: str) -> Optional[str]:
+    """Horizontal bars of steepest's speed-up over each library; returns why not if skipped."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib is not installed: no chart (pip install matplotlib)"
+    thread_counts = report["settings"]["threads"]
+    results = report["results"]
+    fig, axes = plt.subplots(
+        1, len(thread_counts), figsize=(7 * len(thread_counts), 0.28 * len(results) / len(thread_counts) + 1.8),
+        squeeze=False, sharey=True,
+    )
+    for ax, n_threads in zip(axes[0], thread_counts):
+        rows = [r for r in results if r["threads"] == n_threads]
+        positions = np.arange(len(rows))
+        for offset, other in ((-0.2, "numpy"), (0.2, "torch")):
+            values = [r["ratio"].get(other, np.nan) for r in rows]
+            ax.barh(positions + offset, values, height=0.4, label=f"vs {other}")
+        ax.axvline(1.0, color="black", linewidth=0.8)
+        ax.set_yticks(positions)
+        ax.set_yticklabels([r["name"] for r in rows], fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xlabel("speed-up of steepest (other's time / steepest's)")
+        ax.set_title(f"{n_threads} thread(s)")
+        ax.legend(fontsize=7)
+    fig.suptitle(f"steepest {report['machine']['steepest']} on {report['machine']['cpu']}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return None
+
+
+def write_report(report: Dict[str, object], out_dir: str) -> List[str]:
+    """Writes kernels.json (and kernels.png); returns the lines to print about it."""
+    os.makedirs(out_dir, exist_ok=True)
+    json_path = os.path.join(out_dir, "kernels.json")
+    with open(json_path, "w") as f:
+        json.dump(report, f, indent=1)
+    lines = [f"wrote {json_path}"]
+    png_path = os.path.join(out_dir, "kernels.png")
+    skipped = write_chart(report, png_path)
+    lines.append(skipped if skipped else f"wrote {png_path}")
+    return lines
+
+
+def parse_threads(text: str) -> List[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--threads takes comma-separated integers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"--threads takes integers >= 1, got {text!r}")
+    return values
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m steepest.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer shapes and rounds (under ~30 s)")
+    parser.add_argument(
+        "--threads", type=parse_threads, default=None, help="comma-separated thread counts (default: 1 and all CPUs)"
+    )
+    parser.add_argument("--out", default="bench-results", help="directory for kernels.json and kernels.png")
+    parser.add_argument("--only", default=None, help="run only the cases whose name contains this text")
+    args = parser.parse_args(argv)
+
+    cpus = machine.describe()["cpus_available"]
+    threads = args.threads or sorted({1, cpus})
+    cases = default_cases(args.quick)
+    if args.only:
+        cases = [case for case in cases if args.only in case.name]
+        if not cases:
+            parser.error(f"no case name contains {args.only!r}")
+    rounds, sample_seconds = (3, 0.004) if args.quick else (7, 0.02)
+
+    def progress(text: str) -> None:
+        print(f"  {text}", file=sys.stderr, flush=True)
+
+    report = run(cases, threads, rounds, sample_seconds, progress)
+    print("\n".join(header_lines(report) + [""] + table_lines(report) + [""] + write_report(report, args.out)))
+    return 0
