@@ -67,12 +67,16 @@ class CurrentLearningRate:
         return "CurrentLearningRate()"
 
 
-class _EpochEnd(Callback):
-    """Runs the estimator's end-of-epoch bookkeeping inside ``Sequential.fit``."""
+class _EpochBookkeeping(Callback):
+    """Runs the estimator's per-epoch bookkeeping inside ``Sequential.fit``."""
 
-    def __init__(self, end_epoch: Any) -> None:
+    def __init__(self, begin_epoch: Any, end_epoch: Any) -> None:
         super().__init__()
+        self._begin_epoch = begin_epoch
         self._end_epoch = end_epoch
+
+    def on_epoch_begin(self, epoch: int, logs: Optional[dict] = None) -> None:
+        self._begin_epoch()
 
     def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
         assert self.model is not None and logs is not None
@@ -312,7 +316,7 @@ class BaseMLP(BaseEstimator):
                 optimizer=self._optimizer,
                 loss=self._convention.engine_loss,
                 shuffle=bool(self.shuffle),
-                callbacks=[_EpochEnd(end_epoch)],
+                callbacks=[_EpochBookkeeping(self._begin_epoch, end_epoch)],
                 verbose=0,
                 diagnostics=bool(self.diagnostics),
             )
@@ -333,23 +337,26 @@ class BaseMLP(BaseEstimator):
             order = rng.permutation(samples)
             X, targets = X[order], targets[order]
         self.n_iter_ = 0
+        self._begin_epoch()
         engine_loss = self.model_.partial_fit(X, targets, batch_size=batch_size, optimizer=self._optimizer, loss=self._convention.engine_loss)
         self._end_epoch(engine_loss, samples, -(-samples // batch_size), None, incremental=True)
 
-    def _penalty(self) -> float:
-        """The regularization scikit-learn adds to each batch's loss, times the batch size."""
+    def _begin_epoch(self) -> None:
+        """Computes the penalty scikit-learn adds to each batch's loss (times the batch size)
+        from the weights before the epoch: exact for full batches, and as close as the last
+        batch's weights would be otherwise."""
         penalty = 0.0
         for weight in self.coefs_:
             values = weight.astype(np.float64).ravel()
             penalty += 0.5 * self.alpha * float(values @ values) + self.l1 * float(np.abs(values).sum())
-        return penalty
+        self._epoch_penalty = penalty
 
     def _end_epoch(self, engine_loss: float, samples: int, batches: int, validation: Optional[Tuple[np.ndarray, Any]], incremental: bool) -> bool:
         """scikit-learn's bookkeeping after an epoch; True to stop training."""
         self.n_iter_ += 1
         # scikit-learn averages batch losses weighted by batch size, each with penalty/batch
-        # size added: the penalty counts batches/samples times (with end-of-epoch weights here).
-        self.loss_ = self._convention.reported_scale * engine_loss + self._penalty() * batches / samples
+        # size added: the penalty counts batches/samples times.
+        self.loss_ = self._convention.reported_scale * engine_loss + self._epoch_penalty * batches / samples
         self.t_ += samples
         self.loss_curve_.append(self.loss_)
         if self.verbose:
