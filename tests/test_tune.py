@@ -130,6 +130,12 @@ def test_halving_keeps_the_best_third_and_triples_the_epochs(iris):
     assert all(epochs <= budget for epochs, budget in zip(rows.column("epochs"), rows.column("epochs_budget")))
 
 
+def test_warnings_are_recorded_per_trial(iris):
+    result = tune.search(small_classifier(), {"max_iter": [2, 500]}, *iris, refit=False)
+    assert "ConvergenceWarning: Stochastic Optimizer: Maximum iterations (2)" in result.results[0]["warnings"]
+    assert result.results[1]["warnings"] == ""
+
+
 def test_a_failed_trial_is_recorded_and_the_search_goes_on(iris):
     result = tune.search(small_classifier(), {"hidden_layer_sizes": [(4,), (0,), (8,)]}, *iris)
     errors = result.results.column("error")

@@ -11,7 +11,8 @@ class Results:
     """One row per trial: ``trial``, ``rung`` and ``epochs_budget`` (halving), the
     parameters (``param_<name>``), ``mean_score``, ``std_score``, ``split<k>_score``,
     ``fit_time`` (seconds, all folds), ``epochs`` (mean epochs run), ``threads`` (steepest
-    threads the trial ran with) and ``error`` (the exception of a failed trial, else empty).
+    threads the trial ran with), ``warnings`` (raised while fitting and scoring, e.g. a
+    ConvergenceWarning) and ``error`` (the exception of a failed trial, else empty).
 
     Examples
     --------

@@ -225,6 +225,7 @@ def _row(record: Dict[str, Any], extra: Dict[str, Any]) -> Dict[str, Any]:
     row["fit_time"] = record["fit_time"]
     row["epochs"] = record["epochs"]
     row["threads"] = record["threads"]
+    row["warnings"] = "; ".join(record["warnings"])
     row["error"] = record["error"] or ""
     return row
 

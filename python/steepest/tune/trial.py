@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -41,17 +42,22 @@ def run_trial(
         set_num_threads(n_threads)
     record: Dict[str, Any] = {"trial": index, "params": params, "scores": [], "fit_time": 0.0, "epochs": math.nan, "threads": get_num_threads(), "error": None}
     epochs: List[float] = []
-    try:
-        splits = [(X, y, validation[0], validation[1])] if folds is None else [_fold(X, y, train, test) for train, test in folds]
-        for X_train, y_train, X_test, y_test in splits:
-            model = clone(estimator).set_params(**params)
-            started = time.perf_counter()
-            model.fit(X_train, y_train)
-            record["fit_time"] += time.perf_counter() - started
-            record["scores"].append(float(scorer(model, X_test, y_test)))
-            epochs.append(float(getattr(model, "n_iter_", math.nan)))
-    except Exception as error:  # noqa: BLE001 - any failure of the candidate is its result
-        record["error"] = f"{type(error).__name__}: {error}"
+    # Warnings go into the record: printed from many workers (where the caller's filters do
+    # not reach) they drown the output, and a short budget's ConvergenceWarning is expected.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            splits = [(X, y, validation[0], validation[1])] if folds is None else [_fold(X, y, train, test) for train, test in folds]
+            for X_train, y_train, X_test, y_test in splits:
+                model = clone(estimator).set_params(**params)
+                started = time.perf_counter()
+                model.fit(X_train, y_train)
+                record["fit_time"] += time.perf_counter() - started
+                record["scores"].append(float(scorer(model, X_test, y_test)))
+                epochs.append(float(getattr(model, "n_iter_", math.nan)))
+        except Exception as error:  # noqa: BLE001 - any failure of the candidate is its result
+            record["error"] = f"{type(error).__name__}: {error}"
+    record["warnings"] = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
     if epochs:
         record["epochs"] = float(np.mean(epochs))
     return record
