@@ -1,0 +1,85 @@
+"""The parameter documentation the three estimators share (they differ only in their
+targets), kept in one place so the docstrings cannot drift apart."""
+
+SOLVER_PARAMETERS = """\
+    solver : {"adam", "sgd"}, default "adam"
+        "lbfgs" (which scikit-learn also offers) raises ValueError: steepest trains with
+        mini-batch gradient descent only.
+    alpha : float, default 0.0001
+        L2 penalty, scaled as scikit-learn's (``alpha · ||W||² / 2`` per batch, divided by the
+        batch size).
+    batch_size : int or "auto", default "auto"
+        ``min(200, n_samples)`` for "auto"; larger values are clipped with a warning.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default "constant"
+        With ``solver="sgd"`` only, as scikit-learn: "invscaling" sets the rate after each
+        epoch to ``learning_rate_init / (t + 1) ** power_t`` (``t``: samples seen);
+        "adaptive" divides it by 5 each time ``n_iter_no_change`` epochs pass without an
+        improvement of ``tol``, and stops below 1e-6.
+    learning_rate_init : float, default 0.001
+    power_t : float, default 0.5
+    max_iter : int, default 200
+        Epochs. Reaching it without converging gives a ``ConvergenceWarning``.
+    shuffle : bool, default True
+    random_state : int, RandomState or None, default None
+        Seeds the initial weights, the shuffling and the early-stopping split.
+    tol : float, default 1e-4
+    verbose : bool, default False
+        Prints scikit-learn's per-epoch lines.
+    warm_start : bool, default False
+        ``fit`` continues from the current weights (with a fresh optimizer, as scikit-learn).
+    momentum : float, default 0.9
+    nesterovs_momentum : bool, default True
+    early_stopping : bool, default False
+        Holds out ``validation_fraction`` of the data (stratified for binary classification)
+        and stops when its score has not improved by ``tol`` for ``n_iter_no_change``
+        epochs; the weights of the best epoch are kept.
+    validation_fraction : float, default 0.1
+    beta_1, beta_2, epsilon : float, default 0.9, 0.999, 1e-8
+        Adam's parameters.
+    n_iter_no_change : int, default 10
+    l1 : float, default 0
+        L1 penalty on the weights, scaled like ``alpha`` (``l1 · |W|`` per batch, divided by
+        the batch size). Not in scikit-learn.
+    dtype : {"float32", "float64"}, default "float32"
+        The precision of every computation; inputs are converted to it and outputs are in
+        it (never silently upcast). scikit-learn computes in the input's dtype.
+    n_threads : int or None, default None
+        Threads for fit and predict (process-wide while they run); None keeps
+        :func:`steepest.set_num_threads`'s setting. Results do not depend on it.
+    diagnostics : bool, default False
+        Gather the native loop's per-layer training diagnostics (gradient norms, update
+        ratios, dead ReLU and saturated units) into ``history_``.
+"""
+
+#: scikit-learn's MLPs have it; the autoencoder, which has no scikit-learn twin, does not.
+MAX_FUN_PARAMETER = """\
+    max_fun : int, default 15000
+        Accepted for compatibility and ignored: only lbfgs uses it.
+"""
+
+FITTED_ATTRIBUTES = """\
+    loss_ : float
+        The last epoch's loss, on scikit-learn's scale (half squared error for regression,
+        log loss for classification, plus the penalty).
+    loss_curve_ : list of float
+    best_loss_ : float or None
+        None with ``early_stopping``.
+    validation_scores_ : list of float or None
+        With ``early_stopping``: the held-out score after each epoch.
+    best_validation_score_ : float or None
+    n_iter_ : int
+        Epochs run by the last fit.
+    t_ : int
+        Training samples seen.
+    coefs_, intercepts_ : list of ndarray
+        Per layer, weights ``(in, out)`` and biases: writable views onto ``model_``.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        When ``X`` has column names.
+    n_layers_, n_outputs_ : int
+    out_activation_ : str
+    model_ : steepest.Sequential
+        The trained network.
+    history_ : steepest.History or None
+        The native loop's per-epoch record of the last ``fit``.
+"""

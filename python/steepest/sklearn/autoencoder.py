@@ -1,0 +1,189 @@
+"""AutoencoderTransformer: a steepest Autoencoder as a scikit-learn transformer, for pipelines."""
+
+from __future__ import annotations
+
+from typing import Any, Tuple
+
+import numpy as np
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import check_array
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from steepest.models import Autoencoder, Sequential
+from steepest.sklearn._base import ENGINE_ACTIVATIONS, BaseMLP, threads
+from steepest.sklearn._parameters import FITTED_ATTRIBUTES, SOLVER_PARAMETERS
+
+
+class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP):
+    """Learns to compress the features into ``n_components`` latent ones and back.
+
+    ``transform`` encodes, ``inverse_transform`` decodes, ``score_samples`` is minus each
+    sample's mean squared reconstruction error (an anomaly score: lower is stranger) and
+    ``score`` its mean, so searches can tune an autoencoder without a scorer.
+
+    Parameters
+    ----------
+    n_components : int, default 2
+        Latent features.
+    hidden_layer_sizes : int or tuple of int, default (100,)
+        The encoder's hidden layers; the decoder mirrors them.
+    activation : str, default "relu"
+        Of the hidden layers: "identity", "logistic" (or "sigmoid"), "tanh", "relu".
+    latent_activation : str, default "identity"
+    output_activation : str, default "identity"
+        "logistic" suits features scaled to [0, 1].
+{solver_parameters}
+    Attributes
+    ----------
+{fitted_attributes}
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from steepest.sklearn import AutoencoderTransformer
+    >>> X = load_digits().data / 16
+    >>> ae = AutoencoderTransformer(n_components=8, hidden_layer_sizes=(32,), max_iter=20, random_state=0)
+    >>> ae.fit_transform(X).shape
+    (1797, 8)
+    >>> ae.get_feature_names_out()[:2].tolist()
+    ['autoencodertransformer0', 'autoencodertransformer1']
+    """
+
+    def __init__(
+        self,
+        n_components=2,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        latent_activation="identity",
+        output_activation="identity",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        l1=0.0,
+        dtype="float32",
+        n_threads=None,
+        diagnostics=False,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.latent_activation = latent_activation
+        self.output_activation = output_activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.l1 = l1
+        self.dtype = dtype
+        self.n_threads = n_threads
+        self.diagnostics = diagnostics
+
+    def fit(self, X: Any, y: Any = None) -> "AutoencoderTransformer":
+        """Train to reconstruct ``X`` (``y`` is ignored)."""
+        return self._fit(X, None, incremental=False)
+
+    def partial_fit(self, X: Any, y: Any = None) -> "AutoencoderTransformer":
+        """One epoch over ``X``."""
+        return self._fit(X, None, incremental=True)
+
+    def _check_parameters(self) -> None:
+        if not isinstance(self.n_components, int) or isinstance(self.n_components, bool) or self.n_components < 1:
+            raise ValueError(f"n_components must be an int >= 1, got {self.n_components!r}")
+        if not isinstance(self.activation, str):
+            raise ValueError(f"an AutoencoderTransformer takes one activation name for its hidden layers, got {self.activation!r}")
+        for name in ("latent_activation", "output_activation"):
+            if getattr(self, name) not in ENGINE_ACTIVATIONS:
+                raise ValueError(f"unknown {name} {getattr(self, name)!r}; expected one of: identity, logistic, tanh, relu")
+        super()._check_parameters()
+
+    def _validate_fit_data(self, X: Any, y: Any, reset: bool, incremental: bool) -> Tuple[np.ndarray, Any, np.ndarray]:
+        X = validate_data(self, X, dtype=self._numpy_dtype(), reset=reset)
+        return X, X, X
+
+    def _engine_output(self, targets: np.ndarray) -> Tuple[int, str, str]:
+        return targets.shape[1], ENGINE_ACTIVATIONS[self.output_activation], "mse"
+
+    def _build_model(self, features: int, outputs: int, output_activation: str, seed: int) -> Sequential:
+        return Autoencoder(
+            [features, *self._hidden_sizes(), self.n_components],
+            activation=ENGINE_ACTIVATIONS[self.activation],
+            latent_activation=ENGINE_ACTIVATIONS[self.latent_activation],
+            output_activation=output_activation,
+            seed=seed,
+            dtype=self._numpy_dtype(),
+        )
+
+    def _validation_score(self, X: np.ndarray, y: Any) -> float:
+        return -float(np.mean(self.model_.reconstruction_error(X)))
+
+    @property
+    def _n_features_out(self) -> int:
+        return self.n_components
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Latent codes ``(n_samples, n_components)``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=self._numpy_dtype())
+        with threads(self.n_threads):
+            return self.model_.encode(X)
+
+    def inverse_transform(self, X: Any) -> np.ndarray:
+        """Reconstructed features ``(n_samples, n_features_in_)`` from latent codes."""
+        check_is_fitted(self)
+        Z = check_array(X, dtype=self._numpy_dtype())
+        if Z.shape[1] != self.n_components:
+            raise ValueError(f"X has {Z.shape[1]} features, but inverse_transform expects {self.n_components} latent features")
+        with threads(self.n_threads):
+            return self.model_.decode(Z)
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Minus each sample's mean squared reconstruction error (higher is more typical)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=self._numpy_dtype())
+        with threads(self.n_threads):
+            return -self.model_.reconstruction_error(X)
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """The mean of :meth:`score_samples`: minus the mean reconstruction error."""
+        return float(np.mean(self.score_samples(X)))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = [np.dtype(self.dtype).name]
+        return tags
+
+
+AutoencoderTransformer.__doc__ = AutoencoderTransformer.__doc__.replace("{solver_parameters}", SOLVER_PARAMETERS).replace("{fitted_attributes}", FITTED_ATTRIBUTES)

@@ -1,0 +1,189 @@
+"""MLPClassifier: scikit-learn's, trained by steepest's native loop."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.metrics import accuracy_score
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets, type_of_target, unique_labels
+from sklearn.utils.validation import column_or_1d, validate_data
+
+from steepest.sklearn._base import BaseMLP
+from steepest.sklearn._parameters import FITTED_ATTRIBUTES, MAX_FUN_PARAMETER, SOLVER_PARAMETERS
+
+
+class MLPClassifier(ClassifierMixin, BaseMLP):
+    """A multilayer perceptron classifier, a drop-in replacement for
+    ``sklearn.neural_network.MLPClassifier``: the same parameters, defaults and fitted
+    attributes; training runs in steepest's native loop.
+
+    Binary and multi-label targets get sigmoid outputs trained with the log loss; more than
+    two classes a softmax output, as in scikit-learn.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default (100,)
+    activation : str or list of str, default "relu"
+        Of the hidden layers: "identity", "logistic" (or "sigmoid"), "tanh", "relu"; a list
+        gives one per hidden layer (not in scikit-learn).
+{solver_parameters}
+    Attributes
+    ----------
+    classes_ : ndarray
+{fitted_attributes}
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from steepest.sklearn import MLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=300, random_state=0)
+    >>> clf.fit(X, y).score(X, y) > 0.9
+    True
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 3)
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        l1=0.0,
+        dtype="float32",
+        n_threads=None,
+        diagnostics=False,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.l1 = l1
+        self.dtype = dtype
+        self.n_threads = n_threads
+        self.diagnostics = diagnostics
+
+    def fit(self, X: Any, y: Any) -> "MLPClassifier":
+        """Train on ``X`` and labels ``y`` (a label vector, or an indicator matrix for
+        multi-label classification)."""
+        return self._fit(X, y, incremental=False)
+
+    def partial_fit(self, X: Any, y: Any, classes: Optional[Any] = None) -> "MLPClassifier":
+        """One epoch over ``(X, y)``; ``classes`` (all labels) is required on the first call."""
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._fit(X, y, incremental=True)
+
+    def _validate_fit_data(self, X: Any, y: Any, reset: bool, incremental: bool) -> Tuple[np.ndarray, Any, np.ndarray]:
+        X, y = validate_data(self, X, y, multi_output=True, dtype=self._numpy_dtype(), reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        # scikit-learn's rules (_multilayer_perceptron.MLPClassifier._validate_input): a new
+        # fit learns the classes; warm_start and partial_fit must see known ones.
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        f"warm_start can only be used where `y` has the same classes as in the previous call to fit. "
+                        f"Previously got {self.classes_}, `y` has {classes}"
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. 'y' has {classes}.")
+        indicator = self._label_binarizer.transform(y)
+        if self._label_binarizer.y_type_ == "multiclass":
+            # Integer labels: the engine's softmax cross entropy takes them without one-hot rows.
+            return X, y, np.argmax(indicator, axis=1).astype(np.int64)
+        return X, y, np.ascontiguousarray(indicator, dtype=self._numpy_dtype())
+
+    def _engine_output(self, targets: np.ndarray) -> Tuple[int, str, str]:
+        if targets.ndim == 1:
+            return len(self.classes_), "softmax", "softmax_cross_entropy"
+        return targets.shape[1], "sigmoid", "binary_cross_entropy"
+
+    def _labels(self, output: np.ndarray) -> np.ndarray:
+        if self.n_outputs_ == 1:
+            output = output.ravel()
+        return self._label_binarizer.inverse_transform(output)
+
+    def _validation_score(self, X: np.ndarray, y: Any) -> float:
+        output = self.model_.predict(X)
+        if not np.isfinite(output).all():
+            return float("nan")
+        return float(accuracy_score(y, self._labels(output)))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The predicted class of each row (an indicator row for multi-label targets)."""
+        return self._labels(self._forward(X))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities ``(n_samples, n_classes)``, in the order of ``classes_``."""
+        output = self._forward(X)
+        if self.n_outputs_ == 1:
+            p = output.ravel()
+            return np.vstack([1 - p, p]).T
+        return output
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """``log(predict_proba(X))``."""
+        probabilities = self.predict_proba(X)
+        return np.log(probabilities, out=probabilities)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+MLPClassifier.__doc__ = MLPClassifier.__doc__.replace("{solver_parameters}", SOLVER_PARAMETERS + MAX_FUN_PARAMETER).replace("{fitted_attributes}", FITTED_ATTRIBUTES)

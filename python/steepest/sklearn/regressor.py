@@ -1,0 +1,144 @@
+"""MLPRegressor: scikit-learn's, trained by steepest's native loop."""
+
+from __future__ import annotations
+
+from typing import Any, Tuple
+
+import numpy as np
+from sklearn.base import RegressorMixin
+from sklearn.metrics import r2_score
+from sklearn.utils.validation import column_or_1d, validate_data
+
+from steepest.sklearn._base import BaseMLP
+from steepest.sklearn._parameters import FITTED_ATTRIBUTES, MAX_FUN_PARAMETER, SOLVER_PARAMETERS
+
+
+class MLPRegressor(RegressorMixin, BaseMLP):
+    """A multilayer perceptron regressor, a drop-in replacement for
+    ``sklearn.neural_network.MLPRegressor``: the same parameters, defaults and fitted
+    attributes; training runs in steepest's native loop.
+
+    Trains an identity output on the squared error; ``y`` may have several columns
+    (multi-output regression).
+
+    Parameters
+    ----------
+    loss : {"squared_error"}, default "squared_error"
+        scikit-learn's "poisson" raises ValueError (the engine has no exponential output).
+    hidden_layer_sizes : int or tuple of int, default (100,)
+    activation : str or list of str, default "relu"
+        Of the hidden layers: "identity", "logistic" (or "sigmoid"), "tanh", "relu"; a list
+        gives one per hidden layer (not in scikit-learn).
+{solver_parameters}
+    Attributes
+    ----------
+{fitted_attributes}
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from steepest.sklearn import MLPRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> X = StandardScaler().fit_transform(X)
+    >>> reg = MLPRegressor(hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=500, random_state=0)
+    >>> reg.fit(X, y / 100).score(X, y / 100) > 0.4
+    True
+    """
+
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        l1=0.0,
+        dtype="float32",
+        n_threads=None,
+        diagnostics=False,
+    ):
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.l1 = l1
+        self.dtype = dtype
+        self.n_threads = n_threads
+        self.diagnostics = diagnostics
+
+    def fit(self, X: Any, y: Any) -> "MLPRegressor":
+        """Train on ``X`` and targets ``y`` (a vector, or a matrix for several outputs)."""
+        return self._fit(X, y, incremental=False)
+
+    def partial_fit(self, X: Any, y: Any) -> "MLPRegressor":
+        """One epoch over ``(X, y)``."""
+        return self._fit(X, y, incremental=True)
+
+    def _check_parameters(self) -> None:
+        if self.loss != "squared_error":
+            raise ValueError(f"loss must be 'squared_error', got {self.loss!r} (scikit-learn's 'poisson' is not supported)")
+        super()._check_parameters()
+
+    def _validate_fit_data(self, X: Any, y: Any, reset: bool, incremental: bool) -> Tuple[np.ndarray, Any, np.ndarray]:
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=self._numpy_dtype(), reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        targets = y.reshape(-1, 1) if y.ndim == 1 else y
+        return X, y, np.ascontiguousarray(targets, dtype=self._numpy_dtype())
+
+    def _engine_output(self, targets: np.ndarray) -> Tuple[int, str, str]:
+        return targets.shape[1], "identity", "mse"
+
+    def _validation_score(self, X: np.ndarray, y: Any) -> float:
+        output = self.model_.predict(X)
+        if not np.isfinite(output).all():
+            return float("nan")
+        return float(r2_score(y, output.ravel() if self.n_outputs_ == 1 else output))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The predicted targets: ``(n_samples,)``, or ``(n_samples, n_outputs)`` for several."""
+        output = self._forward(X)
+        return output.ravel() if self.n_outputs_ == 1 else output
+
+
+MLPRegressor.__doc__ = MLPRegressor.__doc__.replace("{solver_parameters}", SOLVER_PARAMETERS + MAX_FUN_PARAMETER).replace("{fitted_attributes}", FITTED_ATTRIBUTES)

@@ -1,0 +1,15 @@
+"""Hyperparameter search for steepest's (and any scikit-learn) estimators, from one laptop
+to a Dask cluster with the same call.
+
+>>> from steepest import tune
+>>> space = {"learning_rate_init": tune.loguniform(1e-4, 1e-1), "hidden_layer_sizes": [(32,), (64,)]}
+
+Then ``tune.search(MLPClassifier(), space, X, y, method="random", n_trials=20, client=...)``.
+Needs scikit-learn; Dask (``dask[distributed]``), pandas and matplotlib are optional.
+"""
+
+from steepest.tune.distributions import choice, loguniform, uniform
+from steepest.tune.results import Results
+from steepest.tune.searches import SearchInterrupted, SearchResult, search
+
+__all__ = ["Results", "SearchInterrupted", "SearchResult", "choice", "loguniform", "search", "uniform"]
