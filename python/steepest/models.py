@@ -229,7 +229,8 @@ class Sequential:
         X = as_matrix(X, "X", self.dtype.type, features=self.input_features)
         targets = training.prepare_targets(self, loss, self._default_target(X, y), len(X))
         batch_size = min(positive_int(batch_size, "batch_size"), len(X))
-        key = (batch_size, loss, repr(optimizer))
+        # The learning rate goes to each run, so a schedule keeps the optimizer's state.
+        key = (batch_size, loss, type(optimizer), tuple(sorted(optimizer._engine_settings().items())))
         if self._partial is None or self._partial[1] != key:
             trainer = training._engine_trainer(self, batch_size, loss, optimizer, self.seed, False)
             self._partial = (trainer, key)

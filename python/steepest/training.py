@@ -25,8 +25,12 @@ LOSSES = ("mse", "binary_cross_entropy", "softmax_cross_entropy")
 # A chunk of batches should take about this long: short enough for a live progress bar and
 # a prompt Ctrl-C, long enough that returning to Python costs nothing measurable.
 _CHUNK_SECONDS = 0.1
-# Epochs of rising loss in a row that earn a divergence warning.
+# A divergence warning needs this many epochs in a row whose loss rose by more than
+# _RISE (relative), ending above _ABOVE_BEST times the best loss so far: mini-batch noise
+# on a plateau wobbles by less.
 _RISING_EPOCHS = 3
+_RISE = 0.01
+_ABOVE_BEST = 1.2
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -193,7 +197,7 @@ def fit(
         callback.model = model
         callback.on_train_begin()
 
-    rising, previous_loss, warned = 0, math.inf, False
+    rising, previous_loss, best_loss, warned = 0, math.inf, math.inf, False
     chunk = 1
     try:
         for epoch in range(epochs):
@@ -245,9 +249,10 @@ def fit(
             for callback in callbacks:
                 callback.on_epoch_end(epoch, logs)
 
-            rising = rising + 1 if logs["loss"] > previous_loss else 0
+            rising = rising + 1 if logs["loss"] > previous_loss * (1 + _RISE) else 0
             previous_loss = logs["loss"]
-            if rising >= _RISING_EPOCHS and not warned:
+            best_loss = min(best_loss, logs["loss"])
+            if rising >= _RISING_EPOCHS and logs["loss"] > _ABOVE_BEST * best_loss and not warned:
                 warned = True
                 warnings.warn(
                     f"the training loss has risen for {rising} epochs in a row (now {logs['loss']:.4g}): "
