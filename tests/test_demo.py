@@ -4,6 +4,8 @@ are written, and the output is clean off a terminal and silent with --quiet."""
 import io
 import json
 import os
+import subprocess
+import sys
 
 import matplotlib
 import numpy as np
@@ -94,3 +96,19 @@ def test_pca_reconstruction_is_exact_with_every_component_and_optimal_among_line
     centred = X - X.mean(axis=0)
     random_error = np.mean((centred @ random_basis @ random_basis.T - centred) ** 2)
     assert pca_error < random_error
+
+
+def test_command_line_demo_quiet_prints_nothing_and_writes_everything(tmp_path):
+    env = dict(os.environ, MPLBACKEND="Agg")
+    command = [sys.executable, "-m", "steepest", "demo", "--epochs", "1", "--out", str(tmp_path), "--quiet"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and done.stderr == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(PICTURES + ["summary.json"])
+
+
+def test_command_line_rejects_zero_epochs(capsys):
+    from steepest.cli import main
+
+    assert main(["demo", "--epochs", "0"]) == 2
+    assert "--epochs must be at least 1" in capsys.readouterr().err
