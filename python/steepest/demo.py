@@ -196,6 +196,7 @@ def run(
     classifier_epochs: int = CLASSIFIER_EPOCHS,
     stream: Optional[IO[str]] = None,
     quiet: bool = False,
+    dpi: int = 100,
 ) -> DemoResult:
     """Train the demo's autoencoders and classifier, print what they learned, and write
     the pictures and ``summary.json`` into ``out``.
@@ -210,6 +211,8 @@ def run(
         Where the report goes; a live progress line is drawn only when it is a terminal.
     quiet : bool, default False
         Print nothing (the results are still in ``summary.json``).
+    dpi : int, default 100
+        Resolution of the pictures, in dots per inch.
 
     Returns
     -------
@@ -334,7 +337,7 @@ def run(
     say(f"\nPictures in {folder}{os.sep}:")
     for name, figure in pictures.items():
         path = folder / name
-        plot.save(figure, path)
+        plot.save(figure, path, dpi=dpi)
         result.pictures.append(str(path))
         say(f"  {name:<20} {PICTURES[name]}")
     result.seconds = time.perf_counter() - started

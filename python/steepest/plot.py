@@ -347,7 +347,7 @@ def diagnostics(history: History, names: Sequence[str] = ("gradient_norm", "upda
         raise ValueError(f"unknown diagnostic {unknown[0]!r}; expected one of: {', '.join(DIAGNOSTIC_TITLES)}")
     columns = min(2, len(names))
     panel_rows = math.ceil(len(names) / columns)
-    figure, axes = _pyplot().subplots(panel_rows, columns, figsize=(5.2 * columns, 3.4 * panel_rows), squeeze=False, layout="constrained")
+    figure, axes = _pyplot().subplots(panel_rows, columns, figsize=(4.8 * columns, 3.0 * panel_rows), squeeze=False, layout="constrained")
     epochs = [epoch + 1 for epoch in history.epochs]
     for ax, name in zip(axes.flat, names):
         per_epoch = history.layer_diagnostic(name)
