@@ -2,6 +2,7 @@
 pictures; a mistake in the config or the data exits 1 with a message naming it."""
 
 import json
+import sys
 import textwrap
 
 import numpy as np
@@ -190,3 +191,20 @@ def test_diverging_training_exits_1_with_the_likely_cause(tmp_path, capsys):
     """)
     assert main(["train", str(tmp_path / "run.toml"), "--quiet"]) == 1
     assert "learning rate too high" in capsys.readouterr().err
+
+
+def test_without_matplotlib_the_run_succeeds_and_says_how_to_get_pictures(tmp_path, capsys, monkeypatch):
+    np.save(tmp_path / "points.npy", np.random.default_rng(0).random((32, 4)))
+    write(tmp_path / "run.toml", """
+        [data]
+        path = "points.npy"
+        [model]
+        kind = "autoencoder"
+        layer_sizes = [4, 2]
+        [training]
+        epochs = 1
+    """)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(["train", str(tmp_path / "run.toml"), "--quiet"]) == 0
+    assert "pip install 'steepest[plot]'" in capsys.readouterr().err
+    assert not list((tmp_path / "run-output").glob("*.png"))

@@ -16,6 +16,7 @@ Arguments after 'bench' are passed to 'python -m steepest.bench'."""
 
 
 def add_parser(commands: Any) -> None:
+    """Register ``steepest bench`` with the subcommand parser."""
     parser = commands.add_parser(
         "bench",
         help="the benchmark report: kernels and training throughput",
@@ -29,6 +30,7 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Hand the arguments to ``steepest.bench.main``; return its exit status."""
     import importlib
     import importlib.util
 

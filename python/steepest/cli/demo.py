@@ -18,6 +18,7 @@ Needs scikit-learn and matplotlib: pip install 'steepest[demo]'."""
 
 
 def add_parser(commands: Any) -> None:
+    """Register ``steepest demo`` and its options with the subcommand parser."""
     from steepest import demo
 
     parser = commands.add_parser(
@@ -36,6 +37,7 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the demo with the parsed options; return the exit status."""
     from steepest import demo
 
     if args.epochs < 1:

@@ -19,6 +19,7 @@ OPTIONAL = (("matplotlib", "matplotlib", "plot"), ("sklearn", "scikit-learn", "d
 
 
 def add_parser(commands: Any) -> None:
+    """Register ``steepest info`` with the subcommand parser."""
     parser = commands.add_parser(
         "info",
         help="version, SIMD level in use and available, threads, compiler",
@@ -31,6 +32,7 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print the installation's configuration; return the exit status."""
     from steepest._config import show_config
 
     show_config()

@@ -37,6 +37,7 @@ the config, and loss.png and diagnostics.png when matplotlib is installed."""
 
 
 def add_parser(commands: Any) -> None:
+    """Register ``steepest train`` and its options with the subcommand parser."""
     parser = commands.add_parser(
         "train",
         help="train a model described in a TOML file",
@@ -52,6 +53,7 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Train from the parsed config path; return the exit status."""
     from steepest import config_file
     from steepest.models import Autoencoder
     from steepest.training import TrainingDivergedError
