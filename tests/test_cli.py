@@ -57,15 +57,15 @@ def test_bench_without_the_benchmark_module_exits_2(monkeypatch, capsys):
     assert "steepest.bench) is not part of this installation" in capsys.readouterr().err
 
 
-def test_bench_passes_its_arguments_to_the_report_main(monkeypatch):
+def test_bench_runs_the_report_module_with_its_arguments(monkeypatch):
     calls = []
-    fake = types.ModuleType("steepest.bench")
-    fake.main = lambda argv: calls.append(argv) or 3
-    monkeypatch.setitem(sys.modules, "steepest.bench", fake)
     monkeypatch.setattr("importlib.util.find_spec", lambda name, *a: object())
-    assert main(["bench", "--", "--quick", "tiny"]) == 3
+    monkeypatch.setattr("subprocess.run", lambda command: calls.append(command) or types.SimpleNamespace(returncode=3))
+    assert main(["bench", "--quick", "--threads", "1"]) == 3
+    assert main(["bench", "--", "--help"]) == 3
     assert main(["bench"]) == 3
-    assert calls == [["--quick", "tiny"], []]
+    report = [sys.executable, "-m", "steepest.bench"]
+    assert calls == [report + ["--quick", "--threads", "1"], report + ["--help"], report]
 
 
 def test_python_dash_m_steepest_runs_the_same_command_line():

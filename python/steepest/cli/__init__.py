@@ -54,7 +54,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Run the ``steepest`` command line with ``argv`` (default ``sys.argv[1:]``) and
     return its exit status (see :mod:`steepest.cli.exit_codes`)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not getattr(args, "passes_unknown_arguments", False):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.unknown_arguments = unknown
     if args.command is None:
         parser.print_help(sys.stderr)
         return USAGE

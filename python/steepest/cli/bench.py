@@ -1,4 +1,4 @@
-"""``steepest bench``: the benchmark report, from ``python -m steepest.bench``."""
+"""``steepest bench``: the benchmark report, by running ``python -m steepest.bench``."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from steepest.cli.exit_codes import USAGE, CommandError
 
 EXAMPLES = """\
 examples:
-  steepest bench                 the whole report
-  steepest bench -- --help       the options of the report itself
+  steepest bench                              the kernel report
+  steepest bench --quick                      a shorter run
+  steepest bench --threads 1 --out results    one thread; JSON and picture into results/
+  steepest bench -- --help                    the options of the report itself
 
-Arguments after 'bench' are passed to 'python -m steepest.bench'."""
+Every other argument is passed to 'python -m steepest.bench'."""
 
 
 def add_parser(commands: Any) -> None:
@@ -25,22 +27,20 @@ def add_parser(commands: Any) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("arguments", nargs=argparse.REMAINDER, help="passed to python -m steepest.bench")
-    parser.set_defaults(run=run)
+    # Options this parser does not know go to the report (see steepest.cli.main).
+    parser.set_defaults(run=run, passes_unknown_arguments=True)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Hand the arguments to ``steepest.bench.main``; return its exit status."""
-    import importlib
+    """Run ``python -m steepest.bench`` with the arguments; return its exit status."""
     import importlib.util
+    import subprocess
+    import sys
 
     if importlib.util.find_spec("steepest.bench") is None:
         raise CommandError("the benchmark report (steepest.bench) is not part of this installation", USAGE)
-    try:
-        report = importlib.import_module("steepest.bench")
-    except ImportError as error:
-        raise CommandError(f"the benchmark report cannot start: {error}", USAGE) from None
-    if not callable(getattr(report, "main", None)):
-        raise CommandError("steepest.bench has no main(argv) function to run", USAGE)
-    arguments = args.arguments[1:] if args.arguments[:1] == ["--"] else args.arguments
-    return int(report.main(arguments) or 0)
+    unknown = args.unknown_arguments
+    arguments = unknown[1:] if unknown[:1] == ["--"] else unknown
+    # A child interpreter, not an import: the report sets up NumPy's threading environment
+    # before NumPy loads, which an already-running interpreter is past.
+    return subprocess.run([sys.executable, "-m", "steepest.bench", *arguments]).returncode
