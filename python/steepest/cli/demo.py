@@ -1,0 +1,57 @@
+"""``steepest demo``: autoencoders and a classifier on scikit-learn's digits, with pictures."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from steepest.cli.exit_codes import OK, USAGE, CommandError
+
+EXAMPLES = """\
+examples:
+  steepest demo                        writes its pictures to ./steepest-demo
+  steepest demo --out /tmp/demo        somewhere else
+  steepest demo --epochs 300           longer training, lower reconstruction error
+  steepest demo --quiet > /dev/null    results only in steepest-demo/summary.json
+
+Needs scikit-learn and matplotlib: pip install 'steepest[demo]'."""
+
+
+def add_parser(commands: Any) -> None:
+    """Register ``steepest demo`` and its options with the subcommand parser."""
+    from steepest import demo
+
+    parser = commands.add_parser(
+        "demo",
+        help="autoencoders vs PCA and an MLP classifier on the digits, with pictures",
+        description="Train autoencoders to 2-D and 8-D latent spaces on scikit-learn's 8x8 digits, compare "
+        "their reconstruction error with PCA's, train an MLP classifier on the same digits, and "
+        "write pictures (loss curves, latent space, reconstructions, training diagnostics).",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--out", default="steepest-demo", help="folder for the pictures and summary.json (default: %(default)s)")
+    parser.add_argument("--epochs", type=int, default=demo.AUTOENCODER_EPOCHS, help="epochs of each autoencoder (default: %(default)s)")
+    parser.add_argument("--quiet", action="store_true", help="print nothing; results are in summary.json")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the demo with the parsed options; return the exit status."""
+    from steepest import demo
+
+    if args.epochs < 1:
+        raise CommandError(f"--epochs must be at least 1, got {args.epochs}", USAGE)
+    try:
+        import matplotlib
+    except ImportError:
+        raise CommandError("the demo needs scikit-learn and matplotlib: pip install 'steepest[demo]'", USAGE) from None
+    # The command only writes files: a file backend needs no display and starts faster.
+    matplotlib.use("Agg")
+    try:
+        demo.run(args.out, autoencoder_epochs=args.epochs, quiet=args.quiet)
+    except ImportError as error:
+        raise CommandError(str(error), USAGE) from None
+    except OSError as error:
+        raise CommandError(f"cannot write to {args.out}: {error}") from None
+    return OK

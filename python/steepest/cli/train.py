@@ -1,0 +1,121 @@
+"""``steepest train CONFIG.toml``: train the model a TOML file describes and keep the results."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, List
+
+from steepest.cli.exit_codes import FAILED, OK, CommandError
+
+EXAMPLES = """\
+examples:
+  steepest train run.toml                 results go where [output] folder says
+  steepest train run.toml --out results   or here
+  steepest train run.toml --quiet
+
+A config (see steepest.config_file for every key):
+  [data]
+  path = "digits.csv"            # .npy, .npz or .csv, relative to the config
+  target = "label"               # omit for an autoencoder
+  [model]
+  kind = "mlp"                   # or "autoencoder"
+  layer_sizes = [64, 128, 10]
+  output_activation = "softmax"
+  [training]
+  epochs = 20
+  loss = "softmax_cross_entropy"
+  validation_split = 0.2
+  [optimizer]
+  name = "adam"
+  lr = 0.003
+
+Writes model.steepest (load with steepest.load), history.csv, history.json, a copy of
+the config, and loss.png and diagnostics.png when matplotlib is installed."""
+
+
+def add_parser(commands: Any) -> None:
+    """Register ``steepest train`` and its options with the subcommand parser."""
+    parser = commands.add_parser(
+        "train",
+        help="train a model described in a TOML file",
+        description="Train the model a TOML config describes on the data it names; save the model, "
+        "its training history (CSV and JSON) and pictures of the training.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("config", help="the TOML file describing data, model and training")
+    parser.add_argument("--out", help="folder for the results (default: the config's [output] folder)")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train from the parsed config path; return the exit status."""
+    from steepest import config_file
+    from steepest.models import Autoencoder
+    from steepest.training import TrainingDivergedError
+
+    try:
+        config = config_file.read_config(args.config)
+        X, y = config_file.load_data(config)
+        model = config_file.build_model(config, X)
+        arguments = config_file.fit_arguments(config)
+    except config_file.ConfigError as error:
+        raise CommandError(str(error), FAILED) from None
+    folder = Path(args.out) if args.out else config_file.output_folder(config)
+    # An autoencoder learns from X alone: a target only colours its latent-space picture.
+    labels = y if isinstance(model, Autoencoder) else None
+    targets = None if isinstance(model, Autoencoder) else y
+    if not args.quiet:
+        print(model.summary())
+    try:
+        history = model.fit(X, targets, verbose=0 if args.quiet else 1, **arguments)
+    except TrainingDivergedError as error:
+        raise CommandError(str(error), FAILED) from None
+    except (TypeError, ValueError) as error:
+        raise CommandError(f"{config['source']}: cannot train: {error}", FAILED) from None
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        written = [folder / "model.steepest", folder / "history.csv", folder / "history.json", folder / "config.toml"]
+        model.save(written[0])
+        history.to_csv(str(written[1]))
+        history.to_json(str(written[2]))
+        shutil.copyfile(config["source"], written[3])
+        if config["output"].get("plots", True):
+            written += _pictures(model, history, X, labels, folder)
+    except OSError as error:
+        raise CommandError(f"cannot write the results to {folder}: {error}", FAILED) from None
+    if not args.quiet:
+        last = {key: values[-1] for key, values in history.history.items() if key not in ("lr", "time", "samples_per_second")}
+        metrics = ", ".join(f"{key} {value:.4g}" for key, value in last.items())
+        print(f"{len(history)} epochs in {sum(history['time']):.1f} s; last epoch: {metrics}")
+        print("wrote " + ", ".join(str(path) for path in written))
+    return OK
+
+
+def _pictures(model: Any, history: Any, X: Any, labels: Any, folder: Path) -> List[Path]:
+    """The loss and diagnostics pictures (and the latent space of an autoencoder with a
+    2-D one); none, with a note, when matplotlib is missing."""
+    try:
+        import matplotlib
+    except ImportError:
+        print("pictures skipped: matplotlib is not installed (pip install 'steepest[plot]')", file=sys.stderr)
+        return []
+    from steepest import plot
+    from steepest.models import Autoencoder
+
+    # The command only writes files: a file backend needs no display.
+    matplotlib.use("Agg")
+    pictures = {
+        "loss.png": plot.loss_curves(history).figure,
+        "diagnostics.png": plot.diagnostics(history),
+    }
+    if isinstance(model, Autoencoder) and model.latent_features == 2:
+        pictures["latent_2d.png"] = plot.latent_space(model.encode(X), labels).figure
+    for name, figure in pictures.items():
+        plot.save(figure, folder / name)
+    return [folder / name for name in pictures]

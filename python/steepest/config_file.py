@@ -1,0 +1,339 @@
+"""A training run described in a TOML file, as ``steepest train CONFIG.toml`` reads it.
+
+The file has these tables (only ``[data]`` ``path`` and ``[model]`` ``layer_sizes`` are
+required; the other keys default as in the Python API)::
+
+    [data]
+    path = "digits.csv"          # .npy, .npz or .csv; relative to this file's folder
+    target = "label"             # .csv: column name or index; .npy: column index;
+                                 # .npz: name of the array of targets. Omit for an autoencoder.
+    features = "X"               # .npz: name of the array of features (default "X");
+                                 # .csv/.npy: list of columns (default: all but the target)
+
+    [model]
+    kind = "mlp"                 # "mlp" or "autoencoder"
+    layer_sizes = [64, 128, 10]  # starts with the number of features
+    activation = "relu"
+    output_activation = "softmax"
+    seed = 0
+
+    [training]
+    epochs = 20
+    batch_size = 32
+    loss = "softmax_cross_entropy"
+    validation_split = 0.2
+
+    [optimizer]
+    name = "adam"                # "sgd" or "adam", with their arguments (lr, momentum, l2, ...)
+    lr = 0.003
+
+    [early_stopping]             # optional: steepest.EarlyStopping's arguments
+    patience = 5
+
+    [output]
+    folder = "digits-run"        # default: "<config name>-output" beside the config file
+    plots = true                 # loss and diagnostics pictures (needs matplotlib)
+
+A mistake (a missing file, an unknown key, a column that is not there) raises
+:class:`ConfigError` naming the file, the table and the key, with the close matches.
+
+Examples
+--------
+>>> import os, tempfile, numpy as np
+>>> from steepest import config_file
+>>> folder = tempfile.mkdtemp()
+>>> np.save(os.path.join(folder, "points.npy"), np.random.default_rng(0).random((50, 4)))
+>>> path = os.path.join(folder, "run.toml")
+>>> with open(path, "w") as f:
+...     _ = f.write('[data]\\npath = "points.npy"\\n[model]\\nkind = "autoencoder"\\nlayer_sizes = [4, 2]\\n')
+>>> config = config_file.read_config(path)
+>>> X, y = config_file.load_data(config)
+>>> X.shape, y is None
+((50, 4), True)
+>>> config_file.build_model(config, X)
+Autoencoder([
+    Dense(4, 2, activation='identity'),
+    Dense(2, 4, activation='sigmoid')
+], seed=0, dtype='float32')
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import os
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+import numpy as np
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # tomllib joined the standard library in Python 3.11
+    import tomli as tomllib
+
+__all__ = ["ConfigError", "build_callbacks", "build_model", "build_optimizer", "fit_arguments", "load_data", "output_folder", "read_config"]
+
+# Every key each table accepts; anything else is a mistake worth reporting.
+TABLES: Dict[str, Tuple[str, ...]] = {
+    "data": ("path", "target", "features"),
+    "model": ("kind", "layer_sizes", "activation", "output_activation", "latent_activation", "decoder_sizes", "seed", "dtype"),
+    "training": ("epochs", "batch_size", "loss", "shuffle", "validation_split"),
+    "optimizer": ("name", "lr", "momentum", "nesterov", "beta1", "beta2", "eps", "l1", "l2"),
+    "early_stopping": ("monitor", "patience", "min_delta", "mode", "restore_best_weights"),
+    "output": ("folder", "plots"),
+}
+REQUIRED = {"data": ("path",), "model": ("layer_sizes",)}
+MODEL_KINDS = ("mlp", "autoencoder")
+OPTIMIZER_KEYS = {"sgd": ("lr", "momentum", "nesterov", "l1", "l2"), "adam": ("lr", "beta1", "beta2", "eps", "l1", "l2")}
+# Model keys that only one kind of model takes.
+AUTOENCODER_ONLY = ("latent_activation", "decoder_sizes")
+DATA_SUFFIXES = (".npy", ".npz", ".csv")
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class ConfigError(ValueError):
+    """A training config that cannot be used; the message names the file, the table and
+    the key, and what would be accepted."""
+
+
+def _did_you_mean(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def read_config(path: PathLike) -> Dict[str, Any]:
+    """Read and check a training config.
+
+    Returns the tables as dicts (absent optional tables empty; ``early_stopping`` is
+    ``None`` when absent), plus ``"source"``: the
+    config's path, and ``"folder"``: the folder relative paths in it start from.
+
+    Raises
+    ------
+    ConfigError
+        The file is missing or not valid TOML, or has an unknown table or key, or lacks a
+        required key.
+    """
+    source = Path(os.fspath(path))
+    try:
+        with open(source, "rb") as file:
+            document = tomllib.load(file)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {str(source)!r} not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{str(source)!r} is a folder, not a config file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{source} is not valid TOML: {error}") from None
+    config: Dict[str, Any] = {"source": source, "folder": source.resolve().parent}
+    for table, value in document.items():
+        if table not in TABLES:
+            raise ConfigError(f"{source}: unknown table [{table}]{_did_you_mean(table, TABLES)}; the tables are: {', '.join(TABLES)}")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: {table!r} must be a table ([{table}]), got a {type(value).__name__}")
+        for key in value:
+            if key not in TABLES[table]:
+                raise ConfigError(f"{source}: unknown key {key!r} in [{table}]{_did_you_mean(key, TABLES[table])}; it accepts: {', '.join(TABLES[table])}")
+    for table in TABLES:
+        config[table] = dict(document.get(table, {}))
+    # EarlyStopping has usable defaults, so an empty [early_stopping] table asks for it.
+    config["early_stopping"] = document.get("early_stopping")
+    for table, keys in REQUIRED.items():
+        for key in keys:
+            if key not in config[table]:
+                raise ConfigError(f"{source}: [{table}] needs {key!r}")
+    kind = config["model"].setdefault("kind", "mlp")
+    if kind not in MODEL_KINDS:
+        raise ConfigError(f"{source}: [model] kind must be one of {', '.join(map(repr, MODEL_KINDS))}, got {kind!r}")
+    if kind == "mlp":
+        misplaced = [key for key in AUTOENCODER_ONLY if key in config["model"]]
+        if misplaced:
+            raise ConfigError(f"{source}: [model] {misplaced[0]!r} applies to kind = \"autoencoder\" only")
+    name = config["optimizer"].setdefault("name", "sgd")
+    if name not in OPTIMIZER_KEYS:
+        raise ConfigError(f"{source}: [optimizer] name must be one of {', '.join(map(repr, OPTIMIZER_KEYS))}, got {name!r}")
+    for key in config["optimizer"]:
+        if key != "name" and key not in OPTIMIZER_KEYS[name]:
+            raise ConfigError(f"{source}: [optimizer] {key!r} is not an argument of {name}; it takes: {', '.join(OPTIMIZER_KEYS[name])}")
+    if not isinstance(config["data"]["path"], str):
+        raise ConfigError(f"{source}: [data] path must be a string")
+    return config
+
+
+def output_folder(config: Dict[str, Any]) -> Path:
+    """Where the run's results go: ``[output] folder`` (relative to the config's folder),
+    by default ``<config name>-output`` beside the config."""
+    folder = config["output"].get("folder", f"{config['source'].stem}-output")
+    return config["folder"] / folder
+
+
+def load_data(config: Dict[str, Any]) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """The features ``X`` (2-D float64) and targets ``y`` (``None`` when the config names
+    no target) of the config's ``[data]``.
+
+    Raises
+    ------
+    ConfigError
+        The data file is missing, of an unknown format, not numeric, or lacks the named
+        columns or arrays.
+    """
+    data = config["data"]
+    path = config["folder"] / data["path"]
+    where = f"{config['source']}: [data] path {data['path']!r}"
+    if path.suffix.lower() not in DATA_SUFFIXES:
+        raise ConfigError(f"{where}: unknown data format {path.suffix!r}; use one of: {', '.join(DATA_SUFFIXES)}")
+    if not path.is_file():
+        raise ConfigError(f"{where}: no such file {str(path)!r}")
+    if path.suffix.lower() == ".npz":
+        return _load_npz(path, data, where)
+    if path.suffix.lower() == ".npy":
+        try:
+            table = np.load(path, allow_pickle=False)
+        except ValueError as error:
+            raise ConfigError(f"{where}: cannot read it as a NumPy array ({error})") from None
+        names = [str(i) for i in range(table.shape[1])] if table.ndim == 2 else []
+    else:
+        names, table = _read_csv(path, where)
+    if table.ndim != 2:
+        raise ConfigError(f"{where}: expected a 2-D table (samples, columns), got shape {table.shape}")
+    if table.dtype.kind not in "fiub":
+        raise ConfigError(f"{where}: expected numbers, got dtype {table.dtype}")
+    target = data.get("target")
+    target_column = None if target is None else _column(target, names, "target", where)
+    if "features" in data:
+        requested = data["features"]
+        if not isinstance(requested, list) or not requested:
+            raise ConfigError(f"{where}: [data] features must be a non-empty list of columns")
+        feature_columns = [_column(c, names, "features", where) for c in requested]
+    else:
+        feature_columns = [i for i in range(table.shape[1]) if i != target_column]
+    X = np.asarray(table[:, feature_columns], dtype=np.float64)
+    y = None if target_column is None else np.asarray(table[:, target_column])
+    return X, y
+
+
+def _load_npz(path: Path, data: Dict[str, Any], where: str) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except ValueError as error:
+        raise ConfigError(f"{where}: cannot read it as a NumPy .npz archive ({error})") from None
+    with archive:
+        names = list(archive.files)
+
+        def array(key: str, argument: str) -> np.ndarray:
+            if not isinstance(key, str) or key not in names:
+                raise ConfigError(f"{where}: [data] {argument} = {key!r} is not an array of the archive{_did_you_mean(str(key), names)}; it holds: {', '.join(names)}")
+            return archive[key]
+
+        X = array(data.get("features", "X"), "features")
+        y = array(data["target"], "target") if "target" in data else None
+    if X.ndim != 2:
+        raise ConfigError(f"{where}: the features must be a 2-D array (samples, features), got shape {X.shape}")
+    if y is not None and len(y) != len(X):
+        raise ConfigError(f"{where}: {len(y)} targets for {len(X)} samples")
+    return X, y
+
+
+def _read_csv(path: Path, where: str) -> Tuple[List[str], np.ndarray]:
+    """Column names and values of a CSV file; the first row is a header when it is not all
+    numbers (then columns are named by position)."""
+    with open(path, newline="", encoding="utf-8") as file:
+        rows = [row for row in csv.reader(file) if row]
+    if not rows:
+        raise ConfigError(f"{where}: the file is empty")
+    header = not all(_is_number(cell) for cell in rows[0])
+    names = [cell.strip() for cell in rows[0]] if header else [str(i) for i in range(len(rows[0]))]
+    body = rows[1:] if header else rows
+    if not body:
+        raise ConfigError(f"{where}: no rows of data after the header")
+    values = np.empty((len(body), len(names)), dtype=np.float64)
+    for line, row in enumerate(body, start=2 if header else 1):
+        if len(row) != len(names):
+            raise ConfigError(f"{where}: line {line} has {len(row)} values but the file has {len(names)} columns")
+        for column, cell in enumerate(row):
+            try:
+                values[line - (2 if header else 1), column] = float(cell)
+            except ValueError:
+                raise ConfigError(f"{where}: line {line}, column {names[column]!r}: {cell!r} is not a number") from None
+    return names, values
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _column(key: Any, names: List[str], argument: str, where: str) -> int:
+    """Index of a column given by name or by (possibly negative) position."""
+    if isinstance(key, bool) or not isinstance(key, (int, str)):
+        raise ConfigError(f"{where}: [data] {argument} must name columns by name or index, got {key!r}")
+    if isinstance(key, int):
+        if not -len(names) <= key < len(names):
+            raise ConfigError(f"{where}: [data] {argument} column {key} is out of range: the data has {len(names)} columns")
+        return key % len(names)
+    if key not in names:
+        raise ConfigError(f"{where}: [data] {argument}: no column {key!r}{_did_you_mean(key, names)}; the columns are: {', '.join(names)}")
+    return names.index(key)
+
+
+def build_model(config: Dict[str, Any], X: np.ndarray) -> Any:
+    """The untrained model the config's ``[model]`` describes, checked against the data.
+
+    Raises
+    ------
+    ConfigError
+        The layer sizes do not start with the number of features, or a setting is
+        invalid (the message says which).
+    """
+    from steepest.models import MLP, Autoencoder
+
+    settings = dict(config["model"])
+    kind = settings.pop("kind")
+    sizes = settings.get("layer_sizes")
+    where = f"{config['source']}: [model]"
+    if not isinstance(sizes, list) or len(sizes) < 2:
+        raise ConfigError(f"{where} layer_sizes must be a list of at least two sizes, e.g. [{X.shape[1]}, 32, 10]; got {sizes!r}")
+    if sizes[0] != X.shape[1]:
+        raise ConfigError(f"{where} layer_sizes starts with {sizes[0]} inputs but the data has {X.shape[1]} feature columns")
+    try:
+        return (Autoencoder if kind == "autoencoder" else MLP)(**settings)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{where} {error}") from None
+
+
+def build_optimizer(config: Dict[str, Any]) -> Any:
+    """``steepest.SGD`` or ``steepest.Adam`` from the config's ``[optimizer]``."""
+    from steepest.optimizers import SGD, Adam
+
+    settings = dict(config["optimizer"])
+    name = settings.pop("name")
+    try:
+        return (Adam if name == "adam" else SGD)(**settings)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{config['source']}: [optimizer] {error}") from None
+
+
+def build_callbacks(config: Dict[str, Any]) -> List[Any]:
+    """An ``EarlyStopping`` callback when the config has an ``[early_stopping]`` table."""
+    from steepest.callbacks import EarlyStopping
+
+    if config["early_stopping"] is None:
+        return []
+    try:
+        return [EarlyStopping(**config["early_stopping"])]
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{config['source']}: [early_stopping] {error}") from None
+
+
+def fit_arguments(config: Dict[str, Any]) -> Dict[str, Any]:
+    """Keyword arguments for ``model.fit`` from the config's ``[training]``, optimizer and
+    callbacks included."""
+    arguments = dict(config["training"])
+    arguments["optimizer"] = build_optimizer(config)
+    arguments["callbacks"] = build_callbacks(config)
+    return arguments
