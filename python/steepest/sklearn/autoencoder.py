@@ -41,7 +41,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     >>> from sklearn.datasets import load_digits
     >>> from steepest.sklearn import AutoencoderTransformer
     >>> X = load_digits().data / 16
-    >>> ae = AutoencoderTransformer(n_components=8, hidden_layer_sizes=(32,), max_iter=20, random_state=0)
+    >>> ae = AutoencoderTransformer(n_components=8, hidden_layer_sizes=(32,), max_iter=300, random_state=0)
     >>> ae.fit_transform(X).shape
     (1797, 8)
     >>> ae.get_feature_names_out()[:2].tolist()

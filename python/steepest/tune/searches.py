@@ -137,7 +137,7 @@ def search(
     >>> from steepest.sklearn import MLPClassifier
     >>> from steepest import tune
     >>> X, y = load_iris(return_X_y=True)
-    >>> result = tune.search(MLPClassifier(max_iter=50), {"learning_rate_init": [0.003, 0.03]}, X, y)
+    >>> result = tune.search(MLPClassifier(max_iter=1000, random_state=0), {"learning_rate_init": [0.003, 0.03]}, X, y)
     >>> sorted(result.best_params_), len(result.results)
     (['learning_rate_init'], 2)
     """
