@@ -1,7 +1,7 @@
 """Training throughput: samples per second over whole epochs of mini-batch SGD, steepest
-against a clean NumPy implementation and PyTorch CPU eager (and JAX with the whole epoch
-compiled, when installed), same architecture, data, batch size and threads, interleaved
-repetitions, medians after a warm-up epoch.
+against a clean NumPy implementation, PyTorch CPU eager and JAX with the whole epoch
+compiled (each when installed; JAX at one thread), same architecture, data, batch size and
+threads, interleaved repetitions, medians after a warm-up epoch.
 
 Run ``python -m steepest.bench.training`` (``--threads 1``, ``--repeats 5``, ``--quick``).
 """
@@ -169,6 +169,57 @@ def torch_epoch(config: TrainingConfig, X, y) -> Optional[Epoch]:
     return epoch
 
 
+def jax_epoch(config: TrainingConfig, X, y, threads: int) -> Optional[Epoch]:
+    """JAX at its best for small networks: the whole epoch compiled as one ``lax.scan`` of
+    SGD steps. Measured at one thread only: XLA fixes its thread count when it starts."""
+    if threads != 1:
+        return None
+    # XLA reads its flags once, at import: ask for one thread before the first import.
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        return None
+    rng = np.random.default_rng(0)
+    sizes = config.sizes
+    params = [
+        (jnp.asarray(rng.standard_normal((a, b)) * math.sqrt(2 / a), jnp.float32), jnp.zeros(b, jnp.float32))
+        for a, b in zip(sizes[:-1], sizes[1:])
+    ]
+    functions = {"relu": jax.nn.relu, "tanh": jnp.tanh, "sigmoid": jax.nn.sigmoid, "identity": lambda z: z}
+
+    def loss(params, xb, yb):
+        out = xb
+        for i, (W, b) in enumerate(params):
+            out = functions[config.activation if i < len(params) - 1 else config.output_activation](out @ W + b)
+        if config.loss == "softmax_cross_entropy":
+            return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(out), yb[:, None], axis=1))
+        return jnp.mean((out - yb) ** 2)
+
+    @jax.jit
+    def train(params, batches_x, batches_y):
+        def step(params, batch):
+            gradients = jax.grad(loss)(params, *batch)
+            return jax.tree_util.tree_map(lambda p, g: p - LR * g, params, gradients), None
+
+        return jax.lax.scan(step, params, (batches_x, batches_y))[0]
+
+    # scan needs equal batches: the data is a whole number of batches (see run()).
+    batches = len(X) // config.batch
+    state = {"params": params}
+
+    def epoch() -> float:
+        started = time.perf_counter()
+        order = rng.permutation(len(X))[: batches * config.batch]
+        batches_x = jnp.asarray(X[order].reshape(batches, config.batch, -1))
+        batches_y = jnp.asarray(y[order].reshape((batches, config.batch) + y.shape[1:]))
+        state["params"] = jax.block_until_ready(train(state["params"], batches_x, batches_y))
+        return time.perf_counter() - started
+
+    return epoch
+
+
 def run(configs: Sequence[TrainingConfig], threads: int, repeats: int, scale: float = 1.0) -> List[Dict]:
     """Interleaved epochs of every library per configuration; median samples/s each."""
     steepest.set_num_threads(threads)
@@ -181,12 +232,12 @@ def run(configs: Sequence[TrainingConfig], threads: int, repeats: int, scale: fl
         torch_version = None
     rows = []
     for config in configs:
-        samples = max(config.batch * 4, int(config.samples * scale))
+        samples = max(4, int(config.samples * scale) // config.batch) * config.batch
         X, y = make_data(config, samples)
         libraries = {"steepest": steepest_epoch(config, X, y), "numpy": numpy_epoch(config, X, y)}
-        torch_run = torch_epoch(config, X, y)
-        if torch_run is not None:
-            libraries["torch"] = torch_run
+        for name, peer in (("torch", torch_epoch(config, X, y)), ("jax", jax_epoch(config, X, y, threads))):
+            if peer is not None:
+                libraries[name] = peer
         times: Dict[str, List[float]] = {name: [] for name in libraries}
         for name, epoch in libraries.items():
             epoch()  # warm-up: first-touch of buffers, lazy initialisation
