@@ -256,3 +256,15 @@ def test_data_errors_name_the_problem():
         model.fit(X, np.zeros((8, 2)), loss="binary_cross_entropy", verbose=0)
     with pytest.raises(TypeError, match="complex"):
         model.predict(np.zeros((2, 3), np.complex64))
+
+
+def test_history_json_is_strict_with_missing_metrics_as_null(tmp_path):
+    import json
+
+    history = steepest.History()
+    history.record(0, {"loss": 1.0}, [])
+    history.record(1, {"loss": 0.5, "val_loss": 0.7}, [{"gradient_norm": float("inf")}])
+    history.to_json(tmp_path / "h.json")
+    data = json.loads((tmp_path / "h.json").read_text(), parse_constant=lambda name: pytest.fail(f"{name} in JSON"))
+    assert data["history"]["val_loss"] == [None, 0.7]
+    assert data["diagnostics"][1][0]["gradient_norm"] is None

@@ -71,9 +71,10 @@ class History:
         return {"epochs": list(self.epochs), "history": {k: list(v) for k, v in self.history.items()}, "diagnostics": self.diagnostics}
 
     def to_json(self, path: str) -> None:
-        """Write the whole history (metrics and diagnostics) as JSON."""
+        """Write the whole history (metrics and diagnostics) as strict JSON: a metric missing
+        from an epoch (NaN here), or any other non-finite number, is written as null."""
         with open(path, "w", encoding="utf-8") as f:
-            json.dump(self.to_dict(), f, indent=1, allow_nan=True)
+            json.dump(_finite_or_null(self.to_dict()), f, indent=1, allow_nan=False)
 
     def to_csv(self, path: str) -> None:
         """Write one row per epoch with every metric."""
@@ -87,3 +88,13 @@ class History:
     def __repr__(self) -> str:
         metrics = ", ".join(self.history)
         return f"History({len(self)} epochs: {metrics})"
+
+
+def _finite_or_null(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite_or_null(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_null(item) for item in value]
+    return value
