@@ -401,6 +401,22 @@ def test_save_into_a_missing_folder_names_it(tmp_path):
 
 
 @pytest.mark.parametrize(
+    "sizes",
+    [(10**6, 10**6), (2**40, 2**40), (2**62, 4), (2**64, 1), (1, 2**70)],
+    ids=["1e12-parameters", "2^80-parameters", "overflows-int64", "beyond-int64", "wide-output"],
+)
+def test_absurd_layer_sizes_raise_memory_error(sizes):
+    with pytest.raises(MemoryError, match="parameters needs"):
+        steepest.Sequential([steepest.Dense(*sizes)])
+
+
+def test_absurd_mlp_raises_memory_error_and_the_process_carries_on():
+    with pytest.raises(MemoryError):
+        steepest.MLP([10**7, 10**7, 1], dtype="float64")
+    assert steepest.MLP([3, 2]).predict(np.ones((1, 3))).shape == (1, 2)
+
+
+@pytest.mark.parametrize(
     "call",
     [
         lambda: ops.matmul(huge_view((10**6, 10**6)), np.zeros((10**6, 1))),
@@ -419,6 +435,12 @@ def test_inputs_too_large_to_copy_raise_memory_error(call):
     # output) cannot be allocated, and that must surface as MemoryError, not a crash.
     with pytest.raises(MemoryError):
         call()
+
+
+def test_predict_with_a_batch_larger_than_any_memory():
+    model = mlp()
+    X = data(5, 3, dtype=F32)
+    assert np.array_equal(model.predict(X, batch_size=2**62), model.predict(X, batch_size=5))
 
 
 # ---- layouts that are accepted ---------------------------------------------------------

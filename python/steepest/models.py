@@ -6,6 +6,7 @@ layers and :class:`Autoencoder` an encoder and a mirrored decoder through a late
 
 from __future__ import annotations
 
+import sys
 from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -64,7 +65,19 @@ class Sequential:
 
     def _build(self, layers: List[Layer], dtype: type) -> None:
         engine = _core.NetworkF32 if dtype == np.float32 else _core.NetworkF64
-        self._attach(engine([layer._spec() for layer in layers]), layers)
+        count = sum(layer.parameter_count for layer in layers)
+        size = count * np.dtype(dtype).itemsize
+        try:
+            # Sizes past the address space would not even reach the engine as 64-bit ints.
+            if size > sys.maxsize:
+                raise MemoryError
+            network = engine([layer._spec() for layer in layers])
+        except MemoryError:
+            raise MemoryError(
+                f"a model of {count:,} parameters needs {size / 2**30:,.1f} GiB in {np.dtype(dtype).name}, "
+                "more than can be allocated here; use smaller layers"
+            ) from None
+        self._attach(network, layers)
 
     def _attach(self, network: Any, layers: List[Layer]) -> None:
         for index, layer in enumerate(layers):
