@@ -138,6 +138,7 @@ case("dense_backward-activation", ValueError, ["'swish'", "identity, relu"], lam
 
 # ---- ops.activation / activation_backward ----------------------------------------------
 case("activation-name", ValueError, ["'elu'", "identity, relu, sigmoid, tanh, softmax"], lambda: ops.activation("elu", a64))
+case("activation-name-int", TypeError, ["activation", "int"], lambda: ops.activation(3, a64))
 case("activation-x-int", TypeError, ["'x'", "int64"], lambda: ops.activation("relu", np.arange(3)))
 case("activation-x-complex", TypeError, ["'x'", "complex128"], lambda: ops.activation("tanh", np.ones(3, complex)))
 case("activation-x-list", TypeError, ["'x'", "list"], lambda: ops.activation("relu", [1.0, 2.0]))
@@ -174,6 +175,7 @@ case("sgd-grad-mixed", TypeError, ["'grad'", "float32"], lambda: ops.sgd_update(
 case("sgd-lr-negative", ValueError, ["'lr'", ">= 0", "-0.1"], lambda: ops.sgd_update(p64.copy(), p64, lr=-0.1))
 case("sgd-lr-nan", ValueError, ["'lr'", "finite", "nan"], lambda: ops.sgd_update(p64.copy(), p64, lr=math.nan))
 case("sgd-lr-inf", ValueError, ["'lr'", "finite", "inf"], lambda: ops.sgd_update(p64.copy(), p64, lr=math.inf))
+case("sgd-lr-str", TypeError, ["lr", "str"], lambda: ops.sgd_update(p64.copy(), p64, lr="0.1"))
 case("sgd-lr-missing", TypeError, ["lr"], lambda: ops.sgd_update(p64.copy(), p64))
 case("sgd-momentum-negative", ValueError, ["'momentum'", "-0.9"], lambda: ops.sgd_update(p64.copy(), p64, np.zeros(5), lr=0.1, momentum=-0.9))
 case("sgd-velocity-missing", ValueError, ["'velocity'", "momentum"], lambda: ops.sgd_update(p64.copy(), p64, lr=0.1, momentum=0.9))
@@ -184,6 +186,7 @@ case("sgd-l1-negative", ValueError, ["'l1'", "-1"], lambda: ops.sgd_update(p64.c
 case("sgd-l2-nan", ValueError, ["'l2'", "nan"], lambda: ops.sgd_update(p64.copy(), p64, lr=0.1, l2=math.nan))
 moments = lambda: (np.zeros(5), np.zeros(5))  # noqa: E731
 case("adam-step-0", ValueError, ["'step'", ">= 1", "0"], lambda: ops.adam_update(p64.copy(), p64, *moments(), step=0))
+case("adam-step-float", TypeError, ["step", "float"], lambda: ops.adam_update(p64.copy(), p64, *moments(), step=1.5))
 case("adam-beta1-one", ValueError, ["'beta1'", "[0, 1)"], lambda: ops.adam_update(p64.copy(), p64, *moments(), step=1, beta1=1.0))
 case("adam-beta2-negative", ValueError, ["'beta2'", "[0, 1)"], lambda: ops.adam_update(p64.copy(), p64, *moments(), step=1, beta2=-0.5))
 case("adam-eps-negative", ValueError, ["'eps'", ">= 0"], lambda: ops.adam_update(p64.copy(), p64, *moments(), step=1, eps=-1e-8))
