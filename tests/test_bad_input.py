@@ -218,6 +218,8 @@ case("Dense-weight-outside-model", RuntimeError, ["not part of a model"], lambda
 
 # ---- models ----------------------------------------------------------------------------
 case("Sequential-empty", ValueError, ["at least one layer"], lambda: steepest.Sequential([]))
+case("Sequential-not-a-list", TypeError, ["layers", "Dense"], lambda: steepest.Sequential(steepest.Dense(3, 2)))
+case("Sequential-None", TypeError, ["layers", "NoneType"], lambda: steepest.Sequential(None))
 case("Sequential-chain", ValueError, ["layer 1", "takes 5", "gives 4"], lambda: steepest.Sequential([steepest.Dense(3, 4), steepest.Dense(5, 1)]))
 case("Sequential-only-dropout", ValueError, ["Dense"], lambda: steepest.Sequential([steepest.Dropout(0.5)]))
 case("Sequential-str-layer", TypeError, ["layer 0", "Dense or Dropout", "str"], lambda: steepest.Sequential(["dense"]))
@@ -228,6 +230,7 @@ case("Sequential-seed-str", ValueError, ["seed", "'0'"], lambda: steepest.Sequen
 case("Sequential-dtype-f16", ValueError, ["dtype", "float16"], lambda: steepest.Sequential([steepest.Dense(3, 2)], dtype="float16"))
 case("Sequential-dtype-int", ValueError, ["dtype", "int32"], lambda: steepest.Sequential([steepest.Dense(3, 2)], dtype=np.int32))
 case("Sequential-dtype-unknown", ValueError, ["dtype", "'double precision'"], lambda: steepest.Sequential([steepest.Dense(3, 2)], dtype="double precision"))
+case("Sequential-dtype-number", TypeError, ["dtype", "3"], lambda: steepest.Sequential([steepest.Dense(3, 2)], dtype=3))
 case("Sequential-hidden-softmax", ValueError, ["softmax", "output layer"], lambda: steepest.Sequential([steepest.Dense(3, 4, "softmax"), steepest.Dense(4, 1)]))
 
 
@@ -243,9 +246,11 @@ def _layer_twice_in_one_model():
 
 
 case("Sequential-layer-reused", ValueError, ["another model"], _layer_in_two_models)
+case("Sequential-layer-twice", ValueError, ["layer 1", "same", "layer 0"], _layer_twice_in_one_model)
 case("MLP-one-size", ValueError, ["layer_sizes", "[4]"], lambda: steepest.MLP([4]))
 case("MLP-zero-size", ValueError, ["layer_sizes[1]", ">= 1", "0"], lambda: steepest.MLP([4, 0]))
 case("MLP-float-size", TypeError, ["layer_sizes[1]", "int", "float"], lambda: steepest.MLP([4, 2.5]))
+case("MLP-int-not-list", TypeError, ["layer_sizes", "int"], lambda: steepest.MLP(5))
 case("MLP-activation", ValueError, ["activation", "'selu'"], lambda: steepest.MLP([4, 2], activation="selu"))
 case("MLP-output_activation", ValueError, ["output_activation", "'linear'"], lambda: steepest.MLP([4, 2], output_activation="linear"))
 case("Autoencoder-decoder_sizes", ValueError, ["decoder_sizes", "latent size 2", "[3, 4]"], lambda: steepest.Autoencoder([4, 2], decoder_sizes=[3, 4]))
@@ -265,10 +270,12 @@ case("predict-X-no-features", ValueError, ["X", "no features", "(6, 0)"], lambda
 case("predict-X-features", ValueError, ["X", "4 features", "takes 3"], lambda: mlp().predict(data(6, 4)))
 case("predict-X-nan", ValueError, ["X", "nan", "(2, 1)"], lambda: mlp().predict(with_value(X3, (2, 1), np.nan)))
 case("predict-X-inf", ValueError, ["X", "-inf", "(5, 0)"], lambda: mlp().predict(with_value(X3, (5, 0), -np.inf)))
+case("predict-X-ragged", ValueError, ["X"], lambda: mlp().predict([[1.0, 2.0, 3.0], [1.0]]))
 case("predict-X-strings", TypeError, ["X", "real numbers"], lambda: mlp().predict([["a", "b", "c"]]))
 case("predict-batch-0", ValueError, ["batch_size", ">= 1", "0"], lambda: mlp().predict(X3, batch_size=0))
 case("predict-batch-float", TypeError, ["batch_size", "int", "float"], lambda: mlp().predict(X3, batch_size=2.0))
 case("encode-features", ValueError, ["X", "2 features", "takes 4"], lambda: steepest.Autoencoder([4, 2]).encode(data(3, 2)))
+case("decode-features", ValueError, ["Z", "4 features", "takes 2"], lambda: steepest.Autoencoder([4, 2]).decode(data(3, 4)))
 case("reconstruction_error-nan", ValueError, ["X", "nan", "(0, 3)"], lambda: steepest.Autoencoder([4, 2]).reconstruction_error(with_value(data(2, 4), (0, 3), np.nan)))
 case("set_parameters-shape", ValueError, ["parameters", "(26,)", "(25,)"], lambda: mlp().set_parameters(np.zeros(25)))
 
@@ -276,6 +283,7 @@ case("set_parameters-shape", ValueError, ["parameters", "(26,)", "(25,)"], lambd
 y2 = data(8, 2, dtype=F32)
 case("fit-y-missing", ValueError, ["y", "required"], lambda: mlp().fit(data(8, 3), verbose=0))
 case("fit-y-length", ValueError, ["y", "7 rows", "X has 8"], lambda: fit(y=y2[:7]))
+case("fit-y-scalar", ValueError, ["y", "()"], lambda: fit(y=np.float32(1.0)))
 case("fit-y-columns", ValueError, ["y", "3 columns", "2 outputs"], lambda: fit(y=data(8, 3)))
 case("fit-y-nan", ValueError, ["y", "nan", "(6, 1)"], lambda: fit(y=with_value(y2, (6, 1), np.nan)))
 case("fit-y-complex", TypeError, ["y", "complex128"], lambda: fit(y=y2.astype(complex)))

@@ -7,6 +7,7 @@ layers and :class:`Autoencoder` an encoder and a mirrored decoder through a late
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -48,6 +49,8 @@ class Sequential:
     """
 
     def __init__(self, layers: Sequence[Layer], *, seed: int = 0, dtype: Any = "float32") -> None:
+        if isinstance(layers, Layer) or not isinstance(layers, Iterable):
+            raise TypeError(f"layers must be a list of steepest layers, got {type(layers).__name__}; wrap a single layer in a list")
         layers = list(layers)
         if not layers:
             raise ValueError("a model needs at least one layer")
@@ -158,7 +161,10 @@ class Sequential:
         ``X`` is converted to the model's dtype (no copy when it already matches and is
         C-contiguous; a memmap is read batch by batch).
         """
-        X = as_matrix(X, "X", self.dtype.type, features=self.input_features)
+        return self._predict(X, batch_size)
+
+    def _predict(self, X: Any, batch_size: int = _PREDICT_BATCH, name: str = "X") -> np.ndarray:
+        X = as_matrix(X, name, self.dtype.type, features=self.input_features)
         return self._network.predict(X, positive_int(batch_size, "batch_size"))
 
     def fit(
@@ -384,7 +390,7 @@ class Autoencoder(Sequential):
 
     def decode(self, Z: Any) -> np.ndarray:
         """Reconstructions ``(samples, input_features)`` from latent codes."""
-        return self.decoder.predict(Z)
+        return self.decoder._predict(Z, name="Z")
 
     def reconstruct(self, X: Any) -> np.ndarray:
         """Encode then decode: the model's reconstruction of ``X``."""
@@ -408,6 +414,8 @@ class Autoencoder(Sequential):
 
 
 def _layer_sizes(sizes: Any) -> List[int]:
+    if not isinstance(sizes, Iterable) or isinstance(sizes, str):
+        raise TypeError(f"layer_sizes must be a list of ints, got {type(sizes).__name__}")
     sizes = list(sizes)
     if len(sizes) < 2:
         raise ValueError(f"layer_sizes needs at least an input and an output size, got {sizes}")

@@ -71,6 +71,8 @@ def prepare_targets(model: "Sequential", loss: str, y: Any, samples: int, name: 
     if y is None:
         raise ValueError(f"{name} is required for {type(model).__name__}.fit (only an Autoencoder defaults y to X)")
     array = y if isinstance(y, np.ndarray) else np.asarray(y)
+    if array.ndim == 0:
+        raise ValueError(f"{name} must hold one target per sample of X, got shape {array.shape}")
     if len(array) != samples:
         raise ValueError(f"{name} has {len(array)} rows but X has {samples}")
     if loss == "softmax_cross_entropy" and array.ndim == 1:
