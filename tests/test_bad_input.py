@@ -319,6 +319,7 @@ case("fit-validation_data-y-length", ValueError, ["validation y", "3 rows", "X h
 case("fit-callbacks-int", TypeError, ["callbacks", "int"], lambda: fit(callbacks=[3]))
 case("fit-callbacks-class", TypeError, ["callbacks", "type"], lambda: fit(callbacks=[Monitoring]))
 case("fit-verbose", ValueError, ["verbose", "0, 1 or 2", "3"], lambda: fit(verbose=3))
+case("fit-monitor-missing", ValueError, ["EarlyStopping", "'val_loss'", "recorded"], lambda: fit(callbacks=[steepest.EarlyStopping(monitor="val_loss")]))
 case("fit-schedule-nan", ValueError, ["learning rate of epoch 0", "nan"], lambda: fit(optimizer=steepest.SGD(lr=lambda epoch: math.nan)))
 case("fit-schedule-str", TypeError, ["learning rate of epoch 0", "str"], lambda: fit(optimizer=steepest.SGD(lr=lambda epoch: "0.1")))
 case("fit-schedule-negative", ValueError, ["learning rate of epoch 0", "-0.1"], lambda: fit(optimizer=steepest.SGD(lr=lambda epoch: -0.1)))
