@@ -88,6 +88,8 @@ RunResult Trainer<T>::run(const T* x, const T* target, const std::int64_t* label
     throw std::runtime_error("this model is in use by another thread (training or predicting); "
                              "train a copy, or wait for the other call to finish");
   const index_t in = network_.input_features(), out = network_.output_features();
+  start_of_run_.swap(start_of_previous_run_);
+  start_of_run_.assign(network_.parameters(), network_.parameters() + network_.parameter_count());
   RunResult result;
   for (index_t batch = first_batch; batch < last_batch; ++batch) {
     const index_t begin = batch * batch_size_;
@@ -105,6 +107,7 @@ RunResult Trainer<T>::run(const T* x, const T* target, const std::int64_t* label
     const double loss = forward_and_loss(rows);
     if (!std::isfinite(loss)) {
       result.nonfinite_batch = batch;
+      restore_weights_with_finite_loss(batch > first_batch);
       break;
     }
     judge(rows, result);
@@ -118,6 +121,15 @@ RunResult Trainer<T>::run(const T* x, const T* target, const std::int64_t* label
     ++result.batches;
   }
   return result;
+}
+
+template <class T>
+void Trainer<T>::restore_weights_with_finite_loss(bool updated_in_this_run) {
+  // The run's first batch had a finite loss unless it is the failing one; then the previous
+  // run's start did (that run finished). Before any run finished, nothing was updated.
+  const std::vector<T>& saved = updated_in_this_run ? start_of_run_ : start_of_previous_run_;
+  if (saved.empty()) return;
+  std::memcpy(network_.parameters(), saved.data(), sizeof(T) * saved.size());
 }
 
 template <class T>

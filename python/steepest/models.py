@@ -217,7 +217,7 @@ class Sequential:
         Raises
         ------
         TrainingDivergedError
-            The loss became NaN or infinite; the model keeps its last finite weights.
+            The loss became NaN or infinite; the model is back to the last weights that gave a finite loss.
         """
         return training.fit(
             self,

@@ -30,7 +30,8 @@ _RISING_EPOCHS = 3
 
 
 class TrainingDivergedError(FloatingPointError):
-    """The loss became NaN or infinite. The model keeps the last finite weights; ``history``
+    """The loss became NaN or infinite. The model is back to the last weights that gave a
+    finite loss (at most two chunks of about 0.1 s of batches back); ``history``
     holds the epochs completed before."""
 
     def __init__(self, message: str, history: History, epoch: int, batch: int) -> None:
@@ -270,8 +271,8 @@ def fit(
 
 def _diverged(history: History, epoch: int, batch: int, lr: float) -> TrainingDivergedError:
     message = (
-        f"the loss became NaN or infinite at epoch {epoch + 1}, batch {batch + 1}; the model keeps the weights "
-        f"from before that batch. Likely causes: a learning rate too high (lr={lr:.3g}: try 10x lower) or "
+        f"the loss became NaN or infinite at epoch {epoch + 1}, batch {batch + 1}; the model is back to the last "
+        f"weights that gave a finite loss. Likely causes: a learning rate too high (lr={lr:.3g}: try 10x lower) or "
         "inputs that are not scaled (standardize features to mean 0, variance 1)."
     )
     return TrainingDivergedError(message, history, epoch, batch)
