@@ -100,6 +100,30 @@ def test_ctrl_c_during_fit_leaves_a_usable_model_when_caught():
     assert stopped_after < PROMPT_SECONDS + 5  # + one more epoch and a save after the interrupt
 
 
+def test_ctrl_c_stops_predict_promptly():
+    child, _, stderr, stopped_after = run_child(LONG_PREDICT + "    model.predict(X)\n", signal_after=0.3)
+    assert child.returncode == -signal.SIGINT
+    assert stderr.rstrip().endswith("KeyboardInterrupt"), stderr
+    assert stopped_after < PROMPT_SECONDS
+
+
+def test_ctrl_c_during_predict_leaves_a_usable_model_when_caught():
+    source = LONG_PREDICT + """
+    started = time.perf_counter()
+    try:
+        model.predict(X)
+        print("NOT INTERRUPTED", flush=True)
+    except KeyboardInterrupt:
+        pass
+    assert np.array_equal(model.predict(X[:5]), small)
+    print("USABLE", flush=True)
+    """
+    child, stdout, stderr, stopped_after = run_child(source, signal_after=0.3)
+    assert child.returncode == 0, stderr
+    assert stdout.split() == ["USABLE"]
+    assert stopped_after < PROMPT_SECONDS
+
+
 # ---- saving never destroys the previous file ---------------------------------------------
 
 
