@@ -573,3 +573,82 @@ def test_predict_before_fit_uses_the_initial_weights(model):
     for layer in model.layers:
         expected = ops.dense_forward(expected, layer.weight, layer.bias, layer.activation)
     assert np.array_equal(model.predict(X), expected)
+
+
+# ---- hostile model files -----------------------------------------------------------------
+
+
+def model_file(edit=None, *, header_text=None, parameters=None):
+    """A valid model file of mlp() whose JSON header went through `edit`, with the checksum
+    made right again, so that only the edited field is wrong."""
+    import json
+    import zlib
+
+    data = io.model_to_bytes(mlp())
+    length = int.from_bytes(data[12:16], "little")
+    raw = data[16 + length :] if parameters is None else parameters
+    header = json.loads(data[16 : 16 + length])
+    if edit is not None:
+        edit(header)
+    header["crc32"] = zlib.crc32(raw)
+    header["parameter_count"] = header.get("parameter_count") if parameters is None else len(raw) // 4
+    text = header_text if header_text is not None else json.dumps(header).encode()
+    return data[:12] + len(text).to_bytes(4, "little") + text + raw
+
+
+def set_layers(*layers):
+    return lambda header: header.__setitem__("layers", [dict(layer) for layer in layers])
+
+
+DENSE_3_4 = {"type": "dense", "in_features": 3, "out_features": 4, "activation": "relu"}
+DENSE_4_2 = {"type": "dense", "in_features": 4, "out_features": 2, "activation": "identity"}
+
+
+def dropout(features, rate=0.5):
+    return {"type": "dropout", "features": features, "rate": rate}
+
+
+def as_autoencoder(*layers):
+    def edit(header):
+        header["model"] = "Autoencoder"
+        header["config"] = {"encoder_layers": 1}
+        if layers:
+            header["layers"] = [dict(layer) for layer in layers]
+
+    return edit
+
+
+HOSTILE_FILES = [
+    # found by fuzzing and hand-crafted headers (issue 8): each raised something other than
+    # ValueError (RecursionError, OverflowError, RuntimeError) or loaded a broken model
+    ("deep-nesting", model_file(header_text=b"[" * 5000 + b"]" * 5000), "nested too deeply"),
+    ("dropout-infinite-width", model_file(edit=set_layers(dropout(float("inf")), DENSE_3_4, DENSE_4_2)), "features"),
+    ("dropout-width-beyond-int64", model_file(edit=set_layers(dropout(10**30), DENSE_3_4, DENSE_4_2)), "layer 1 takes 3 features but layer 0 gives"),
+    ("dropout-fractional-width", model_file(edit=set_layers(dropout(3.7), DENSE_3_4, DENSE_4_2)), "features must be an int"),
+    ("dropout-only", model_file(edit=set_layers(dropout(3)), parameters=b""), "at least one dense layer"),
+    ("autoencoder-with-dropout", model_file(as_autoencoder(DENSE_3_4, dropout(4), {**DENSE_4_2, "out_features": 3}), parameters=bytes(31 * 4)), "dense layers"),
+    ("autoencoder-not-back-to-input", model_file(as_autoencoder()), "from the input size back to it"),
+    ("dense-chain-broken", model_file(edit=set_layers(DENSE_3_4, {**DENSE_4_2, "in_features": 5})), "layer 1 takes 5 features but layer 0 gives 4"),
+    ("hidden-softmax", model_file(edit=set_layers({**DENSE_3_4, "activation": "softmax"}, DENSE_4_2)), "softmax"),
+    ("activation-not-a-name", model_file(edit=set_layers({**DENSE_3_4, "activation": ["relu"]}, DENSE_4_2)), "unknown activation"),
+    ("width-beyond-int64", model_file(edit=set_layers({**DENSE_3_4, "out_features": 2**70}, DENSE_4_2)), "absurdly large"),
+    ("rate-infinite", model_file(edit=set_layers(DENSE_3_4, dropout(4, 1e999), DENSE_4_2)), "rate"),
+    ("seed-nan", model_file(lambda header: header.__setitem__("seed", float("nan"))), "'seed'"),
+    ("dtype-unknown", model_file(lambda header: header.__setitem__("dtype", "float16")), "unknown dtype"),
+    ("kind-unknown", model_file(lambda header: header.__setitem__("model", "os.system")), "unknown model kind"),
+    ("layers-empty", model_file(edit=set_layers(), parameters=b""), "empty"),
+    ("count-mismatch", model_file(lambda header: header.__setitem__("parameter_count", 25)), "bytes of parameters"),
+]
+
+
+@pytest.mark.parametrize("data, phrase", [pytest.param(d, p, id=i) for i, d, p in HOSTILE_FILES])
+def test_hostile_model_files_are_refused_with_value_error(data, phrase):
+    with pytest.raises(ValueError, match="is not a valid steepest model file") as raised:
+        io.model_from_bytes(data)
+    assert phrase in str(raised.value)
+    assert str(raised.value).count("is not a valid") == 1
+
+
+def test_the_hostile_file_helper_builds_loadable_files():
+    # The hostile files above differ from a good one only where the test edits them.
+    assert np.array_equal(io.model_from_bytes(model_file()).get_parameters(), mlp().get_parameters())

@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Union
 
 import numpy as np
 
+from steepest._validation import positive_int
 from steepest.layers import Dense, Dropout, Layer
 
 MAGIC = b"STEEPEST"
@@ -121,6 +122,8 @@ def model_from_bytes(data: bytes, source: str = "the data") -> Any:
         header = json.loads(data[16 : 16 + header_length].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise _fail(source, f"the header is not valid JSON ({error})") from None
+    except RecursionError:  # a megabyte of "[[[[..." nests deeper than the decoder's stack
+        raise _fail(source, "the header is nested too deeply") from None
     if not isinstance(header, dict):
         raise _fail(source, "the header is not a JSON object")
 
@@ -153,13 +156,18 @@ def model_from_bytes(data: bytes, source: str = "the data") -> Any:
     if expected != count:
         raise _fail(source, f"the layers need {expected} parameters but the file holds {count}")
 
+    if kind == "Autoencoder":
+        encoder_layers = config.get("encoder_layers")
+        if not isinstance(encoder_layers, int) or not 0 < encoder_layers < len(layers):
+            raise _fail(source, "the autoencoder's encoder_layers is missing or out of range")
+        # Autoencoder builds only dense layers and reconstructs its input: its encoder,
+        # decoder and reconstruction_error rely on both.
+        if not all(isinstance(layer, Dense) for layer in layers) or layers[0].in_features != layers[-1].out_features:
+            raise _fail(source, "an autoencoder must be dense layers from the input size back to it")
     try:
         model = Sequential.__new__(Autoencoder if kind == "Autoencoder" else Sequential)
         model.seed = seed if seed >= 0 else 0
         if kind == "Autoencoder":
-            encoder_layers = config.get("encoder_layers")
-            if not isinstance(encoder_layers, int) or not 0 < encoder_layers < len(layers):
-                raise _fail(source, "the autoencoder's encoder_layers is missing or out of range")
             model.encoder_layers = encoder_layers
         model._build(layers, dtype.type)
     except (TypeError, ValueError, IndexError) as error:
@@ -181,7 +189,7 @@ def _layers(specs: List[Any], source: str) -> List[Layer]:
                 layers.append(Dense(spec["in_features"], spec["out_features"], spec["activation"]))
             elif spec.get("type") == "dropout":
                 dropout = Dropout(spec["rate"])
-                dropout.in_features = dropout.out_features = int(spec["features"])
+                dropout.in_features = dropout.out_features = positive_int(spec["features"], "features")
                 layers.append(dropout)
             else:
                 raise _fail(source, f"layer {index} has unknown type {spec.get('type')!r}")
@@ -190,4 +198,10 @@ def _layers(specs: List[Any], source: str) -> List[Layer]:
     # An absurd size would ask the engine for terabytes: refuse it before allocating.
     if sum(layer.parameter_count for layer in layers) > (1 << 36):
         raise _fail(source, "the layers are absurdly large")
+    # Checked here, not by the engine, so that a width beyond 64 bits is a clear error too.
+    for index in range(1, len(layers)):
+        if layers[index].in_features != layers[index - 1].out_features:
+            raise _fail(source, f"layer {index} takes {layers[index].in_features} features but layer {index - 1} gives {layers[index - 1].out_features}")
+    if not any(isinstance(layer, Dense) for layer in layers):
+        raise _fail(source, "a model needs at least one dense layer")
     return layers
