@@ -269,6 +269,20 @@ def test_killed_mid_save_leaves_the_previous_file_loadable(saved_model, killed_i
     assert len(leftovers) == 1 and leftovers[0].startswith(".model.steepest.") and leftovers[0].endswith(".tmp")
 
 
+def test_saved_file_has_the_usual_permissions(tmp_path):
+    # Written through a temporary file, the model must still get the mode any new file
+    # gets (0o666 less the umask), not the 0o600 of a private temporary file.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    path = tmp_path / "model.steepest"
+    other_model().save(path)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    # Replacing a file keeps the mode its owner gave it.
+    path.chmod(0o640)
+    other_model().save(path)
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
 # ---- numerical faults ------------------------------------------------------------------
 
 

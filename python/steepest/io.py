@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
+import stat
 import zlib
 from pathlib import Path
 from typing import Any, Dict, List, Union
@@ -59,7 +60,7 @@ def save(model: Any, path: PathLike) -> None:
     data = model_to_bytes(model)
     target = Path(os.fspath(path))
     folder = target.parent if str(target.parent) else Path(".")
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    descriptor, temporary = _new_temporary_file(folder, target)
     try:
         with os.fdopen(descriptor, "wb") as file:
             file.write(data)
@@ -72,6 +73,33 @@ def save(model: Any, path: PathLike) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _new_temporary_file(folder: Path, target: Path) -> "tuple[int, Path]":
+    """A new hidden file next to ``target``, open for writing.
+
+    Created with mode 0o666 less the umask, as any new file, because tempfile.mkstemp's
+    0o600 would make every saved model private to its owner; a file being replaced keeps
+    the mode its owner gave it."""
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = None
+    for _ in range(100):
+        temporary = folder / f".{target.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        except FileExistsError:
+            continue
+        try:
+            if mode is not None:
+                os.chmod(temporary, mode)
+        except BaseException:
+            os.close(descriptor)
+            os.unlink(temporary)
+            raise
+        return descriptor, temporary
+    raise FileExistsError(f"could not create a temporary file next to {target}")
 
 
 def load(path: PathLike) -> Any:
