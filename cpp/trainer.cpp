@@ -84,9 +84,19 @@ template <class T>
 RunResult Trainer<T>::run(const T* x, const T* target, const std::int64_t* labels, const std::int64_t* order, index_t n,
                           index_t first_batch, index_t last_batch, T lr) {
   std::unique_lock<std::shared_mutex> exclusive(network_.usage(), std::try_to_lock);
-  if (!exclusive.owns_lock())
-    throw std::runtime_error("this model is in use by another thread (training or predicting); "
-                             "train a copy, or wait for the other call to finish");
+  if (!exclusive.owns_lock()) {
+    // Another thread's predict must not make a fit fail midway (issue 8): predictions only
+    // read and end soon, so wait for them. Two training runs must not interleave.
+    if (network_.training().load())
+      throw std::runtime_error("this model is being trained by another thread; "
+                               "train a copy, or wait for the other fit to finish");
+    exclusive.lock();
+  }
+  struct TrainingFlag {
+    std::atomic<bool>& flag;
+    explicit TrainingFlag(std::atomic<bool>& f) : flag(f) { flag.store(true); }
+    ~TrainingFlag() { flag.store(false); }
+  } training(network_.training());
   const index_t in = network_.input_features(), out = network_.output_features();
   start_of_run_.swap(start_of_previous_run_);
   start_of_run_.assign(network_.parameters(), network_.parameters() + network_.parameter_count());
