@@ -124,6 +124,26 @@ def test_predict_while_another_thread_trains_sees_whole_snapshots_or_a_clear_err
         assert any(np.array_equal(prediction, candidate) for candidate in expected)
 
 
+def test_a_second_fit_of_a_model_in_training_is_refused_not_interleaved():
+    X, y = training_data(32, 4, rows=8192)
+    model = steepest.MLP([32, 256, 256, 4], seed=4)
+    started = threading.Event()
+
+    class Started(steepest.Callback):
+        every_n_batches = 1
+
+        def on_batches_end(self, epoch, batch, logs=None):
+            started.set()
+
+    def second_fit():
+        started.wait(timeout=60)
+        with pytest.raises(RuntimeError, match="being trained by another thread"):
+            model.fit(X, y, epochs=1, verbose=0)
+
+    run_in_threads(lambda: model.fit(X, y, epochs=2, batch_size=64, callbacks=[Started()], verbose=0), second_fit)
+    assert np.isfinite(model.get_parameters()).all()
+
+
 def test_changing_the_thread_count_while_another_thread_multiplies():
     a = np.random.default_rng(0).standard_normal((300, 300))
     expected = ops.matmul(a, a)

@@ -254,7 +254,8 @@ class Sequential:
             self._partial = (trainer, key)
         trainer = self._partial[0]
         batches = -(-len(X) // batch_size)
-        result = trainer.run(X, targets.dense, targets.labels, np.arange(len(X), dtype=np.int64), 0, batches, optimizer.learning_rate(0))
+        with training.training_exclusively(self):
+            result = trainer.run(X, targets.dense, targets.labels, np.arange(len(X), dtype=np.int64), 0, batches, optimizer.learning_rate(0))
         if result["nonfinite_batch"] >= 0:
             raise training._diverged(History(), 0, result["nonfinite_batch"], optimizer.learning_rate(0))
         return result["loss_sum"] / result["samples"]

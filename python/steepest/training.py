@@ -3,9 +3,12 @@ runs with the GIL released, to report progress, honour Ctrl-C and run callbacks.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 import time
 import warnings
+import weakref
 from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
@@ -139,7 +142,32 @@ def _engine_trainer(model: "Sequential", batch_size: int, loss: str, optimizer: 
     return engine(model._network, batch_size, loss, seed=seed, diagnostics=diagnostics, **optimizer._engine_settings())
 
 
-def fit(
+# Models inside fit or partial_fit. The engine refuses a training run while another holds
+# the model, but a fit lets go between chunks, so two fits of one model from two threads
+# would take turns and interleave their updates (issue 8).
+_models_in_training: "weakref.WeakSet[Sequential]" = weakref.WeakSet()
+_models_in_training_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def training_exclusively(model: "Sequential") -> Any:
+    with _models_in_training_lock:
+        if model in _models_in_training:
+            raise RuntimeError("this model is being trained by another thread; train a copy, or wait for the other fit to finish")
+        _models_in_training.add(model)
+    try:
+        yield
+    finally:
+        with _models_in_training_lock:
+            _models_in_training.discard(model)
+
+
+def fit(model: "Sequential", X: Any, y: Any, **settings: Any) -> History:
+    with training_exclusively(model):
+        return _fit(model, X, y, **settings)
+
+
+def _fit(
     model: "Sequential",
     X: Any,
     y: Any,
