@@ -10,8 +10,8 @@ from hypothesis.extra import numpy as hnp
 
 from steepest import ops
 
-settings.register_profile("steepest-ops", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("steepest-ops")
+# Per test, not a global profile: other test files keep their own settings.
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 DTYPES = st.sampled_from([np.float32, np.float64])
 ACTIVATIONS = ["identity", "relu", "sigmoid", "tanh", "softmax"]
@@ -91,6 +91,7 @@ def activation_backward_reference(name, y, dy):
 # ---- matmul and the dense layer ------------------------------------------------------------
 
 
+@SETTINGS
 @given(st.integers(1, 40), st.integers(1, 40), st.integers(0, 40), DTYPES, st.booleans(), st.booleans(), LAYOUTS, LAYOUTS, st.data())
 def test_matmul(m, n, k, dtype, trans_a, trans_b, layout_a, layout_b, data):
     a = data.draw(matrices(k, m, dtype) if trans_a else matrices(m, k, dtype))
@@ -102,6 +103,7 @@ def test_matmul(m, n, k, dtype, trans_a, trans_b, layout_a, layout_b, data):
     assert_close(got, want, dtype, np.abs(op_a).astype(np.float64) @ np.abs(op_b), terms=max(k, 1))
 
 
+@SETTINGS
 @given(st.integers(1, 24), st.integers(1, 24), st.integers(1, 24), DTYPES, st.sampled_from(ACTIVATIONS), st.booleans(), st.data())
 def test_dense_forward(m, k, n, dtype, activation, with_bias, data):
     x, w = data.draw(matrices(m, k, dtype)), data.draw(matrices(k, n, dtype, -1, 1))
@@ -116,6 +118,7 @@ def test_dense_forward(m, k, n, dtype, activation, with_bias, data):
     assert_close(got, activation_reference(activation, z), dtype, magnitude, terms=k + 1)
 
 
+@SETTINGS
 @given(st.integers(1, 20), st.integers(1, 20), st.integers(1, 20), DTYPES, st.sampled_from(ACTIVATIONS), st.data())
 def test_dense_backward(m, k, n, dtype, activation, data):
     x, w = data.draw(matrices(m, k, dtype)), data.draw(matrices(k, n, dtype, -1, 1))
@@ -136,6 +139,7 @@ def test_dense_backward(m, k, n, dtype, activation, data):
 # ---- activations -------------------------------------------------------------------------
 
 
+@SETTINGS
 @given(
     DTYPES,
     st.sampled_from(ACTIVATIONS),
@@ -160,6 +164,7 @@ def test_activation_and_its_backward(dtype, name, shape, scale, data):
 # ---- losses ------------------------------------------------------------------------------
 
 
+@SETTINGS
 @given(DTYPES, hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=12), st.data())
 def test_mse(dtype, shape, data):
     pred = data.draw(hnp.arrays(np.float64, shape, elements=st.floats(-100, 100))).astype(dtype)
@@ -171,6 +176,7 @@ def test_mse(dtype, shape, data):
     assert_close(gradient, 2 * difference / size, dtype, 2 * (np.abs(pred) + np.abs(target)) / size, terms=4)
 
 
+@SETTINGS
 @given(DTYPES, st.integers(1, 12), st.integers(1, 6), st.data())
 def test_binary_cross_entropy_from_probabilities_and_from_logits(dtype, rows, cols, data):
     logits = data.draw(matrices(rows, cols, np.float64, -30, 30))
@@ -191,6 +197,7 @@ def test_binary_cross_entropy_from_probabilities_and_from_logits(dtype, rows, co
     assert_close(gradient, (activation_reference("sigmoid", zz) - t) / n, dtype, np.full((rows, cols), 2.0 / n), terms=16)
 
 
+@SETTINGS
 @given(DTYPES, st.integers(1, 12), st.integers(1, 9), st.sampled_from([10.0, 1000.0]), st.booleans(), st.data())
 def test_softmax_cross_entropy_with_labels_and_with_probabilities(dtype, rows, classes, scale, label_targets, data):
     logits = data.draw(matrices(rows, classes, dtype, -scale, scale))
@@ -214,6 +221,7 @@ def test_softmax_cross_entropy_with_labels_and_with_probabilities(dtype, rows, c
 # ---- optimizer steps ---------------------------------------------------------------------
 
 
+@SETTINGS
 @given(
     DTYPES,
     st.integers(1, 70),
@@ -244,6 +252,7 @@ def test_sgd_update(dtype, size, lr, momentum, nesterov, l1, l2, data):
         assert_close(velocity, v, dtype, 2 * step_magnitude, terms=4)
 
 
+@SETTINGS
 @given(DTYPES, st.integers(1, 70), st.integers(1, 50), st.floats(1e-4, 0.1), st.sampled_from([0.0, 1e-2]), st.data())
 def test_adam_update(dtype, size, step, lr, l2, data):
     beta1, beta2, eps = 0.9, 0.999, 1e-8
