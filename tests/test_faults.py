@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 
 import steepest
-from steepest import io
 
 # How long a Ctrl-C may take to stop fit or predict. fit returns to Python every ~0.1 s of
 # batches and predict looks in every 50 ms; the rest is slack for a loaded CI machine.

@@ -3,7 +3,6 @@ dtypes, values (extreme ones included) and memory layouts, and each result is co
 with a small NumPy float64 implementation written here, independently of the kernels."""
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
