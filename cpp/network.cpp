@@ -1,5 +1,7 @@
 #include "steepest/network.h"
 
+#include <limits>
+#include <new>
 #include <stdexcept>
 #include <string>
 
@@ -28,6 +30,10 @@ Network<T>::Network(std::vector<LayerSpec> layers) : layers_(std::move(layers)) 
     } else {
       if (layer.activation == Activation::softmax && i + 1 != layers_.size())
         throw std::invalid_argument("softmax is for the output layer only (layer " + std::to_string(i) + ")");
+      // in x out + out would overflow index_t for absurd sizes and lay out a block far
+      // smaller than the views onto it: refuse as the allocation it stands for (issue 8).
+      const index_t room = std::numeric_limits<index_t>::max() / index_t(sizeof(T)) - offset;
+      if (room / layer.out_features <= layer.in_features) throw std::bad_alloc();
       layer.weight_offset = offset;
       offset += layer.in_features * layer.out_features;
       layer.bias_offset = offset;
@@ -67,6 +73,10 @@ Network<T>::Network(Network& whole, index_t first, index_t last) : usage_(whole.
 template <class T>
 void Network<T>::predict(const T* x, index_t rows, T* y, index_t batch_rows) const {
   const KernelSet<T>& kernels = kernels_for<T>(active_kernels());
+  // A batch larger than the data would only size the buffers for rows that do not exist
+  // (and batch_rows x widest could overflow).
+  if (batch_rows > rows) batch_rows = rows;
+  if (batch_rows > std::numeric_limits<index_t>::max() / index_t(sizeof(T)) / widest_) throw std::bad_alloc();
   std::vector<T> ping(static_cast<std::size_t>(batch_rows * widest_)), pong(ping.size());
   const index_t last = static_cast<index_t>(layers_.size()) - 1;
   for (index_t begin = 0; begin < rows; begin += batch_rows) {

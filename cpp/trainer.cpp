@@ -84,10 +84,22 @@ template <class T>
 RunResult Trainer<T>::run(const T* x, const T* target, const std::int64_t* labels, const std::int64_t* order, index_t n,
                           index_t first_batch, index_t last_batch, T lr) {
   std::unique_lock<std::shared_mutex> exclusive(network_.usage(), std::try_to_lock);
-  if (!exclusive.owns_lock())
-    throw std::runtime_error("this model is in use by another thread (training or predicting); "
-                             "train a copy, or wait for the other call to finish");
+  if (!exclusive.owns_lock()) {
+    // Another thread's predict must not make a fit fail midway (issue 8): predictions only
+    // read and end soon, so wait for them. Two training runs must not interleave.
+    if (network_.training().load())
+      throw std::runtime_error("this model is being trained by another thread; "
+                               "train a copy, or wait for the other fit to finish");
+    exclusive.lock();
+  }
+  struct TrainingFlag {
+    std::atomic<bool>& flag;
+    explicit TrainingFlag(std::atomic<bool>& f) : flag(f) { flag.store(true); }
+    ~TrainingFlag() { flag.store(false); }
+  } training(network_.training());
   const index_t in = network_.input_features(), out = network_.output_features();
+  start_of_run_.swap(start_of_previous_run_);
+  start_of_run_.assign(network_.parameters(), network_.parameters() + network_.parameter_count());
   RunResult result;
   for (index_t batch = first_batch; batch < last_batch; ++batch) {
     const index_t begin = batch * batch_size_;
@@ -105,6 +117,7 @@ RunResult Trainer<T>::run(const T* x, const T* target, const std::int64_t* label
     const double loss = forward_and_loss(rows);
     if (!std::isfinite(loss)) {
       result.nonfinite_batch = batch;
+      restore_weights_with_finite_loss(batch > first_batch);
       break;
     }
     judge(rows, result);
@@ -118,6 +131,15 @@ RunResult Trainer<T>::run(const T* x, const T* target, const std::int64_t* label
     ++result.batches;
   }
   return result;
+}
+
+template <class T>
+void Trainer<T>::restore_weights_with_finite_loss(bool updated_in_this_run) {
+  // The run's first batch had a finite loss unless it is the failing one; then the previous
+  // run's start did (that run finished). Before any run finished, nothing was updated.
+  const std::vector<T>& saved = updated_in_this_run ? start_of_run_ : start_of_previous_run_;
+  if (saved.empty()) return;
+  std::memcpy(network_.parameters(), saved.data(), sizeof(T) * saved.size());
 }
 
 template <class T>

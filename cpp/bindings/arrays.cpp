@@ -56,7 +56,11 @@ py::array contiguous_input(const char* function, const char* name, py::handle va
   require_same_dtype(function, name, value, dtype, "the first array");
   py::array array = py::reinterpret_borrow<py::array>(value);
   if (array.flags() & py::array::c_style) return array;
-  return py::array::ensure(array, py::array::c_style);
+  return contiguous_copy(array);
+}
+
+py::array contiguous_copy(const py::array& array) {
+  return py::module_::import("numpy").attr("ascontiguousarray")(array).cast<py::array>();
 }
 
 void require_ndim(const char* function, const char* name, const py::array& array, int ndim, const char* layout) {

@@ -30,6 +30,10 @@ void require_same_dtype(const char* function, const char* name, py::handle value
 // A C-contiguous array of `dtype` (the same data when it already is one, else a copy).
 py::array contiguous_input(const char* function, const char* name, py::handle value, DType dtype);
 
+// A C-contiguous copy of `array`; MemoryError when it does not fit (a zero-strided view can
+// declare terabytes). py::array::ensure would return a null array instead (issue 8).
+py::array contiguous_copy(const py::array& array);
+
 // ValueError unless `array` has `ndim` dimensions; `layout` names them, e.g. "(rows, cols)".
 void require_ndim(const char* function, const char* name, const py::array& array, int ndim, const char* layout);
 

@@ -57,7 +57,7 @@ py::array matrix_input(const char* function, const char* name, py::handle value,
     transposed = !transposed;
     return array.attr("T").cast<py::array>();
   }
-  return py::array::ensure(array, py::array::c_style);
+  return contiguous_copy(array);
 }
 
 void require_no_overlap(const char* function, const py::array& out, const py::array& input, const char* input_name) {

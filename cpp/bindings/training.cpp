@@ -5,6 +5,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
@@ -70,6 +71,8 @@ LossKind parse_loss(const std::string& name) {
   throw py::value_error("unknown loss '" + name + "'; expected one of: mse, binary_cross_entropy, softmax_cross_entropy");
 }
 
+constexpr std::chrono::milliseconds kSignalCheck{50};
+
 template <class T>
 py::array predict(Network<T>& network, py::handle x_value, index_t batch_rows) {
   const char* fn = "predict";
@@ -81,13 +84,26 @@ py::array predict(Network<T>& network, py::handle x_value, index_t batch_rows) {
   const T* px = static_cast<const T*>(x.data());
   T* py_ = static_cast<T*>(y.mutable_data());
   const index_t rows = x.shape(0);
+  const index_t in = network.input_features(), out = network.output_features();
   {
     py::gil_scoped_release release;
     std::shared_lock<std::shared_mutex> shared(network.usage(), std::try_to_lock);
     if (!shared.owns_lock())
       throw std::runtime_error("predict: this model is being trained by another thread; "
                                "predict after fit returns, or on a copy of the model");
-    network.predict(px, rows, py_, batch_rows);
+    // Batch by batch, looking in on the interpreter every kSignalCheck so that Ctrl-C stops
+    // a long predict within about one batch (issue 8); rarely enough that taking the GIL
+    // back costs nothing measurable when other Python threads hold it.
+    auto checked = std::chrono::steady_clock::now();
+    for (index_t begin = 0; begin < rows; begin += batch_rows) {
+      const index_t n = rows - begin < batch_rows ? rows - begin : batch_rows;
+      network.predict(px + begin * in, n, py_ + begin * out, batch_rows);
+      if (begin + n < rows && std::chrono::steady_clock::now() - checked > kSignalCheck) {
+        py::gil_scoped_acquire acquire;
+        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+        checked = std::chrono::steady_clock::now();
+      }
+    }
   }
   return y;
 }

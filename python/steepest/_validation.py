@@ -13,7 +13,10 @@ _FLOAT_DTYPES = {"float32": np.float32, "float64": np.float64}
 
 def float_dtype(dtype: Any) -> type:
     """The NumPy scalar type for a model dtype name (``"float32"`` or ``"float64"``)."""
-    name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    try:
+        name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    except TypeError:
+        raise TypeError(f"dtype must be 'float32' or 'float64', got {dtype!r}") from None
     if name not in _FLOAT_DTYPES:
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     return _FLOAT_DTYPES[name]
@@ -27,7 +30,10 @@ def as_matrix(value: Any, name: str, dtype: type, *, features: Optional[int] = N
     converted as NumPy would); complex, object, string and float16 arrays are refused, as
     are empty arrays and NaN or infinity (the first one's position is given).
     """
-    array = value if isinstance(value, np.ndarray) else np.asarray(value)
+    try:
+        array = value if isinstance(value, np.ndarray) else np.asarray(value)
+    except ValueError as error:  # ragged nested lists: NumPy's message does not say which argument
+        raise ValueError(f"{name} could not be read as a matrix of numbers: {error}") from None
     kind = array.dtype.kind
     if kind not in "fiub" or array.dtype == np.float16:
         raise TypeError(f"{name} must hold real numbers (float32 or float64), got dtype {array.dtype}")

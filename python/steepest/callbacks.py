@@ -58,7 +58,7 @@ class _Monitor(Callback):
     def _value(self, logs: Dict[str, Any]) -> Optional[float]:
         key = self.monitor or ("val_loss" if "val_loss" in logs else "loss")
         if key not in logs:
-            raise KeyError(f"{type(self).__name__} monitors {key!r}, which this fit does not record; recorded: {sorted(logs)}")
+            raise ValueError(f"{type(self).__name__} monitors {key!r}, which this fit does not record; recorded: {sorted(logs)}")
         value = logs[key]
         return None if value is None or math.isnan(value) else float(value)
 

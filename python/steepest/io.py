@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
+import stat
 import zlib
 from pathlib import Path
 from typing import Any, Dict, List, Union
 
 import numpy as np
 
+from steepest._validation import positive_int
 from steepest.layers import Dense, Dropout, Layer
 
 MAGIC = b"STEEPEST"
@@ -58,7 +60,7 @@ def save(model: Any, path: PathLike) -> None:
     data = model_to_bytes(model)
     target = Path(os.fspath(path))
     folder = target.parent if str(target.parent) else Path(".")
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    descriptor, temporary = _new_temporary_file(folder, target)
     try:
         with os.fdopen(descriptor, "wb") as file:
             file.write(data)
@@ -71,6 +73,33 @@ def save(model: Any, path: PathLike) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _new_temporary_file(folder: Path, target: Path) -> "tuple[int, Path]":
+    """A new hidden file next to ``target``, open for writing.
+
+    Created with mode 0o666 less the umask, as any new file, because tempfile.mkstemp's
+    0o600 would make every saved model private to its owner; a file being replaced keeps
+    the mode its owner gave it."""
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = None
+    for _ in range(100):
+        temporary = folder / f".{target.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        except FileExistsError:
+            continue
+        try:
+            if mode is not None:
+                os.chmod(temporary, mode)
+        except BaseException:
+            os.close(descriptor)
+            os.unlink(temporary)
+            raise
+        return descriptor, temporary
+    raise FileExistsError(f"could not create a temporary file next to {target}")
 
 
 def load(path: PathLike) -> Any:
@@ -121,6 +150,8 @@ def model_from_bytes(data: bytes, source: str = "the data") -> Any:
         header = json.loads(data[16 : 16 + header_length].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise _fail(source, f"the header is not valid JSON ({error})") from None
+    except RecursionError:  # a megabyte of "[[[[..." nests deeper than the decoder's stack
+        raise _fail(source, "the header is nested too deeply") from None
     if not isinstance(header, dict):
         raise _fail(source, "the header is not a JSON object")
 
@@ -153,13 +184,18 @@ def model_from_bytes(data: bytes, source: str = "the data") -> Any:
     if expected != count:
         raise _fail(source, f"the layers need {expected} parameters but the file holds {count}")
 
+    if kind == "Autoencoder":
+        encoder_layers = config.get("encoder_layers")
+        if not isinstance(encoder_layers, int) or not 0 < encoder_layers < len(layers):
+            raise _fail(source, "the autoencoder's encoder_layers is missing or out of range")
+        # Autoencoder builds only dense layers and reconstructs its input: its encoder,
+        # decoder and reconstruction_error rely on both.
+        if not all(isinstance(layer, Dense) for layer in layers) or layers[0].in_features != layers[-1].out_features:
+            raise _fail(source, "an autoencoder must be dense layers from the input size back to it")
     try:
         model = Sequential.__new__(Autoencoder if kind == "Autoencoder" else Sequential)
         model.seed = seed if seed >= 0 else 0
         if kind == "Autoencoder":
-            encoder_layers = config.get("encoder_layers")
-            if not isinstance(encoder_layers, int) or not 0 < encoder_layers < len(layers):
-                raise _fail(source, "the autoencoder's encoder_layers is missing or out of range")
             model.encoder_layers = encoder_layers
         model._build(layers, dtype.type)
     except (TypeError, ValueError, IndexError) as error:
@@ -181,7 +217,7 @@ def _layers(specs: List[Any], source: str) -> List[Layer]:
                 layers.append(Dense(spec["in_features"], spec["out_features"], spec["activation"]))
             elif spec.get("type") == "dropout":
                 dropout = Dropout(spec["rate"])
-                dropout.in_features = dropout.out_features = int(spec["features"])
+                dropout.in_features = dropout.out_features = positive_int(spec["features"], "features")
                 layers.append(dropout)
             else:
                 raise _fail(source, f"layer {index} has unknown type {spec.get('type')!r}")
@@ -190,4 +226,10 @@ def _layers(specs: List[Any], source: str) -> List[Layer]:
     # An absurd size would ask the engine for terabytes: refuse it before allocating.
     if sum(layer.parameter_count for layer in layers) > (1 << 36):
         raise _fail(source, "the layers are absurdly large")
+    # Checked here, not by the engine, so that a width beyond 64 bits is a clear error too.
+    for index in range(1, len(layers)):
+        if layers[index].in_features != layers[index - 1].out_features:
+            raise _fail(source, f"layer {index} takes {layers[index].in_features} features but layer {index - 1} gives {layers[index - 1].out_features}")
+    if not any(isinstance(layer, Dense) for layer in layers):
+        raise _fail(source, "a model needs at least one dense layer")
     return layers

@@ -144,6 +144,11 @@ def chain_widths(layers: list, input_features: Optional[int] = None) -> None:
     """Give each Dropout the width of its neighbours; ValueError if dense sizes do not chain."""
     width = input_features
     for index, layer in enumerate(layers):
+        # The same object twice would be bound to one position and leave the other's
+        # weights unreachable (and never initialised).
+        first = next(i for i, other in enumerate(layers) if other is layer)
+        if first != index:
+            raise ValueError(f"layer {index} is the same object as layer {first}; create a new layer for each position")
         if isinstance(layer, Dropout):
             if width is None:
                 following = next((l for l in layers[index:] if isinstance(l, Dense)), None)

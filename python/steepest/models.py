@@ -6,6 +6,8 @@ layers and :class:`Autoencoder` an encoder and a mirrored decoder through a late
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterable
 from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -47,6 +49,8 @@ class Sequential:
     """
 
     def __init__(self, layers: Sequence[Layer], *, seed: int = 0, dtype: Any = "float32") -> None:
+        if isinstance(layers, Layer) or not isinstance(layers, Iterable):
+            raise TypeError(f"layers must be a list of steepest layers, got {type(layers).__name__}; wrap a single layer in a list")
         layers = list(layers)
         if not layers:
             raise ValueError("a model needs at least one layer")
@@ -64,7 +68,19 @@ class Sequential:
 
     def _build(self, layers: List[Layer], dtype: type) -> None:
         engine = _core.NetworkF32 if dtype == np.float32 else _core.NetworkF64
-        self._attach(engine([layer._spec() for layer in layers]), layers)
+        count = sum(layer.parameter_count for layer in layers)
+        size = count * np.dtype(dtype).itemsize
+        try:
+            # Sizes past the address space would not even reach the engine as 64-bit ints.
+            if size > sys.maxsize:
+                raise MemoryError
+            network = engine([layer._spec() for layer in layers])
+        except MemoryError:
+            raise MemoryError(
+                f"a model of {count:,} parameters needs {size / 2**30:,.1f} GiB in {np.dtype(dtype).name}, "
+                "more than can be allocated here; use smaller layers"
+            ) from None
+        self._attach(network, layers)
 
     def _attach(self, network: Any, layers: List[Layer]) -> None:
         for index, layer in enumerate(layers):
@@ -145,7 +161,10 @@ class Sequential:
         ``X`` is converted to the model's dtype (no copy when it already matches and is
         C-contiguous; a memmap is read batch by batch).
         """
-        X = as_matrix(X, "X", self.dtype.type, features=self.input_features)
+        return self._predict(X, batch_size)
+
+    def _predict(self, X: Any, batch_size: int = _PREDICT_BATCH, name: str = "X") -> np.ndarray:
+        X = as_matrix(X, name, self.dtype.type, features=self.input_features)
         return self._network.predict(X, positive_int(batch_size, "batch_size"))
 
     def fit(
@@ -198,7 +217,7 @@ class Sequential:
         Raises
         ------
         TrainingDivergedError
-            The loss became NaN or infinite; the model keeps its last finite weights.
+            The loss became NaN or infinite; the model is back to the last weights that gave a finite loss.
         """
         return training.fit(
             self,
@@ -236,7 +255,8 @@ class Sequential:
             self._partial = (trainer, key)
         trainer = self._partial[0]
         batches = -(-len(X) // batch_size)
-        result = trainer.run(X, targets.dense, targets.labels, np.arange(len(X), dtype=np.int64), 0, batches, optimizer.learning_rate(0))
+        with training.training_exclusively(self):
+            result = trainer.run(X, targets.dense, targets.labels, np.arange(len(X), dtype=np.int64), 0, batches, optimizer.learning_rate(0))
         if result["nonfinite_batch"] >= 0:
             raise training._diverged(History(), 0, result["nonfinite_batch"], optimizer.learning_rate(0))
         return result["loss_sum"] / result["samples"]
@@ -372,7 +392,7 @@ class Autoencoder(Sequential):
 
     def decode(self, Z: Any) -> np.ndarray:
         """Reconstructions ``(samples, input_features)`` from latent codes."""
-        return self.decoder.predict(Z)
+        return self.decoder._predict(Z, name="Z")
 
     def reconstruct(self, X: Any) -> np.ndarray:
         """Encode then decode: the model's reconstruction of ``X``."""
@@ -396,6 +416,8 @@ class Autoencoder(Sequential):
 
 
 def _layer_sizes(sizes: Any) -> List[int]:
+    if not isinstance(sizes, Iterable) or isinstance(sizes, str):
+        raise TypeError(f"layer_sizes must be a list of ints, got {type(sizes).__name__}")
     sizes = list(sizes)
     if len(sizes) < 2:
         raise ValueError(f"layer_sizes needs at least an input and an output size, got {sizes}")

@@ -22,7 +22,9 @@ array([[1.5, 1.5, 1.5, 1.5],
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
+import functools
+import numbers
+from typing import Any, Optional, Tuple
 
 import numpy as np
 
@@ -113,7 +115,7 @@ def dense_forward(
     >>> ops.dense_forward(x, w, np.array([0.0, 1.0]), "relu")
     array([[1., 0.]])
     """
-    return _core.dense_forward(x, weight, bias, activation, out)
+    return _core.dense_forward(x, weight, bias, _name("dense_forward", "activation", activation), out)
 
 
 def dense_backward(
@@ -149,7 +151,7 @@ def dense_backward(
     >>> dx, dw.ravel(), db
     (array([[1., 1.]]), array([1., 1.]), array([1.]))
     """
-    return _core.dense_backward(x, weight, y, dy, activation)
+    return _core.dense_backward(x, weight, y, dy, _name("dense_backward", "activation", activation))
 
 
 def activation(name: str, x: np.ndarray) -> np.ndarray:
@@ -165,7 +167,7 @@ def activation(name: str, x: np.ndarray) -> np.ndarray:
     >>> ops.activation("sigmoid", np.array([-1000.0, 0.0, 1000.0]))
     array([0. , 0.5, 1. ])
     """
-    return _core.activation(name, x)
+    return _core.activation(_name("activation", "name", name), x)
 
 
 def activation_backward(name: str, y: np.ndarray, dy: np.ndarray) -> np.ndarray:
@@ -179,7 +181,7 @@ def activation_backward(name: str, y: np.ndarray, dy: np.ndarray) -> np.ndarray:
     >>> ops.activation_backward("tanh", y, np.array([2.0]))
     array([2.])
     """
-    return _core.activation_backward(name, y, dy)
+    return _core.activation_backward(_name("activation_backward", "name", name), y, dy)
 
 
 def loss(name: str, pred: np.ndarray, target: np.ndarray) -> Tuple[float, np.ndarray]:
@@ -207,7 +209,7 @@ def loss(name: str, pred: np.ndarray, target: np.ndarray) -> Tuple[float, np.nda
     >>> value, grad
     (2.0, array([0., 2.]))
     """
-    return _core.loss(name, pred, target)
+    return _core.loss(_name("loss", "name", name), pred, target)
 
 
 def sgd_update(
@@ -245,7 +247,8 @@ def sgd_update(
     >>> p
     array([ 0.95, -1.05])
     """
-    _core.sgd_update(param, grad, velocity, float(lr), float(momentum), bool(nesterov), float(l1), float(l2))
+    number = functools.partial(_number, "sgd_update")
+    _core.sgd_update(param, grad, velocity, number("lr", lr), number("momentum", momentum), bool(nesterov), number("l1", l1), number("l2", l2))
 
 
 def adam_update(
@@ -276,4 +279,26 @@ def adam_update(
     >>> np.round(p, 6)
     array([0.9])
     """
-    _core.adam_update(param, grad, m, v, int(step), float(lr), float(beta1), float(beta2), float(eps), float(l1), float(l2))
+    number = functools.partial(_number, "adam_update")
+    if isinstance(step, bool) or not isinstance(step, numbers.Integral):
+        raise TypeError(f"adam_update: argument 'step' must be an int, got {type(step).__name__}")
+    _core.adam_update(
+        param, grad, m, v, int(step), number("lr", lr), number("beta1", beta1), number("beta2", beta2), number("eps", eps), number("l1", l1), number("l2", l2)
+    )
+
+
+# Arguments that are not arrays are checked here, where the user's own value is still at
+# hand: a float() or str conversion in the binding would accept "0.1" or 1.5 steps silently
+# or fail without naming the argument (issue 8).
+
+
+def _name(function: str, argument: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{function}: argument '{argument}' must be a str, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _number(function: str, argument: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{function}: argument '{argument}' must be a real number, got {type(value).__name__} {value!r}")
+    return float(value)

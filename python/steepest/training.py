@@ -3,9 +3,12 @@ runs with the GIL released, to report progress, honour Ctrl-C and run callbacks.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 import time
 import warnings
+import weakref
 from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
@@ -34,7 +37,8 @@ _ABOVE_BEST = 1.2
 
 
 class TrainingDivergedError(FloatingPointError):
-    """The loss became NaN or infinite. The model keeps the last finite weights; ``history``
+    """The loss became NaN or infinite. The model is back to the last weights that gave a
+    finite loss (at most two chunks of about 0.1 s of batches back); ``history``
     holds the epochs completed before."""
 
     def __init__(self, message: str, history: History, epoch: int, batch: int) -> None:
@@ -75,6 +79,8 @@ def prepare_targets(model: "Sequential", loss: str, y: Any, samples: int, name: 
     if y is None:
         raise ValueError(f"{name} is required for {type(model).__name__}.fit (only an Autoencoder defaults y to X)")
     array = y if isinstance(y, np.ndarray) else np.asarray(y)
+    if array.ndim == 0:
+        raise ValueError(f"{name} must hold one target per sample of X, got shape {array.shape}")
     if len(array) != samples:
         raise ValueError(f"{name} has {len(array)} rows but X has {samples}")
     if loss == "softmax_cross_entropy" and array.ndim == 1:
@@ -140,7 +146,32 @@ def _engine_trainer(model: "Sequential", batch_size: int, loss: str, optimizer: 
     return engine(model._network, batch_size, loss, seed=seed, diagnostics=diagnostics, **optimizer._engine_settings())
 
 
-def fit(
+# Models inside fit or partial_fit. The engine refuses a training run while another holds
+# the model, but a fit lets go between chunks, so two fits of one model from two threads
+# would take turns and interleave their updates (issue 8).
+_models_in_training: "weakref.WeakSet[Sequential]" = weakref.WeakSet()
+_models_in_training_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def training_exclusively(model: "Sequential") -> Any:
+    with _models_in_training_lock:
+        if model in _models_in_training:
+            raise RuntimeError("this model is being trained by another thread; train a copy, or wait for the other fit to finish")
+        _models_in_training.add(model)
+    try:
+        yield
+    finally:
+        with _models_in_training_lock:
+            _models_in_training.discard(model)
+
+
+def fit(model: "Sequential", X: Any, y: Any, **settings: Any) -> History:
+    with training_exclusively(model):
+        return _fit(model, X, y, **settings)
+
+
+def _fit(
     model: "Sequential",
     X: Any,
     y: Any,
@@ -276,8 +307,8 @@ def fit(
 
 def _diverged(history: History, epoch: int, batch: int, lr: float) -> TrainingDivergedError:
     message = (
-        f"the loss became NaN or infinite at epoch {epoch + 1}, batch {batch + 1}; the model keeps the weights "
-        f"from before that batch. Likely causes: a learning rate too high (lr={lr:.3g}: try 10x lower) or "
+        f"the loss became NaN or infinite at epoch {epoch + 1}, batch {batch + 1}; the model is back to the last "
+        f"weights that gave a finite loss. Likely causes: a learning rate too high (lr={lr:.3g}: try 10x lower) or "
         "inputs that are not scaled (standardize features to mean 0, variance 1)."
     )
     return TrainingDivergedError(message, history, epoch, batch)

@@ -3,6 +3,7 @@
 // Python side can expose every weight as a view without copying.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <shared_mutex>
 #include <vector>
@@ -46,7 +47,10 @@ class Network {
 
   // Held shared by predict and exclusively by a training run: predicting while another
   // thread trains is refused instead of reading half-updated weights.
-  std::shared_mutex& usage() const { return *usage_; }
+  std::shared_mutex& usage() const { return usage_->mutex; }
+  // True while a training run holds usage() exclusively: a run that finds the lock taken
+  // waits for predictions to end but refuses to interleave with another run.
+  std::atomic<bool>& training() const { return usage_->training; }
 
  private:
   std::vector<LayerSpec> layers_;
@@ -54,8 +58,12 @@ class Network {
   T* parameters_ = nullptr;
   index_t parameter_count_ = 0;
   index_t widest_ = 0;
-  mutable std::shared_mutex own_usage_;
-  std::shared_mutex* usage_ = &own_usage_;
+  struct Usage {
+    std::shared_mutex mutex;
+    std::atomic<bool> training{false};
+  };
+  mutable Usage own_usage_;
+  Usage* usage_ = &own_usage_;
 };
 
 }  // namespace steepest

@@ -52,7 +52,8 @@ class Trainer {
   // Runs batches [first_batch, last_batch) of an epoch that visits the rows of x in `order`
   // (n indices), batch b taking order[b·batch_size, (b+1)·batch_size) (the last one may be
   // smaller). Targets are `target` (rows x output_features) or, for softmax cross entropy,
-  // integer `labels`. Stops before updating on a batch whose loss is not finite.
+  // integer `labels`. Stops before updating on a batch whose loss is not finite, and puts
+  // back the newest weights known to give a finite loss (see start_of_run_).
   RunResult run(const T* x, const T* target, const std::int64_t* labels, const std::int64_t* order, index_t n,
                 index_t first_batch, index_t last_batch, T lr);
 
@@ -68,6 +69,7 @@ class Trainer {
   void backward(index_t rows);
   void update(T lr, bool measure_update);
   void record_diagnostics(index_t rows);
+  void restore_weights_with_finite_loss(bool updated_in_this_run);
 
   Network<T>& network_;
   const KernelSet<T>* kernels_;
@@ -89,6 +91,12 @@ class Trainer {
   std::vector<T> parameter_gradients_;
   std::vector<T> state_a_, state_b_;  // velocity, or Adam's first and second moments
   std::vector<T> weights_before_;
+  // The parameters at the start of this run and of the one before, so a divergence can be
+  // rolled back (issue 8): the weights before the failing batch are the ones that gave a
+  // non-finite loss, often overflowed to inf or huge. The newest of these whose first batch
+  // had a finite loss is restored. One copy per run (a run is ~0.1 s of batches) costs far
+  // less than one per batch.
+  std::vector<T> start_of_run_, start_of_previous_run_;
   std::vector<LayerDiagnostics> diagnostics_;  // one per layer (empty for dropout)
 };
 
