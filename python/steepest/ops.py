@@ -43,6 +43,9 @@ __all__ = [
     "sgd_update",
 ]
 
+# Bound once: at tiny sizes the attribute lookup is a measurable share of a call (issue 3).
+_matmul = _core.matmul
+
 #: Activation names accepted everywhere; ``softmax`` is row-wise (over the last axis).
 ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh", "softmax")
 #: Loss names accepted by :func:`loss`.
@@ -85,7 +88,7 @@ def matmul(
     array([[ 5., 14.],
            [14., 50.]])
     """
-    return _core.matmul(a, b, bool(trans_a), bool(trans_b), out)
+    return _matmul(a, b, trans_a, trans_b, out)
 
 
 def dense_forward(
