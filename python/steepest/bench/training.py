@@ -9,13 +9,14 @@ Run ``python -m steepest.bench.training`` (``--threads 1``, ``--repeats 5``, ``-
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import statistics
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
@@ -220,8 +221,32 @@ def jax_epoch(config: TrainingConfig, X, y, threads: int) -> Optional[Epoch]:
     return epoch
 
 
+@contextlib.contextmanager
+def thread_limits(threads: int) -> Iterator[None]:
+    """Every library at ``threads``: NumPy's BLAS through threadpoolctl, and at one thread the
+    whole process pinned to one CPU, so that no library (XLA sizes its pool by itself) can
+    borrow a second core."""
+    with contextlib.ExitStack() as stack:
+        try:
+            from threadpoolctl import threadpool_limits
+
+            stack.enter_context(threadpool_limits(threads))
+        except ImportError:
+            print("threadpoolctl is not installed: NumPy's BLAS may use more threads than asked")
+        if threads == 1 and hasattr(os, "sched_setaffinity"):
+            cpus = os.sched_getaffinity(0)
+            os.sched_setaffinity(0, {min(cpus)})
+            stack.callback(os.sched_setaffinity, 0, cpus)
+        yield
+
+
 def run(configs: Sequence[TrainingConfig], threads: int, repeats: int, scale: float = 1.0) -> List[Dict]:
     """Interleaved epochs of every library per configuration; median samples/s each."""
+    with thread_limits(threads):
+        return _run(configs, threads, repeats, scale)
+
+
+def _run(configs: Sequence[TrainingConfig], threads: int, repeats: int, scale: float) -> List[Dict]:
     steepest.set_num_threads(threads)
     try:
         import torch
