@@ -225,8 +225,9 @@ def jax_epoch(config: TrainingConfig, X, y, threads: int) -> Optional[Epoch]:
 def thread_limits(threads: int) -> Iterator[None]:
     """Every library at ``threads``: NumPy's BLAS through threadpoolctl, and at one thread the
     whole process pinned to one CPU, so that no library (XLA sizes its pool by itself) can
-    borrow a second core."""
+    borrow a second core. steepest's own setting is put back afterwards."""
     with contextlib.ExitStack() as stack:
+        stack.callback(steepest.set_num_threads, steepest.get_num_threads())
         try:
             from threadpoolctl import threadpool_limits
 
@@ -284,7 +285,7 @@ def format_table(rows: List[Dict]) -> str:
     for row in rows:
         rate = row["samples_per_second"]
         cells = " ".join(
-            f"{rate.get(p, float('nan')):>12,.0f} {row['ratio'].get(p, float('nan')):>8.2f}x" for p in peers
+            f"{rate[p]:>12,.0f} {row['ratio'][p]:>8.2f}x" if p in rate else f"{'-':>12} {'-':>9}" for p in peers
         )
         lines.append(f"{row['config']:<12} {row['threads']:>7} {rate['steepest']:>12,.0f} {cells}")
     return "\n".join(lines)
