@@ -1,7 +1,8 @@
 // Every kernel of every instruction set compiled in and runnable here, against naive
 // references written below: the matrix products (through steepest::gemm, in the layouts a
-// dense layer uses), the dense layer's forward and backward passes, the activations and
-// their derivatives, the losses with their gradients, SGD and Adam, in float32 and float64.
+// dense layer uses, packed and read in place), the dense layer's forward and backward
+// passes, the activations and their derivatives, the losses with their gradients, SGD and
+// Adam, in float32 and float64.
 //
 // Dimension letters: M rows of the output (the batch), K the length of the reduction, N the
 // columns of the output.
@@ -307,10 +308,16 @@ void test_gemm(Ledger& ledger, const KernelSet<T>& kernels) {
     shapes.push_back({9, 3, s});
     shapes.push_back({s, s, s});
   }
-  // Odd shapes, and the edges of the cache blocks (kc = 256, mc = 120).
+  // Odd shapes, and operands read in place across K blocks.
   for (auto s : std::vector<std::vector<index_t>>{{45, 65, 33}, {3, 255, 5}, {4, 256, 9}, {5, 257, 3},
                                                   {119, 2, 17}, {120, 3, 31}, {121, 5, 2}, {2, 513, 3}})
     shapes.push_back(s);
+  // Shapes past this level's cache blocks, large enough that gemm packs its operands rather
+  // than reading them in place (cpp/gemm.cpp): across mc, kc and a partial register tile; and
+  // across nc with B packed.
+  const index_t mr = kernels.mr, nr = kernels.nr;
+  shapes.push_back({kernels.mc + mr + 1, kernels.kc + 1, 4 * nr + 1});
+  shapes.push_back({4 * mr + 1, 9, kernels.nc + 1});
 
   const bool layouts[][2] = {{false, false}, {false, true}, {true, false}, {true, true}};
   for (const auto& s : shapes)
@@ -776,6 +783,16 @@ void test_optimizers(Ledger& ledger, const KernelSet<T>& kernels) {
   }
 }
 
+// The benchmark's peak-rate probe: a count of operations and a finite result.
+template <class T>
+void test_fma_throughput(Ledger& ledger, const KernelSet<T>& kernels) {
+  T sink = T(0.5);
+  const double operations = kernels.fma_throughput(100, &sink);
+  if (!(operations > 0) || !std::isfinite(double(sink)))
+    ledger.fail(std::string("fma_throughput ") + dtype_name<T>() + ": returned " + std::to_string(operations) +
+                " operations, sink " + std::to_string(double(sink)));
+}
+
 template <class T>
 void test_all(Ledger& ledger, const KernelSet<T>& kernels) {
   test_gemm(ledger, kernels);
@@ -784,6 +801,7 @@ void test_all(Ledger& ledger, const KernelSet<T>& kernels) {
   test_activations(ledger, kernels);
   test_losses(ledger, kernels);
   test_optimizers(ledger, kernels);
+  test_fma_throughput(ledger, kernels);
 }
 
 std::vector<std::string> split(const std::string& list) {
