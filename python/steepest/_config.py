@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Optional, TextIO
 
 from steepest import _core
 
@@ -55,7 +56,7 @@ def set_num_threads(n: int) -> None:
     _core.set_num_threads(n)
 
 
-def show_config(file=None) -> None:
+def show_config(file: Optional[TextIO] = None) -> None:
     """Print steepest's version, compiler, instruction sets and threads.
 
     Examples
