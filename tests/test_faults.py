@@ -26,27 +26,30 @@ def run_child(source, *, signal_after=None, signal_number=signal.SIGINT, timeout
     """Runs `source` in a fresh interpreter. With `signal_after`, waits for the child to
     print READY, then that many seconds, then sends the signal. Returns (process,
     stdout, stderr, seconds from the signal to the child's exit)."""
-    child = subprocess.Popen(
+    # A shell without job control starts background jobs with SIGINT ignored, and Python
+    # then never raises KeyboardInterrupt: give the child the default disposition back.
+    with subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(source)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
-    stopped_after = None
-    try:
-        if signal_after is not None:
-            line = child.stdout.readline()
-            assert line.strip() == "READY", line + child.stderr.read()
-            time.sleep(signal_after)
-            child.send_signal(signal_number)
-            sent = time.perf_counter()
-            child.wait(timeout=timeout)
-            stopped_after = time.perf_counter() - sent
-        stdout, stderr = child.communicate(timeout=timeout)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    ) as child:
+        stopped_after = None
+        try:
+            if signal_after is not None:
+                line = child.stdout.readline()
+                assert line.strip() == "READY", line + child.stderr.read()
+                time.sleep(signal_after)
+                child.send_signal(signal_number)
+                sent = time.perf_counter()
+                child.wait(timeout=timeout)
+                stopped_after = time.perf_counter() - sent
+            stdout, stderr = child.communicate(timeout=timeout)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
     return child, stdout, stderr, stopped_after
 
 
