@@ -58,9 +58,6 @@ class Targets:
     def subset(self, rows: slice) -> "Targets":
         return Targets(None if self.dense is None else self.dense[rows], None if self.labels is None else self.labels[rows])
 
-    def __len__(self) -> int:
-        return len(self.labels if self.labels is not None else self.dense)
-
 
 def check_loss(model: "Sequential", loss: Any) -> str:
     if not isinstance(loss, str) or loss not in LOSSES:
