@@ -30,9 +30,11 @@ struct KernelSet {
   // Register tile of the GEMM micro-kernel: mr rows by nr columns of C.
   int mr;
   int nr;
-  // Cache blocks (BLIS's names), chosen per instruction set: the kc x nr micro-panel of B
-  // stays in L1 while the micro-kernel sweeps the mc x kc block of A held in L2; the kc x nc
-  // block of B is shared through L2/L3. mc is a multiple of mr and nc of nr.
+  // Cache blocks (BLIS's names), chosen per instruction set by measurement: the micro-kernel
+  // sweeps the mc x kc block of A held in L2 against one kc x nr micro-panel of B; the kc x nc
+  // block of B is shared through L2/L3. A long kc (512 on x86-64) spreads the read and write
+  // of each tile of C over more multiply-adds, which outweighs keeping the micro-panel of B in
+  // L1 (the hardware prefetcher streams it from L2). mc is a multiple of mr and nc of nr.
   index_t mc;
   index_t kc;
   index_t nc;
