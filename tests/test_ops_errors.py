@@ -61,6 +61,8 @@ def call(function, *args, **kwargs):
 WRONG_DTYPE_CASES = {
     "matmul a int32": (call(ops.matmul, np.ones((M, K), np.int32), f64(K, N)), ["int32"]),
     "matmul b float16": (call(ops.matmul, f64(M, K), np.ones((K, N), np.float16)), ["b", "float16"]),
+    # Same type number as float32, other byte order: read as native it would be garbage.
+    "matmul a byte-swapped": (call(ops.matmul, np.ones((M, K), ">f4" if np.little_endian else "<f4"), f64(K, N)), ["a", "f4"]),
     "dense_forward x int64": (call(ops.dense_forward, np.ones((M, K), np.int64), f64(K, N), f64(N)), ["x", "int64"]),
     "dense_forward weight int32": (
         call(ops.dense_forward, f64(M, K), np.ones((K, N), np.int32), f64(N)), ["weight", "int32"]

@@ -1,5 +1,6 @@
 #include "arrays.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace steepest::bindings {
@@ -38,9 +39,15 @@ std::string shape_string(const py::array& array) {
 
 DType float_dtype(const char* function, const char* name, py::handle value) {
   if (!py::isinstance<py::array>(value)) fail_type(function, name, "a NumPy array of float32 or float64", value);
-  py::array array = py::reinterpret_borrow<py::array>(value);
-  if (array.dtype().is(py::dtype::of<float>())) return DType::float32;
-  if (array.dtype().is(py::dtype::of<double>())) return DType::float64;
+  // NumPy's native float32/float64 descriptors are singletons: compared by identity, looked up
+  // once (this check runs several times per call, and small products are issue 3's concern).
+  // A byte-swapped array has another descriptor, so it is rejected rather than misread.
+  // Deliberately never released: the interpreter may be gone when statics are destroyed.
+  static const PyObject* const float32_descr = py::dtype::of<float>().release().ptr();
+  static const PyObject* const float64_descr = py::dtype::of<double>().release().ptr();
+  const PyObject* descr = py::detail::array_proxy(value.ptr())->descr;
+  if (descr == float32_descr) return DType::float32;
+  if (descr == float64_descr) return DType::float64;
   fail_type(function, name, "a float32 or float64 array", value);
 }
 
@@ -85,8 +92,8 @@ py::array in_place_output(const char* function, const char* name, py::handle val
   if (float_dtype(function, name, value) != dtype)
     fail_type(function, name, std::string("a ") + dtype_name(dtype) + " array (it is written in place, never converted)",
               value);
-  const std::vector<index_t> actual(array.shape(), array.shape() + array.ndim());
-  if (actual != shape) fail_value(function, name, "must have shape " + shape_string(shape) + ", got " + shape_string(array));
+  if (!std::equal(shape.begin(), shape.end(), array.shape(), array.shape() + array.ndim()))
+    fail_value(function, name, "must have shape " + shape_string(shape) + ", got " + shape_string(array));
   if (!(array.flags() & py::array::c_style))
     fail_value(function, name, "must be C-contiguous (it is written in place); pass np.ascontiguousarray(...) and use the result");
   if (!array.writeable()) fail_value(function, name, "is read-only but is written in place");
