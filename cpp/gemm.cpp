@@ -19,7 +19,7 @@ index_t smaller(index_t a, index_t b) { return a < b ? a : b; }
 // Splits [0, n) into ceil(n / most) blocks of equal size rounded up to `multiple`, so that no
 // block is a sliver (K = 784 with kc = 256 gives 4 blocks of 196, not 3 of 256 and one of 16).
 index_t balanced_block(index_t n, index_t most, index_t multiple) {
-  if (n <= 0) return most;
+  if (n <= most) return most;  // one block; no divisions on the path of the smallest products
   return round_up(ceil_div(n, ceil_div(n, most)), multiple);
 }
 
