@@ -11,6 +11,7 @@
 namespace steepest {
 namespace {
 #include "simd_scalar.inc"
+#include "simd_x86.inc"
 #include "simd_avx2.inc"
 template <class T>
 using Vec = Avx2<T>;

@@ -11,6 +11,7 @@
 namespace steepest {
 namespace {
 #include "simd_scalar.inc"
+#include "simd_x86.inc"
 #include "simd_avx512.inc"
 template <class T>
 using Vec = Avx512<T>;

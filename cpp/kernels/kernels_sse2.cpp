@@ -11,6 +11,7 @@
 namespace steepest {
 namespace {
 #include "simd_scalar.inc"
+#include "simd_x86.inc"
 #include "simd_sse2.inc"
 template <class T>
 using Vec = Sse2<T>;
