@@ -86,6 +86,19 @@ void gemm(const KernelSet<T>& kernels, index_t M, index_t N, index_t K, const T*
           const T* b, index_t ldb, bool trans_b, T* c, index_t ldc, const T* bias, Activation activation) {
   if (M == 0 || N == 0) return;
   const index_t mr = kernels.mr, nr = kernels.nr;
+  // A C narrower than the register tile, ending in a partial vector, wastes lanes in every
+  // multiply-add (N = 10 fills 10 of 16 AVX-512 lanes): its transpose C' = op(B)' · op(A)'
+  // puts M along the lanes and N down the rows of the tile, which are trimmed to what is
+  // there. Each element is the same products summed in the same order (a·b = b·a exactly),
+  // so the result is bitwise the same. Only when A is stored transposed (the weight gradient
+  // X'·dZ), so that op(A)' is read in place, and without an epilogue, which runs along C's
+  // columns.
+  if (trans_a && N < nr && N % kernels.lanes != 0 && M >= nr && !bias && activation == Activation::identity) {
+    T* transposed = thread_scratch<T>(ScratchSlot::transposed_c, std::size_t(M) * std::size_t(N));
+    gemm(kernels, N, M, K, b, ldb, !trans_b, a, lda, !trans_a, transposed, M);
+    kernels.transpose(N, M, transposed, M, c, ldc);
+    return;
+  }
   GemmJob<T> job{&kernels, M, N, K,
                  a, trans_a ? 1 : lda, trans_a ? lda : 1,
                  b, trans_b ? 1 : ldb, trans_b ? ldb : 1,

@@ -27,9 +27,10 @@ struct Epilogue {
 
 template <class T>
 struct KernelSet {
-  // Register tile of the GEMM micro-kernel: mr rows by nr columns of C.
+  // Register tile of the GEMM micro-kernel: mr rows by nr = nv · lanes columns of C.
   int mr;
   int nr;
+  int lanes;
   // Cache blocks (BLIS's names), chosen per instruction set by measurement: the micro-kernel
   // sweeps the mc x kc block of A held in L2 against one kc x nr micro-panel of B; the kc x nc
   // block of B is shared through L2/L3. A long kc (512 on x86-64) spreads the read and write
@@ -45,6 +46,8 @@ struct KernelSet {
   // Packs the kc x nc block op(B)(k, j) = b[k * row_stride + j * col_stride] into panels of nr
   // columns: (k, j) goes to dst[(j / nr) * kc * nr + k * nr + j % nr]; columns past nc are zero.
   void (*pack_b)(index_t kc, index_t nc, const T* b, index_t row_stride, index_t col_stride, T* dst);
+  // dst[j * ld_dst + i] = src[i * ld_src + j] for i < rows, j < cols.
+  void (*transpose)(index_t rows, index_t cols, const T* src, index_t ld_src, T* dst, index_t ld_dst);
   // C[mc x nc] = (accumulate ? C : 0) + A · B, then the epilogue if not null.
   //   a: packed by pack_a if a_row_stride == 0, else read in place:
   //      A(i, k) = a[i * a_row_stride + k * a_col_stride] (row-major A or its transpose);

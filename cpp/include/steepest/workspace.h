@@ -6,7 +6,7 @@
 
 namespace steepest {
 
-enum class ScratchSlot : int { packed_a = 0, packed_b = 1, count = 2 };
+enum class ScratchSlot : int { packed_a = 0, packed_b = 1, transposed_c = 2, count = 3 };
 
 // A 64-byte aligned buffer of at least `bytes`, private to the calling thread; its contents
 // are undefined. Throws std::bad_alloc if it cannot grow.
