@@ -373,6 +373,38 @@ void test_gemm_threads(Ledger& ledger, const KernelSet<T>& kernels) {
     }
 }
 
+// Every layout must give bitwise the product of the same matrices stored plainly: each
+// element is the same products summed in the same order however the operands are stored,
+// packed, read in place, or the product computed as its transpose (a narrow weight
+// gradient, cpp/gemm.cpp). Shapes across that case (N < one vector, M >= one tile) and
+// across K blocks.
+template <class T>
+void test_gemm_layouts_agree(Ledger& ledger, const KernelSet<T>& kernels) {
+  Random random(3);
+  const index_t nr = kernels.nr, lanes = kernels.lanes;
+  const std::vector<std::vector<index_t>> shapes = {
+      {nr, 9, lanes - 1}, {3 * nr + 5, 40, lanes + 3}, {2 * nr + 1, kernels.kc + 7, 3}, {17, 5, 2 * nr + 1}};
+  for (const auto& s : shapes) {
+    const index_t M = s[0], K = s[1], N = s[2];
+    const std::vector<T> a = random.values<T>(M * K), b = random.values<T>(K * N);
+    std::vector<T> a_t(K * M), b_t(N * K);
+    for (index_t i = 0; i < M; ++i)
+      for (index_t k = 0; k < K; ++k) a_t[k * M + i] = a[i * K + k];
+    for (index_t k = 0; k < K; ++k)
+      for (index_t j = 0; j < N; ++j) b_t[j * K + k] = b[k * N + j];
+    std::vector<T> plain(M * N), c(M * N);
+    steepest::gemm(kernels, M, N, K, a.data(), K, false, b.data(), N, false, plain.data(), N);
+    for (bool trans_a : {false, true})
+      for (bool trans_b : {false, true}) {
+        steepest::gemm(kernels, M, N, K, trans_a ? a_t.data() : a.data(), trans_a ? M : K, trans_a,
+                       trans_b ? b_t.data() : b.data(), trans_b ? K : N, trans_b, c.data(), N);
+        if (c != plain)
+          ledger.fail(std::string("gemm ") + dtype_name<T>() + " " + shape(M, K, N) + ": layout " +
+                      (trans_a ? "T" : "N") + (trans_b ? "T" : "N") + " differs bitwise from NN");
+      }
+  }
+}
+
 // ---------------------------------------------------------------- dense layer ----
 
 template <class T>
@@ -797,6 +829,7 @@ template <class T>
 void test_all(Ledger& ledger, const KernelSet<T>& kernels) {
   test_gemm(ledger, kernels);
   test_gemm_threads(ledger, kernels);
+  test_gemm_layouts_agree(ledger, kernels);
   test_dense(ledger, kernels);
   test_activations(ledger, kernels);
   test_losses(ledger, kernels);
