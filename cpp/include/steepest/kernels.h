@@ -89,7 +89,7 @@ struct KernelSet {
   void (*adam_update)(index_t n, T* param, const T* grad, T* m, T* v, T lr, T beta1, T beta2,
                       T eps, T correction1, T correction2, T l1, T l2);
 
-  // Σ x², accumulated in the order of the lanes (for gradient norms).
+  // Σ x² (for gradient norms).
   double (*sum_squares)(index_t n, const T* x);
 
   // Runs `iterations` rounds of independent multiply-add chains and returns the floating-point
