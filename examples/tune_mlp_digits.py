@@ -14,7 +14,7 @@ from steepest import tune
 from steepest.sklearn import MLPClassifier
 
 
-def main():
+def main() -> None:
     # The search records each trial's warnings in its table; the short budgets of the first
     # rounds end before convergence on purpose, so the refit of the best may warn too.
     warnings.simplefilter("ignore", ConvergenceWarning)

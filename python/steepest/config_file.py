@@ -64,7 +64,7 @@ import difflib
 import os
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union, cast
 
 import numpy as np
 
@@ -166,7 +166,7 @@ def output_folder(config: Dict[str, Any]) -> Path:
     """Where the run's results go: ``[output] folder`` (relative to the config's folder),
     by default ``<config name>-output`` beside the config."""
     folder = config["output"].get("folder", f"{config['source'].stem}-output")
-    return config["folder"] / folder
+    return cast(Path, config["folder"] / folder)
 
 
 def load_data(config: Dict[str, Any]) -> Tuple[np.ndarray, Optional[np.ndarray]]:
@@ -225,7 +225,7 @@ def _load_npz(path: Path, data: Dict[str, Any], where: str) -> Tuple[np.ndarray,
         def array(key: str, argument: str) -> np.ndarray:
             if not isinstance(key, str) or key not in names:
                 raise ConfigError(f"{where}: [data] {argument} = {key!r} is not an array of the archive{_did_you_mean(str(key), names)}; it holds: {', '.join(names)}")
-            return archive[key]
+            return cast(np.ndarray, archive[key])
 
         X = array(data.get("features", "X"), "features")
         y = array(data["target"], "target") if "target" in data else None

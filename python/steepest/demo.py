@@ -17,7 +17,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any, Dict, List, Optional, Tuple, Union
+from typing import IO, Any, Dict, List, Optional, Tuple, Union, cast
 
 import numpy as np
 
@@ -150,7 +150,7 @@ def _principal_axes(X_train: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
 
 
 def _project(X: np.ndarray, mean: np.ndarray, axes: np.ndarray) -> np.ndarray:
-    return (np.asarray(X, dtype=np.float64) - mean) @ axes.T @ axes + mean
+    return cast(np.ndarray, (np.asarray(X, dtype=np.float64) - mean) @ axes.T @ axes + mean)
 
 
 class _WholeFitBar(Callback):

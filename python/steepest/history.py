@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 
 class History:
@@ -56,7 +56,7 @@ class History:
     def __getitem__(self, key: str) -> List[float]:
         return self.history[key]
 
-    def best(self, monitor: str = "loss", mode: str = "min") -> tuple:
+    def best(self, monitor: str = "loss", mode: str = "min") -> Tuple[int, float]:
         """``(epoch, value)`` of the best value of ``monitor``."""
         values = self.history[monitor]
         pick = min if mode == "min" else max

@@ -15,7 +15,7 @@ import secrets
 import stat
 import zlib
 from pathlib import Path
-from typing import Any, Dict, List, Union
+from typing import Any, Dict, List, Union, cast
 
 import numpy as np
 
@@ -196,7 +196,7 @@ def model_from_bytes(data: bytes, source: str = "the data") -> Any:
         model = Sequential.__new__(Autoencoder if kind == "Autoencoder" else Sequential)
         model.seed = seed if seed >= 0 else 0
         if kind == "Autoencoder":
-            model.encoder_layers = encoder_layers
+            cast(Autoencoder, model).encoder_layers = encoder_layers
         model._build(layers, dtype.type)
     except (TypeError, ValueError, IndexError) as error:
         raise _fail(source, str(error)) from None

@@ -7,7 +7,7 @@ model; nothing is copied).
 
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import Any, Optional, Sequence, Tuple, cast
 
 import numpy as np
 
@@ -87,12 +87,12 @@ class Dense(Layer):
     @property
     def weight(self) -> np.ndarray:
         self._require_model()
-        return self._network.weight(self._index)
+        return cast(np.ndarray, self._network.weight(self._index))
 
     @property
     def bias(self) -> np.ndarray:
         self._require_model()
-        return self._network.bias(self._index)
+        return cast(np.ndarray, self._network.bias(self._index))
 
     @property
     def parameter_count(self) -> int:
@@ -140,7 +140,7 @@ class Dropout(Layer):
         return f"Dropout({self.rate})"
 
 
-def chain_widths(layers: list, input_features: Optional[int] = None) -> None:
+def chain_widths(layers: Sequence[Layer], input_features: Optional[int] = None) -> None:
     """Give each Dropout the width of its neighbours; ValueError if dense sizes do not chain."""
     width = input_features
     for index, layer in enumerate(layers):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, cast
 
 import numpy as np
 
@@ -165,7 +165,7 @@ class Sequential:
 
     def _predict(self, X: Any, batch_size: int = _PREDICT_BATCH, name: str = "X") -> np.ndarray:
         X = as_matrix(X, name, self.dtype.type, features=self.input_features)
-        return self._network.predict(X, positive_int(batch_size, "batch_size"))
+        return cast(np.ndarray, self._network.predict(X, positive_int(batch_size, "batch_size")))
 
     def fit(
         self,
@@ -259,7 +259,7 @@ class Sequential:
             result = trainer.run(X, targets.dense, targets.labels, np.arange(len(X), dtype=np.int64), 0, batches, optimizer.learning_rate(0))
         if result["nonfinite_batch"] >= 0:
             raise training._diverged(History(), 0, result["nonfinite_batch"], optimizer.learning_rate(0))
-        return result["loss_sum"] / result["samples"]
+        return cast(float, result["loss_sum"] / result["samples"])
 
     def _default_target(self, X: np.ndarray, y: Any) -> Any:
         return y
@@ -278,7 +278,7 @@ class Sequential:
 
         return (io.model_from_bytes, (io.model_to_bytes(self),))
 
-    def _config(self) -> dict:
+    def _config(self) -> Dict[str, Any]:
         return {}
 
 
@@ -372,7 +372,8 @@ class Autoencoder(Sequential):
     def _part(self, first: int, last: int) -> Sequential:
         part = Sequential.__new__(Sequential)
         part.seed = self.seed
-        layers = [Dense(layer.in_features, layer.out_features, layer.activation) for layer in self.layers[first:last]]
+        # An autoencoder's layers are all Dense (its constructor and io.load ensure it).
+        layers: List[Layer] = [Dense(layer.in_features, layer.out_features, cast(Dense, layer).activation) for layer in self.layers[first:last]]
         part._attach(self._network.layers_between(first, last), layers)
         return part
 
@@ -402,16 +403,16 @@ class Autoencoder(Sequential):
         """Mean squared reconstruction error of each sample: an anomaly score."""
         X = as_matrix(X, "X", self.dtype.type, features=self.input_features)
         difference = self.predict(X).astype(np.float64) - X
-        return np.mean(difference * difference, axis=1)
+        return cast(np.ndarray, np.mean(difference * difference, axis=1))
 
-    def fit(self, X: Any, y: Any = None, **kwargs: Any) -> History:  # type: ignore[override]
+    def fit(self, X: Any, y: Any = None, **kwargs: Any) -> History:
         """As :meth:`Sequential.fit`, with ``y`` defaulting to ``X`` (reconstruction)."""
         return super().fit(X, X if y is None else y, **kwargs)
 
     def _default_target(self, X: np.ndarray, y: Any) -> Any:
         return X if y is None else y
 
-    def _config(self) -> dict:
+    def _config(self) -> Dict[str, Any]:
         return {"encoder_layers": self.encoder_layers}
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union, cast
 
 import numpy as np
 
@@ -352,7 +352,7 @@ def diagnostics(history: History, names: Sequence[str] = ("gradient_norm", "upda
     for ax, name in zip(axes.flat, names):
         per_epoch = history.layer_diagnostic(name)
         for layer in range(len(per_epoch[0])):
-            values = [np.nan if row[layer] is None else row[layer] for row in per_epoch]
+            values = [np.nan if row[layer] is None else cast(float, row[layer]) for row in per_epoch]
             if not np.all(np.isnan(values)):
                 ax.plot(epochs, values, label=f"layer {layer}")
         ax.set_title(DIAGNOSTIC_TITLES[name], fontsize=10)

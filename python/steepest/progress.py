@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import IO, Optional
+from typing import IO, Dict, Optional
 
 
 def _duration(seconds: float) -> str:
@@ -52,7 +52,7 @@ class Progress:
         )
         self.stream.flush()
 
-    def epoch_end(self, logs: dict) -> None:
+    def epoch_end(self, logs: Dict[str, float]) -> None:
         if self.verbose == 0:
             return
         parts = [f"{key} {value:.4g}" for key, value in logs.items() if key not in ("time", "lr", "samples_per_second")]

@@ -9,7 +9,7 @@ import threading
 import time
 import warnings
 import weakref
-from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Tuple, cast
 
 import numpy as np
 
@@ -102,6 +102,7 @@ def prepare_targets(model: "Sequential", loss: str, y: Any, samples: int, name: 
 def evaluate(model: "Sequential", loss: str, X: np.ndarray, targets: Targets) -> Dict[str, float]:
     """Loss (and accuracy for classification) of the model on (X, targets), as fit reports them."""
     prediction = model.predict(X)
+    # Targets hold either labels or dense rows: where labels is None, dense is set.
     metrics: Dict[str, float] = {}
     if loss == "softmax_cross_entropy":
         labels = targets.labels if targets.labels is not None else None
@@ -112,14 +113,14 @@ def evaluate(model: "Sequential", loss: str, X: np.ndarray, targets: Targets) ->
             else:
                 value = -float(np.mean(np.sum(targets.dense * log_p, axis=1)))
         else:
-            value = ops.loss(loss, prediction, labels if labels is not None else targets.dense)[0]
-        expected = labels if labels is not None else np.argmax(targets.dense, axis=1)
+            value = ops.loss(loss, prediction, labels if labels is not None else cast(np.ndarray, targets.dense))[0]
+        expected = labels if labels is not None else np.argmax(cast(np.ndarray, targets.dense), axis=1)
         metrics["loss"] = value
         metrics["accuracy"] = float(np.mean(np.argmax(prediction, axis=1) == expected))
         return metrics
-    metrics["loss"] = ops.loss(loss, prediction, targets.dense)[0]
+    metrics["loss"] = ops.loss(loss, prediction, cast(np.ndarray, targets.dense))[0]
     if loss == "binary_cross_entropy":
-        metrics["accuracy"] = float(np.mean((prediction > 0.5) == (targets.dense > 0.5)))
+        metrics["accuracy"] = float(np.mean((prediction > 0.5) == (cast(np.ndarray, targets.dense) > 0.5)))
     return metrics
 
 

@@ -16,7 +16,7 @@ import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -104,11 +104,11 @@ def make_calls(case: Case, seed: int = 0) -> Dict[str, Call]:
     rng = np.random.default_rng(seed)
     dtype = np.dtype(case.dtype)
 
-    def array(*shape):
+    def array(*shape: int) -> np.ndarray:
         return rng.standard_normal(shape).astype(dtype)
 
     torch = machine.torch_module()
-    t = torch.from_numpy if torch is not None else None
+    t: Any = torch.from_numpy if torch is not None else None
     calls: Dict[str, Call] = {}
 
     if case.op == "matmul":
@@ -130,7 +130,7 @@ def make_calls(case: Case, seed: int = 0) -> Dict[str, Call]:
         x, w, bias = array(batch, inputs), array(inputs, outputs), array(outputs)
         out, out_np = np.empty((batch, outputs), dtype), np.empty((batch, outputs), dtype)
 
-        def numpy_forward():  # NumPy's fastest form of act(x @ w + b): in place, no temporaries
+        def numpy_forward() -> None:  # NumPy's fastest form of act(x @ w + b): in place, no temporaries
             np.matmul(x, w, out=out_np)
             np.add(out_np, bias, out=out_np)
             np.maximum(out_np, 0, out=out_np)
@@ -148,7 +148,7 @@ def make_calls(case: Case, seed: int = 0) -> Dict[str, Call]:
         dy = array(batch, outputs)
         dz = np.empty_like(dy)
 
-        def numpy_backward():
+        def numpy_backward() -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
             np.multiply(dy, y > 0, out=dz)
             return dz @ w.T, x.T @ dz, dz.sum(axis=0)
 
@@ -157,7 +157,7 @@ def make_calls(case: Case, seed: int = 0) -> Dict[str, Call]:
         if torch is not None:
             tx, tw, ty, tdy = t(x), t(w), t(y), t(dy)
 
-            def torch_backward():
+            def torch_backward() -> Tuple[Any, Any, Any]:
                 tdz = tdy * (ty > 0)
                 return tdz @ tw.T, tx.T @ tdz, tdz.sum(0)
 
@@ -169,7 +169,7 @@ def make_calls(case: Case, seed: int = 0) -> Dict[str, Call]:
         p, g, v = array(size), array(size), np.zeros(size, dtype)
         p_np, v_np, scratch = p.copy(), v.copy(), np.empty(size, dtype)
 
-        def numpy_sgd():  # in place: g' = g + l2·p; v = μ·v + g'; p -= lr·v
+        def numpy_sgd() -> None:  # in place: g' = g + l2·p; v = μ·v + g'; p -= lr·v
             np.multiply(p_np, l2, out=scratch)
             np.add(scratch, g, out=scratch)
             np.multiply(v_np, momentum, out=v_np)
@@ -189,7 +189,7 @@ def make_calls(case: Case, seed: int = 0) -> Dict[str, Call]:
 
 
 @contextlib.contextmanager
-def threads_for_all(threads: int):
+def threads_for_all(threads: int) -> Iterator[None]:
     """Every library on `threads` threads for the duration."""
     before = steepest.get_num_threads()
     steepest.set_num_threads(threads)
@@ -248,10 +248,10 @@ def run(
     rounds: int = 7,
     sample_seconds: float = 0.02,
     progress: Optional[Callable[[str], None]] = None,
-) -> Dict[str, object]:
+) -> Dict[str, Any]:
     """Measures every case at every thread count; returns the report as a dict (JSON-able)."""
     results = []
-    peaks: Dict[str, Dict[str, float]] = {}
+    peaks: Dict[str, float] = {}
     for n_threads in threads:
         with threads_for_all(n_threads):
             for dtype in sorted({case.dtype for case in cases}):
@@ -286,7 +286,7 @@ def run(
 # ------------------------------------------------------------------------- reporting ----
 
 
-def header_lines(report: Dict[str, object]) -> List[str]:
+def header_lines(report: Dict[str, Any]) -> List[str]:
     m = report["machine"]
     blas = m["blas"]
     lines = [
@@ -304,14 +304,14 @@ def header_lines(report: Dict[str, object]) -> List[str]:
     return lines
 
 
-def table_lines(report: Dict[str, object]) -> List[str]:
+def table_lines(report: Dict[str, Any]) -> List[str]:
     """A Markdown table: one row per case and thread count."""
     rows = [
         "| case | threads | steepest | NumPy | PyTorch | × NumPy | × PyTorch | % of peak |",
         "|---|--:|--:|--:|--:|--:|--:|--:|",
     ]
 
-    def number(value, digits=1):
+    def number(value: Optional[float], digits: int = 1) -> str:
         return "–" if value is None else f"{value:.{digits}f}"
 
     for r in report["results"]:
@@ -325,7 +325,7 @@ def table_lines(report: Dict[str, object]) -> List[str]:
     return rows
 
 
-def write_chart(report: Dict[str, object], path: str) -> Optional[str]:
+def write_chart(report: Dict[str, Any], path: str) -> Optional[str]:
     """Horizontal bars of steepest's speed-up over each library; returns why not if skipped."""
     try:
         import matplotlib
@@ -360,7 +360,7 @@ def write_chart(report: Dict[str, object], path: str) -> Optional[str]:
     return None
 
 
-def write_report(report: Dict[str, object], out_dir: str) -> List[str]:
+def write_report(report: Dict[str, Any], out_dir: str) -> List[str]:
     """Writes kernels.json (and kernels.png); returns the lines to print about it."""
     os.makedirs(out_dir, exist_ok=True)
     json_path = os.path.join(out_dir, "kernels.json")

@@ -14,7 +14,7 @@ import platform
 import statistics
 import threading
 import time
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 
@@ -78,7 +78,7 @@ def blas_info() -> Dict[str, str]:
     return {"library": "none found", "version": "", "kernel": "?"}
 
 
-def torch_module():
+def torch_module() -> Any:
     """torch if it is installed, else None."""
     try:
         import torch

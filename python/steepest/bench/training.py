@@ -16,7 +16,7 @@ import os
 import statistics
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -51,7 +51,7 @@ CONFIGS = (
 )
 
 
-def make_data(config: TrainingConfig, samples: int, seed: int = 0):
+def make_data(config: TrainingConfig, samples: int, seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((samples, config.sizes[0])).astype(np.float32)
     if config.loss == "softmax_cross_entropy":
@@ -68,7 +68,7 @@ Epoch = Callable[[], float]
 LR = 1e-3  # small enough that no configuration diverges on random data
 
 
-def steepest_epoch(config: TrainingConfig, X, y) -> Epoch:
+def steepest_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray) -> Epoch:
     model = steepest.MLP(config.sizes, config.activation, config.output_activation, seed=0)
     optimizer = steepest.SGD(lr=LR)
 
@@ -80,7 +80,7 @@ def steepest_epoch(config: TrainingConfig, X, y) -> Epoch:
     return epoch
 
 
-def numpy_epoch(config: TrainingConfig, X, y) -> Epoch:
+def numpy_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray) -> Epoch:
     """A clean NumPy training loop: what a careful user writes without a framework."""
     rng = np.random.default_rng(0)
     sizes = config.sizes
@@ -89,7 +89,7 @@ def numpy_epoch(config: TrainingConfig, X, y) -> Epoch:
     last = len(weights) - 1
     one_hot = np.eye(sizes[-1], dtype=np.float32)
 
-    def activate(z, name):
+    def activate(z: np.ndarray, name: str) -> Any:
         if name == "relu":
             return np.maximum(z, 0, out=z)
         if name == "tanh":
@@ -98,7 +98,7 @@ def numpy_epoch(config: TrainingConfig, X, y) -> Epoch:
             return 1 / (1 + np.exp(-z))
         return z
 
-    def derivative(a, name):
+    def derivative(a: np.ndarray, name: str) -> Any:
         if name == "relu":
             return a > 0
         if name == "tanh":
@@ -139,13 +139,13 @@ def numpy_epoch(config: TrainingConfig, X, y) -> Epoch:
     return epoch
 
 
-def torch_epoch(config: TrainingConfig, X, y) -> Optional[Epoch]:
+def torch_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray) -> Optional[Epoch]:
     try:
         import torch
     except ImportError:
         return None
     activations = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}
-    layers: List = []
+    layers: List[Any] = []
     for i, (a, b) in enumerate(zip(config.sizes[:-1], config.sizes[1:])):
         layers.append(torch.nn.Linear(a, b))
         name = config.activation if i < len(config.sizes) - 2 else config.output_activation
@@ -170,7 +170,7 @@ def torch_epoch(config: TrainingConfig, X, y) -> Optional[Epoch]:
     return epoch
 
 
-def jax_epoch(config: TrainingConfig, X, y, threads: int) -> Optional[Epoch]:
+def jax_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, threads: int) -> Optional[Epoch]:
     """JAX at its best for small networks: the whole epoch compiled as one ``lax.scan`` of
     SGD steps. Measured at one thread only: XLA fixes its thread count when it starts."""
     if threads != 1:
@@ -190,7 +190,7 @@ def jax_epoch(config: TrainingConfig, X, y, threads: int) -> Optional[Epoch]:
     ]
     functions = {"relu": jax.nn.relu, "tanh": jnp.tanh, "sigmoid": jax.nn.sigmoid, "identity": lambda z: z}
 
-    def loss(params, xb, yb):
+    def loss(params: Any, xb: Any, yb: Any) -> Any:
         out = xb
         for i, (W, b) in enumerate(params):
             out = functions[config.activation if i < len(params) - 1 else config.output_activation](out @ W + b)
@@ -198,9 +198,12 @@ def jax_epoch(config: TrainingConfig, X, y, threads: int) -> Optional[Epoch]:
             return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(out), yb[:, None], axis=1))
         return jnp.mean((out - yb) ** 2)
 
-    @jax.jit
-    def train(params, batches_x, batches_y):
-        def step(params, batch):
+    # jax is optional and, to mypy, untyped: jit returns a function of the same arguments.
+    jit: Callable[[Callable[..., Any]], Callable[..., Any]] = jax.jit
+
+    @jit
+    def train(params: Any, batches_x: Any, batches_y: Any) -> Any:
+        def step(params: Any, batch: Any) -> Tuple[Any, None]:
             gradients = jax.grad(loss)(params, *batch)
             return jax.tree_util.tree_map(lambda p, g: p - LR * g, params, gradients), None
 
@@ -241,13 +244,13 @@ def thread_limits(threads: int) -> Iterator[None]:
         yield
 
 
-def run(configs: Sequence[TrainingConfig], threads: int, repeats: int, scale: float = 1.0) -> List[Dict]:
+def run(configs: Sequence[TrainingConfig], threads: int, repeats: int, scale: float = 1.0) -> List[Dict[str, Any]]:
     """Interleaved epochs of every library per configuration; median samples/s each."""
     with thread_limits(threads):
         return _run(configs, threads, repeats, scale)
 
 
-def _run(configs: Sequence[TrainingConfig], threads: int, repeats: int, scale: float) -> List[Dict]:
+def _run(configs: Sequence[TrainingConfig], threads: int, repeats: int, scale: float) -> List[Dict[str, Any]]:
     steepest.set_num_threads(threads)
     try:
         import torch
@@ -278,7 +281,7 @@ def _run(configs: Sequence[TrainingConfig], threads: int, repeats: int, scale: f
     return rows
 
 
-def format_table(rows: List[Dict]) -> str:
+def format_table(rows: List[Dict[str, Any]]) -> str:
     peers = sorted({peer for row in rows for peer in row["ratio"]})
     header = f"{'config':<12} {'threads':>7} {'steepest':>12} " + " ".join(f"{p:>12} {'x ' + p:>9}" for p in peers)
     lines = [header, "-" * len(header)]

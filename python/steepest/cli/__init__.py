@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import List, Optional
+from typing import List, Optional, cast
 
 from steepest.cli import bench, demo, info, train
 from steepest.cli.exit_codes import USAGE, CommandError
@@ -62,7 +62,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help(sys.stderr)
         return USAGE
     try:
-        return args.run(args)
+        return cast(int, args.run(args))
     except CommandError as error:
         print(f"steepest {args.command}: error: {error}", file=sys.stderr)
         return error.exit_code

@@ -14,7 +14,7 @@ import math
 import numbers
 import warnings
 from contextlib import contextmanager
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Tuple, cast
 
 import numpy as np
 from sklearn.base import BaseEstimator, is_classifier
@@ -29,6 +29,9 @@ from steepest.layers import Dense
 from steepest.models import Sequential
 from steepest.optimizers import SGD, Adam, Optimizer
 from steepest.sklearn._conventions import LossConvention, loss_convention
+
+if TYPE_CHECKING:
+    from steepest.history import History
 
 #: scikit-learn's activation names (and steepest's "sigmoid") to the engine's.
 ENGINE_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu"}
@@ -75,10 +78,10 @@ class _EpochBookkeeping(Callback):
         self._begin_epoch = begin_epoch
         self._end_epoch = end_epoch
 
-    def on_epoch_begin(self, epoch: int, logs: Optional[dict] = None) -> None:
+    def on_epoch_begin(self, epoch: int, logs: Optional[Dict[str, Any]] = None) -> None:
         self._begin_epoch()
 
-    def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
+    def on_epoch_end(self, epoch: int, logs: Optional[Dict[str, Any]] = None) -> None:
         assert self.model is not None and logs is not None
         if self._end_epoch(logs["loss"]):
             self.model.stop_training = True
@@ -276,7 +279,7 @@ class BaseMLP(BaseEstimator):
             self.validation_scores_ = None
             self.best_validation_score_ = None
             self.best_loss_ = np.inf
-        self.history_ = None
+        self.history_: Optional[History] = None
         self._optimizer: Optional[Optimizer] = None
 
     def _fit_epochs(self, X: np.ndarray, y: Any, targets: np.ndarray, rng: np.random.RandomState) -> None:
@@ -376,16 +379,18 @@ class BaseMLP(BaseEstimator):
         return False
 
     def _update_no_improvement_count(self, validation: Optional[Tuple[np.ndarray, Any]]) -> None:
+        # A validation set means early stopping: validation_scores_ and best_validation_score_
+        # are set; without it best_loss_ is.
         if validation is not None:
             score = self._validation_score(*validation)
-            self.validation_scores_.append(score)
+            cast(List[float], self.validation_scores_).append(score)
             if self.verbose:
                 print(f"Validation score: {score:f}")
             if score < self.best_validation_score_ + self.tol:
                 self._no_improvement_count += 1
             else:
                 self._no_improvement_count = 0
-            if score > self.best_validation_score_:
+            if score > cast(float, self.best_validation_score_):
                 self.best_validation_score_ = score
                 self._best_parameters = self.model_.get_parameters()
             return
@@ -394,7 +399,7 @@ class BaseMLP(BaseEstimator):
             self._no_improvement_count += 1
         else:
             self._no_improvement_count = 0
-        if loss < self.best_loss_:
+        if loss < cast(float, self.best_loss_):
             self.best_loss_ = loss
 
     def _stop_or_lower_rate(self) -> bool:

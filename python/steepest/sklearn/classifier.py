@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import Any, Optional, Sequence, Tuple, Union, cast
 
 import numpy as np
 from sklearn.base import ClassifierMixin
@@ -48,35 +48,35 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     def __init__(
         self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
+        hidden_layer_sizes: Union[int, Sequence[int]] = (100,),
+        activation: Union[str, Sequence[str]] = "relu",
         *,
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        l1=0.0,
-        dtype="float32",
-        n_threads=None,
-        diagnostics=False,
-    ):
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: Union[int, str] = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: Union[int, np.random.RandomState, None] = None,
+        tol: float = 1e-4,
+        verbose: bool = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        max_fun: int = 15000,
+        l1: float = 0.0,
+        dtype: Any = "float32",
+        n_threads: Optional[int] = None,
+        diagnostics: bool = False,
+    ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -155,7 +155,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def _labels(self, output: np.ndarray) -> np.ndarray:
         if self.n_outputs_ == 1:
             output = output.ravel()
-        return self._label_binarizer.inverse_transform(output)
+        return cast(np.ndarray, self._label_binarizer.inverse_transform(output))
 
     def _validation_score(self, X: np.ndarray, y: Any) -> float:
         output = self.model_.predict(X)
@@ -178,12 +178,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def predict_log_proba(self, X: Any) -> np.ndarray:
         """``log(predict_proba(X))``."""
         probabilities = self.predict_proba(X)
-        return np.log(probabilities, out=probabilities)
+        return cast(np.ndarray, np.log(probabilities, out=probabilities))
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
 
 
-MLPClassifier.__doc__ = MLPClassifier.__doc__.replace("{solver_parameters}", SOLVER_PARAMETERS + MAX_FUN_PARAMETER).replace("{fitted_attributes}", FITTED_ATTRIBUTES)
+MLPClassifier.__doc__ = cast(str, MLPClassifier.__doc__).replace("{solver_parameters}", SOLVER_PARAMETERS + MAX_FUN_PARAMETER).replace("{fitted_attributes}", FITTED_ATTRIBUTES)

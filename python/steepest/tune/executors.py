@@ -8,7 +8,7 @@ Each ``run_*`` yields trial records as they finish, so an interrupted search kee
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, cast
 
 from steepest.tune.trial import Folds, run_trial
 
@@ -65,7 +65,8 @@ def _run_on_dask_worker(threads_by_worker: Dict[str, int], index: int, params: D
     from distributed import get_worker
 
     # A worker that joined after the search started gets 1 thread: never oversubscribed.
-    return run_trial(index, params, *inputs, threads_by_worker.get(get_worker().address, 1))
+    fields = cast(Tuple[Any, Any, Any, Any, Any, Any], inputs)  # an Inputs' six fields, as submitted
+    return run_trial(index, params, *fields, threads_by_worker.get(get_worker().address, 1))
 
 
 def scatter_inputs(inputs: Inputs, client: Any) -> Inputs:

@@ -21,7 +21,7 @@ def plot_scores(results: "Results", path: Optional[Any] = None) -> Any:
     figure = Figure(figsize=(4 * max(1, len(names)), 3.2), layout="constrained")
     axes = figure.subplots(1, max(1, len(names)), squeeze=False)[0]
     for axis, name in zip(axes, names):
-        values = [row.get("param_" + name) for row in rows]
+        values: List[Any] = [row.get("param_" + name) for row in rows]
         scores = [row["mean_score"] for row in rows]
         if values and all(_is_finite(v) for v in values):
             axis.scatter(values, scores)

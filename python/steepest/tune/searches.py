@@ -202,7 +202,7 @@ def search(
     return result
 
 
-def _run(trials: Trials, inputs: Inputs, client: Any, n_jobs: Optional[int], rows: List[Dict[str, Any]], extra: Dict[str, Any]) -> None:
+def _run(trials: Trials, inputs: Inputs, client: Any, n_jobs: Optional[int], rows: List[Dict[str, Any]], extra: Dict[int, Dict[str, Any]]) -> None:
     """Runs ``trials`` and appends their rows to ``rows`` as they finish."""
     records: Iterator[Dict[str, Any]]
     if client is not None:

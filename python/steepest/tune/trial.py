@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, cast
 
 import numpy as np
 from sklearn.base import clone
@@ -47,7 +47,9 @@ def run_trial(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            splits = [(X, y, validation[0], validation[1])] if folds is None else [_fold(X, y, train, test) for train, test in folds]
+            # Without folds the search passes a validation pair.
+            pair = cast(Tuple[Any, Any], validation)
+            splits = [(X, y, pair[0], pair[1])] if folds is None else [_fold(X, y, train, test) for train, test in folds]
             for X_train, y_train, X_test, y_test in splits:
                 model = clone(estimator).set_params(**params)
                 started = time.perf_counter()
