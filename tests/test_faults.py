@@ -7,6 +7,7 @@ import errno
 import math
 import os
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
@@ -269,6 +270,20 @@ def test_killed_mid_save_leaves_the_previous_file_loadable(saved_model, killed_i
     # model so that it is clear what it was.
     leftovers = [p.name for p in path.parent.iterdir() if p != path]
     assert len(leftovers) == 1 and leftovers[0].startswith(".model.steepest.") and leftovers[0].endswith(".tmp")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="folders are synced on POSIX only")
+def test_save_flushes_the_file_then_the_folder_that_records_the_rename(tmp_path, monkeypatch):
+    synced = []
+    real_fsync = os.fsync
+
+    def recording_fsync(descriptor):
+        synced.append(stat.S_ISDIR(os.fstat(descriptor).st_mode))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    other_model().save(tmp_path / "model.steepest")
+    assert synced == [False, True]
 
 
 def test_saved_file_has_the_usual_permissions(tmp_path):

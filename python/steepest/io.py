@@ -56,7 +56,8 @@ def model_to_bytes(model: Any) -> bytes:
 
 def save(model: Any, path: PathLike) -> None:
     """Write ``model`` to ``path`` atomically: a temporary file in the same folder, flushed to
-    disk, then renamed over ``path``. On any failure the previous file is left as it was."""
+    disk, then renamed over ``path``, and the rename flushed too. On any failure the previous
+    file is left as it was."""
     data = model_to_bytes(model)
     target = Path(os.fspath(path))
     folder = target.parent if str(target.parent) else Path(".")
@@ -73,6 +74,26 @@ def save(model: Any, path: PathLike) -> None:
         except FileNotFoundError:
             pass
         raise
+    _flush_folder(folder)
+
+
+def _flush_folder(folder: Path) -> None:
+    """Flush a folder's entries to disk: on POSIX a rename is recorded in the folder, which
+    the file's own fsync does not cover, so a power cut could otherwise bring back the old
+    file. Best effort: the model is saved by then, and some file systems cannot sync a
+    folder (Windows cannot open one at all)."""
+    if os.name != "posix":
+        return
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
 
 
 def _new_temporary_file(folder: Path, target: Path) -> "tuple[int, Path]":
