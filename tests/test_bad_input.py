@@ -9,6 +9,7 @@ message must contain (the argument's name, and what was given or expected).
 """
 
 import math
+import os
 import tracemalloc
 
 import numpy as np
@@ -278,6 +279,7 @@ case("encode-features", ValueError, ["X", "2 features", "takes 4"], lambda: stee
 case("decode-features", ValueError, ["Z", "4 features", "takes 2"], lambda: steepest.Autoencoder([4, 2]).decode(data(3, 4)))
 case("reconstruction_error-nan", ValueError, ["X", "nan", "(0, 3)"], lambda: steepest.Autoencoder([4, 2]).reconstruction_error(with_value(data(2, 4), (0, 3), np.nan)))
 case("set_parameters-shape", ValueError, ["parameters", "(26,)", "(25,)"], lambda: mlp().set_parameters(np.zeros(25)))
+case("set_parameters-nan", ValueError, ["parameters", "nan", "(7,)"], lambda: mlp().set_parameters(with_value(np.zeros(26), 7, np.nan)))
 
 # ---- fit -------------------------------------------------------------------------------
 y2 = data(8, 2, dtype=F32)
@@ -378,6 +380,15 @@ case("model_from_bytes-header-garbage", ValueError, ["JSON"], lambda: io.model_f
 case("load-None", TypeError, ["NoneType"], lambda: steepest.load(None))
 case("load-int", TypeError, ["int"], lambda: steepest.load(3))
 case("save-None", TypeError, ["NoneType"], lambda: mlp().save(None))
+
+
+def model_with_nan_weight():
+    model = mlp()
+    model.layers[0].weight[1, 2] = np.nan  # the weight is a writable view of the parameters
+    return model
+
+
+case("save-nan-weight", ValueError, ["model's parameters", "nan"], lambda: model_with_nan_weight().save(os.devnull))
 
 
 @pytest.mark.parametrize("call, error, words", CASES)
@@ -638,6 +649,8 @@ HOSTILE_FILES = [
     ("kind-unknown", model_file(lambda header: header.__setitem__("model", "os.system")), "unknown model kind"),
     ("layers-empty", model_file(edit=set_layers(), parameters=b""), "empty"),
     ("count-mismatch", model_file(lambda header: header.__setitem__("parameter_count", 25)), "bytes of parameters"),
+    # a well-formed file whose checksum matches parameters that are not numbers
+    ("parameter-nan", model_file(parameters=with_value(mlp().get_parameters().astype("<f4"), 5, np.nan).tobytes()), "parameter 5 is nan"),
 ]
 
 

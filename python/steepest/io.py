@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Union, cast
 
 import numpy as np
 
-from steepest._validation import positive_int
+from steepest._validation import positive_int, require_finite
 from steepest.layers import Dense, Dropout, Layer
 
 MAGIC = b"STEEPEST"
@@ -31,7 +31,10 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 
 def model_to_bytes(model: Any) -> bytes:
-    """The saved form of ``model`` as bytes (what :func:`save` writes)."""
+    """The saved form of ``model`` as bytes (what :func:`save` writes). ValueError if a
+    parameter is not finite (written through a weight view): such a model only predicts NaN,
+    and a file of it would load as if it were sound."""
+    require_finite(model._network.parameters, "the model's parameters")
     parameters = np.ascontiguousarray(model._network.parameters, dtype=model.dtype.newbyteorder("<"))
     raw = parameters.tobytes()
     layers: List[Dict[str, Any]] = []
@@ -221,7 +224,11 @@ def model_from_bytes(data: bytes, source: str = "the data") -> Any:
         model._build(layers, dtype.type)
     except (TypeError, ValueError, IndexError) as error:
         raise _fail(source, str(error)) from None
-    model._network.parameters[...] = np.frombuffer(raw, dtype=dtype.newbyteorder("<"))
+    parameters = np.frombuffer(raw, dtype=dtype.newbyteorder("<"))
+    if not np.isfinite(parameters).all():
+        first = int(np.argmax(~np.isfinite(parameters)))
+        raise _fail(source, f"parameter {first} is {parameters[first]} (a model must have finite parameters)")
+    model._network.parameters[...] = parameters
     model._epochs_trained = max(0, epochs_trained)
     return model
 

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, cast
 import numpy as np
 
 from steepest import _core
-from steepest._validation import as_matrix, float_dtype, positive_int
+from steepest._validation import as_matrix, float_dtype, positive_int, require_finite
 from steepest.callbacks import Callback
 from steepest.history import History
 from steepest.layers import Dense, Dropout, Layer, chain_widths, check_activation
@@ -146,10 +146,11 @@ class Sequential:
         return np.array(self._network.parameters, copy=True)
 
     def set_parameters(self, values: Any) -> None:
-        """Overwrite all parameters from a flat array of :attr:`parameter_count` values."""
+        """Overwrite all parameters from a flat array of :attr:`parameter_count` finite values."""
         array = np.asarray(values)
         if array.shape != (self.parameter_count,):
             raise ValueError(f"parameters must have shape ({self.parameter_count},), got {array.shape}")
+        require_finite(array, "parameters")
         self._network.parameters[...] = array
 
     # ----------------------------------------------------------------------- running ----
