@@ -15,8 +15,6 @@ import pytest
 import reference
 from steepest import ops
 
-pytestmark = pytest.mark.filterwarnings("error")
-
 # Distinctive sizes, so that a number found in a message can only be the one given.
 M, K, N = 3, 13, 5
 WRONG = 17

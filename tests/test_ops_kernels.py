@@ -19,8 +19,6 @@ import reference
 import steepest
 from steepest import ops
 
-pytestmark = pytest.mark.filterwarnings("error")
-
 # The isa and dtype fixtures hold for the whole test, so sharing them between
 # examples is what we want.
 hypothesis_settings = settings(

