@@ -1,6 +1,8 @@
 #include "steepest/network.h"
 
+#include <cstring>
 #include <limits>
+#include <mutex>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -47,7 +49,7 @@ Network<T>::Network(std::vector<LayerSpec> layers) : layers_(std::move(layers)) 
 }
 
 template <class T>
-Network<T>::Network(Network& whole, index_t first, index_t last) : usage_(whole.usage_) {
+Network<T>::Network(Network& whole, index_t first, index_t last) : guard_(whole.guard_) {
   const auto count = static_cast<index_t>(whole.layers_.size());
   if (first < 0 || last > count || first >= last)
     throw std::invalid_argument("layers [" + std::to_string(first) + ", " + std::to_string(last) +
@@ -71,14 +73,17 @@ Network<T>::Network(Network& whole, index_t first, index_t last) : usage_(whole.
 }
 
 template <class T>
-void Network<T>::predict(const T* x, index_t rows, T* y, index_t batch_rows) const {
+void Network<T>::predict(const T* x, index_t rows, T* y, index_t batch_rows,
+                         const std::function<void()>& check_interrupt) const {
   const KernelSet<T>& kernels = kernels_for<T>(active_kernels());
   // A batch larger than the data would only size the buffers for rows that do not exist
   // (and batch_rows x widest could overflow).
   if (batch_rows > rows) batch_rows = rows;
   if (batch_rows > std::numeric_limits<index_t>::max() / index_t(sizeof(T)) / widest_) throw std::bad_alloc();
   std::vector<T> ping(static_cast<std::size_t>(batch_rows * widest_)), pong(ping.size());
+  std::shared_lock<std::shared_mutex> reading(parameter_lock());
   const index_t last = static_cast<index_t>(layers_.size()) - 1;
+  auto checked = std::chrono::steady_clock::now();
   for (index_t begin = 0; begin < rows; begin += batch_rows) {
     const index_t n = rows - begin < batch_rows ? rows - begin : batch_rows;
     const T* input = x + begin * input_features();
@@ -97,7 +102,37 @@ void Network<T>::predict(const T* x, index_t rows, T* y, index_t batch_rows) con
       input = output;
       next ^= 1;
     }
+    // Rarely enough that the check (which may take the interpreter's lock) costs nothing
+    // measurable, often enough that Ctrl-C stops a long predict within about one batch.
+    if (check_interrupt && begin + n < rows && std::chrono::steady_clock::now() - checked > kInterruptCheck) {
+      check_interrupt();
+      checked = std::chrono::steady_clock::now();
+    }
   }
+}
+
+template <class T>
+void Network<T>::copy_parameters(T* destination) const {
+  std::shared_lock<std::shared_mutex> reading(parameter_lock());
+  std::memcpy(destination, parameters_, sizeof(T) * static_cast<std::size_t>(parameter_count_));
+}
+
+template <class T>
+void Network<T>::assign_parameters(const T* source) {
+  std::unique_lock<std::shared_mutex> writing(parameter_lock());
+  std::memcpy(parameters_, source, sizeof(T) * static_cast<std::size_t>(parameter_count_));
+}
+
+template <class T>
+bool Network<T>::begin_training(std::uint64_t owner) {
+  std::uint64_t none = 0;
+  return owner != 0 && guard_->owner.compare_exchange_strong(none, owner);
+}
+
+template <class T>
+void Network<T>::end_training(std::uint64_t owner) {
+  std::uint64_t expected = owner;
+  guard_->owner.compare_exchange_strong(expected, 0);
 }
 
 template class Network<float>;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 
@@ -28,7 +29,7 @@ constexpr double kSigmoidSaturatedLogit = 4.59511985013459;
 }  // namespace
 
 template <class T>
-Trainer<T>::Trainer(Network<T>& network, index_t batch_size, LossKind loss, OptimizerConfig optimizer,
+Trainer<T>::Trainer(Network<T>& network, index_t batch_size, Loss loss, OptimizerConfig optimizer,
                     std::uint64_t seed, bool diagnostics)
     : network_(network),
       kernels_(&kernels_for<T>(active_kernels())),
@@ -41,8 +42,12 @@ Trainer<T>::Trainer(Network<T>& network, index_t batch_size, LossKind loss, Opti
   const std::vector<LayerSpec>& layers = network.layers();
   const LayerSpec& last = layers.back();
   output_is_logits_ = last.kind == LayerSpec::Kind::dense &&
-                      ((last.activation == Activation::sigmoid && loss == LossKind::binary_cross_entropy) ||
-                       (last.activation == Activation::softmax && loss == LossKind::softmax_cross_entropy));
+                      ((last.activation == Activation::sigmoid && loss == Loss::binary_cross_entropy) ||
+                       (last.activation == Activation::softmax && loss == Loss::softmax_cross_entropy));
+  loss_from_logits_ = output_is_logits_ || loss == Loss::binary_cross_entropy_with_logits;
+  if (loss == Loss::binary_cross_entropy_with_logits &&
+      !(last.kind == LayerSpec::Kind::dense && last.activation == Activation::identity))
+    throw std::invalid_argument("binary_cross_entropy_with_logits needs an identity output layer (its logits)");
 
   auto buffer = [&](index_t features) { return std::vector<T>(static_cast<std::size_t>(batch_size * features)); };
   activations_.push_back(buffer(layers.front().in_features));
@@ -58,7 +63,7 @@ Trainer<T>::Trainer(Network<T>& network, index_t batch_size, LossKind loss, Opti
   label_batch_.resize(static_cast<std::size_t>(batch_size));
   const auto count = static_cast<std::size_t>(network.parameter_count());
   parameter_gradients_.resize(count);
-  if (optimizer.kind == OptimizerConfig::Kind::adam) {
+  if (optimizer.kind == OptimizerKind::adam) {
     state_a_.assign(count, T(0));
     state_b_.assign(count, T(0));
   } else if (optimizer.momentum != 0) {
@@ -81,23 +86,52 @@ void Trainer<T>::reset_diagnostics() {
 }
 
 template <class T>
+void Trainer<T>::gather(const T* x, const T* target, const std::int64_t* labels, const std::int64_t* rows_in_order,
+                        index_t first_row, index_t rows) {
+  const index_t in = network_.input_features(), out = network_.output_features();
+  for (index_t r = 0; r < rows; ++r) {
+    const std::int64_t source = rows_in_order ? rows_in_order[first_row + r] : first_row + r;
+    std::memcpy(activations_[0].data() + r * in, x + source * in, sizeof(T) * static_cast<std::size_t>(in));
+    if (labels)
+      label_batch_[static_cast<std::size_t>(r)] = labels[source];
+    else
+      std::memcpy(target_batch_.data() + r * out, target + source * out, sizeof(T) * static_cast<std::size_t>(out));
+  }
+  labels_in_use_ = labels != nullptr;
+}
+
+template <class T>
+std::vector<LayerReport> Trainer<T>::diagnostics() const {
+  const std::vector<LayerSpec>& layers = network_.layers();
+  const double none = std::numeric_limits<double>::quiet_NaN();
+  std::vector<LayerReport> reports(layers.size());
+  for (std::size_t l = 0; l < layers.size(); ++l) {
+    const LayerSpec& layer = layers[l];
+    LayerReport& report = reports[l];
+    report.dense = layer.kind == LayerSpec::Kind::dense;
+    if (!report.dense) {
+      report.gradient_norm = report.update_ratio = report.dead_fraction = report.saturated_fraction = none;
+      continue;
+    }
+    const LayerDiagnostics& d = diagnostics_[l];
+    report.gradient_norm = d.batches ? d.gradient_norm_sum / double(d.batches) : 0.0;
+    report.update_ratio = d.update_ratio;
+    report.dead_fraction = none;
+    if (layer.activation == Activation::relu && d.batches) {
+      index_t active = 0;
+      for (std::uint8_t a : d.ever_active) active += a;
+      report.dead_fraction = 1.0 - double(active) / double(layer.out_features);
+    }
+    const bool saturating = layer.activation == Activation::sigmoid || layer.activation == Activation::tanh;
+    report.saturated_fraction = saturating && d.outputs > 0 ? d.saturated / d.outputs : none;
+  }
+  return reports;
+}
+
+template <class T>
 RunResult Trainer<T>::run(const T* x, const T* target, const std::int64_t* labels, const std::int64_t* order, index_t n,
                           index_t first_batch, index_t last_batch, T lr) {
-  std::unique_lock<std::shared_mutex> exclusive(network_.usage(), std::try_to_lock);
-  if (!exclusive.owns_lock()) {
-    // Another thread's predict must not make a fit fail midway (issue 8): predictions only
-    // read and end soon, so wait for them. Two training runs must not interleave.
-    if (network_.training().load())
-      throw std::runtime_error("this model is being trained by another thread; "
-                               "train a copy, or wait for the other fit to finish");
-    exclusive.lock();
-  }
-  struct TrainingFlag {
-    std::atomic<bool>& flag;
-    explicit TrainingFlag(std::atomic<bool>& f) : flag(f) { flag.store(true); }
-    ~TrainingFlag() { flag.store(false); }
-  } training(network_.training());
-  const index_t in = network_.input_features(), out = network_.output_features();
+  std::unique_lock<std::shared_mutex> writing(network_.parameter_lock());
   start_of_run_.swap(start_of_previous_run_);
   start_of_run_.assign(network_.parameters(), network_.parameters() + network_.parameter_count());
   RunResult result;
@@ -105,16 +139,8 @@ RunResult Trainer<T>::run(const T* x, const T* target, const std::int64_t* label
     const index_t begin = batch * batch_size_;
     if (begin >= n) break;
     const index_t rows = n - begin < batch_size_ ? n - begin : batch_size_;
-    for (index_t r = 0; r < rows; ++r) {
-      const std::int64_t source = order[begin + r];
-      std::memcpy(activations_[0].data() + r * in, x + source * in, sizeof(T) * static_cast<std::size_t>(in));
-      if (labels)
-        label_batch_[static_cast<std::size_t>(r)] = labels[source];
-      else
-        std::memcpy(target_batch_.data() + r * out, target + source * out, sizeof(T) * static_cast<std::size_t>(out));
-    }
-    labels_in_use_ = labels != nullptr;
-    const double loss = forward_and_loss(rows);
+    gather(x, target, labels, order, begin, rows);
+    const double loss = forward_and_loss(rows, true);
     if (!std::isfinite(loss)) {
       result.nonfinite_batch = batch;
       restore_weights_with_finite_loss(batch > first_batch);
@@ -134,6 +160,23 @@ RunResult Trainer<T>::run(const T* x, const T* target, const std::int64_t* label
 }
 
 template <class T>
+RunResult Trainer<T>::evaluate(const T* x, const T* target, const std::int64_t* labels, index_t n) {
+  std::shared_lock<std::shared_mutex> reading(network_.parameter_lock());
+  RunResult result;
+  for (index_t begin = 0; begin < n; begin += batch_size_) {
+    const index_t rows = n - begin < batch_size_ ? n - begin : batch_size_;
+    gather(x, target, labels, nullptr, begin, rows);
+    const double loss = forward_and_loss(rows, false);
+    if (!std::isfinite(loss) && result.nonfinite_batch < 0) result.nonfinite_batch = begin / batch_size_;
+    judge(rows, result);
+    result.loss_sum += loss * double(rows);
+    result.samples += rows;
+    ++result.batches;
+  }
+  return result;
+}
+
+template <class T>
 void Trainer<T>::restore_weights_with_finite_loss(bool updated_in_this_run) {
   // The run's first batch had a finite loss unless it is the failing one; then the previous
   // run's start did (that run finished). Before any run finished, nothing was updated.
@@ -143,7 +186,7 @@ void Trainer<T>::restore_weights_with_finite_loss(bool updated_in_this_run) {
 }
 
 template <class T>
-double Trainer<T>::forward_and_loss(index_t rows) {
+double Trainer<T>::forward_and_loss(index_t rows, bool training) {
   const std::vector<LayerSpec>& layers = network_.layers();
   const T* parameters = network_.parameters();
   const std::size_t last = layers.size() - 1;
@@ -152,9 +195,11 @@ double Trainer<T>::forward_and_loss(index_t rows) {
     const T* input = activations_[l].data();
     T* output = activations_[l + 1].data();
     if (layer.kind == LayerSpec::Kind::dense) {
-      const Activation activation = l == last && output_is_logits_ ? Activation::identity : layer.activation;
+      const Activation activation = l == last && loss_from_logits_ ? Activation::identity : layer.activation;
       dense_forward(*kernels_, rows, layer.in_features, layer.out_features, input, parameters + layer.weight_offset,
                     parameters + layer.bias_offset, activation, output);
+    } else if (!training) {
+      std::memcpy(output, input, sizeof(T) * static_cast<std::size_t>(rows * layer.in_features));
     } else {
       // Inverted dropout: kept inputs are scaled by 1/(1 - p) so predict needs no scaling.
       const double rate = layer.dropout_rate;
@@ -169,16 +214,17 @@ double Trainer<T>::forward_and_loss(index_t rows) {
   }
 
   const T* prediction = activations_.back().data();
-  T* dprediction = gradients_.back().data();
+  T* dprediction = training ? gradients_.back().data() : nullptr;
   const index_t out = network_.output_features();
   const index_t n = rows * out;
   switch (loss_) {
-    case LossKind::mse:
+    case Loss::mse:
       return kernels_->mse(n, prediction, target_batch_.data(), dprediction);
-    case LossKind::binary_cross_entropy:
-      return output_is_logits_ ? kernels_->sigmoid_binary_cross_entropy(n, prediction, target_batch_.data(), dprediction)
+    case Loss::binary_cross_entropy:
+    case Loss::binary_cross_entropy_with_logits:
+      return loss_from_logits_ ? kernels_->sigmoid_binary_cross_entropy(n, prediction, target_batch_.data(), dprediction)
                                : kernels_->binary_cross_entropy(n, prediction, target_batch_.data(), dprediction);
-    case LossKind::softmax_cross_entropy:
+    case Loss::softmax_cross_entropy:
       return labels_in_use_
                  ? kernels_->softmax_cross_entropy(rows, out, prediction, label_batch_.data(), dprediction)
                  : kernels_->softmax_cross_entropy_dense(rows, out, prediction, target_batch_.data(), dprediction);
@@ -188,11 +234,11 @@ double Trainer<T>::forward_and_loss(index_t rows) {
 
 template <class T>
 void Trainer<T>::judge(index_t rows, RunResult& result) const {
-  if (loss_ == LossKind::mse) return;
+  if (loss_ == Loss::mse) return;
   const T* prediction = activations_.back().data();
   const index_t out = network_.output_features();
-  if (loss_ == LossKind::binary_cross_entropy) {
-    const T threshold = output_is_logits_ ? T(0) : T(0.5);
+  if (loss_ != Loss::softmax_cross_entropy) {
+    const T threshold = loss_from_logits_ ? T(0) : T(0.5);
     for (index_t i = 0; i < rows * out; ++i)
       result.correct += (prediction[i] > threshold) == (target_batch_[static_cast<std::size_t>(i)] > T(0.5));
     result.judged += rows * out;
@@ -228,7 +274,7 @@ void Trainer<T>::backward(index_t rows) {
     T* doutput = gradients_[l + 1].data();
     T* dinput = needs_input_gradient ? gradients_[l].data() : nullptr;
     if (layer.kind == LayerSpec::Kind::dense) {
-      const Activation activation = l == last && output_is_logits_ ? Activation::identity : layer.activation;
+      const Activation activation = l == last && loss_from_logits_ ? Activation::identity : layer.activation;
       dense_backward(*kernels_, rows, layer.in_features, layer.out_features, activations_[l].data(),
                      parameters + layer.weight_offset, activations_[l + 1].data(), doutput, activation, doutput,
                      dinput, gradients + layer.weight_offset, gradients + layer.bias_offset);
@@ -251,7 +297,7 @@ void Trainer<T>::update(T lr, bool measure_update) {
   auto apply = [&](index_t offset, index_t count, T l1, T l2) {
     T* p = parameters + offset;
     const T* g = gradients + offset;
-    if (o.kind == OptimizerConfig::Kind::adam)
+    if (o.kind == OptimizerKind::adam)
       kernels_->adam_update(count, p, g, state_a_.data() + offset, state_b_.data() + offset, lr, T(o.beta1),
                             T(o.beta2), T(o.eps), correction1, correction2, l1, l2);
     else

@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402  (after choosing the file backend)
 
 import steepest  # noqa: E402
-import steepest.demo  # noqa: E402
+import steepest.cli.digits_demo  # noqa: E402
 from steepest import plot  # noqa: E402
 
 OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent / "images"
@@ -28,9 +28,9 @@ def save(figure, name):
     print(f"wrote {OUT / name}")
 
 
-steepest.demo.run(OUT, quiet=True, dpi=DPI)
+steepest.cli.digits_demo.run(OUT, quiet=True, dpi=DPI)
 (OUT / "summary.json").unlink()  # the demo's numbers, not a picture
-X_train, X_test, y_train, y_test = steepest.demo.load_digits_scaled()
+X_train, X_test, y_train, y_test = steepest.cli.digits_demo.load_digits_scaled()
 
 
 def classifier_history(sizes=(64, 128, 10), *, activation="relu", optimizer=None, epochs=30, batch_size=32, rows=None, layers=None):

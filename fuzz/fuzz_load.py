@@ -27,6 +27,7 @@ with atheris.instrument_imports(include=["steepest"]):
     import numpy as np
 
     from steepest import io
+    from steepest.nn import saving
 
 # A hostile header may describe a model whose input is wide; predicting on it must not
 # need more than this many input values.
@@ -108,7 +109,7 @@ def file_from_input(data: bytes) -> bytes:
 
 def TestOneInput(data: bytes) -> None:
     try:
-        model = io.model_from_bytes(file_from_input(data))
+        model = saving.model_from_bytes(file_from_input(data))
     except ValueError:
         return
     # It loaded: it must predict on a small batch and save to what it was read from.
@@ -116,7 +117,7 @@ def TestOneInput(data: bytes) -> None:
         X = np.linspace(-1, 1, 2 * model.input_features).reshape(2, -1)
         prediction = model.predict(X)
         assert prediction.shape == (2, model.output_features), prediction.shape
-    again = io.model_from_bytes(io.model_to_bytes(model))
+    again = saving.model_from_bytes(saving.model_to_bytes(model))
     assert type(again) is type(model)
     assert np.array_equal(again.get_parameters(), model.get_parameters(), equal_nan=True)
     assert [repr(layer) for layer in again.layers] == [repr(layer) for layer in model.layers]

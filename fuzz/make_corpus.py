@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 import steepest
-from steepest import io
+from steepest.nn import saving
 
 
 def models():
@@ -31,7 +31,7 @@ def main(folder):
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name, model in models():
-        data = io.model_to_bytes(model)
+        data = saving.model_to_bytes(model)
         length = int.from_bytes(data[12:16], "little")
         # Mode byte 0: the file as is; 1: header, NUL, parameters (see fuzz_load.py); mode 2
         # needs no seeds, any bytes describe a header.

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import steepest
-from steepest import demo
+from steepest.cli import digits_demo as demo
 
 matplotlib.use("Agg")
 

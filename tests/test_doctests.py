@@ -27,7 +27,7 @@ MODULES = public_modules()
 
 
 def test_the_installed_package_is_under_test():
-    assert {"steepest.models", "steepest.plot", "steepest.cli", "steepest.demo", "steepest.config_file"} <= set(MODULES)
+    assert {"steepest.nn.sequential", "steepest.train.loop", "steepest.engine", "steepest.plot", "steepest.cli", "steepest.cli.digits_demo", "steepest.cli.config_file"} <= set(MODULES)
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import steepest
-from steepest import io, ops
+from steepest import ops
+from steepest.nn import saving
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
 
@@ -71,14 +72,14 @@ def test_error_paths_keep_memory_flat():
     X = rng.standard_normal((64, 8)).astype(np.float32)
     y = rng.standard_normal((64, 1)).astype(np.float32)
     a = rng.standard_normal((64, 64))
-    truncated = io.model_to_bytes(steepest.MLP([8, 16, 1]))[:-1]
+    truncated = saving.model_to_bytes(steepest.MLP([8, 16, 1]))[:-1]
 
     def repeat(i):
         for call, error in (
             (lambda: ops.matmul(a, a[:5]), ValueError),  # thrown in C++ after the inputs were taken
             (lambda: ops.loss("softmax_cross_entropy", a, np.full(64, 99)), ValueError),
             (lambda: steepest.Sequential([steepest.Dense(2**62, 4)]), MemoryError),
-            (lambda: io.model_from_bytes(truncated), ValueError),
+            (lambda: saving.model_from_bytes(truncated), ValueError),
             (lambda: steepest.MLP([8, 16, 1], seed=i).fit(X * 1e30, y, epochs=1, verbose=0), steepest.TrainingDivergedError),
         ):
             with pytest.raises(error):

@@ -155,7 +155,7 @@ def test_progress_prints_one_line_per_epoch_off_a_terminal(capsys):
 
 
 def test_the_progress_bar_draws_on_a_terminal():
-    from steepest.progress import Progress
+    from steepest.train.progress import Progress
 
     class Terminal(io.StringIO):
         def isatty(self):

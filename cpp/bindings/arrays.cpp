@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 namespace steepest::bindings {
 namespace {
@@ -21,6 +22,15 @@ std::string type_description(py::handle value) {
 
 [[noreturn]] void fail_value(const char* function, const char* name, const std::string& what) {
   throw py::value_error(std::string(function) + ": argument '" + name + "' " + what);
+}
+
+template <class Parse>
+auto parse_named(const char* function, const std::string& name, Parse parse) {
+  try {
+    return parse(name);
+  } catch (const std::invalid_argument& error) {
+    throw py::value_error(std::string(function) + ": " + error.what());
+  }
 }
 
 }  // namespace
@@ -106,13 +116,11 @@ py::array new_array(DType dtype, const std::vector<index_t>& shape) {
 }
 
 Activation parse_activation(const char* function, const std::string& name) {
-  if (name == "identity") return Activation::identity;
-  if (name == "relu") return Activation::relu;
-  if (name == "sigmoid") return Activation::sigmoid;
-  if (name == "tanh") return Activation::tanh;
-  if (name == "softmax") return Activation::softmax;
-  throw py::value_error(std::string(function) + ": unknown activation '" + name +
-                        "'; expected one of: identity, relu, sigmoid, tanh, softmax");
+  return parse_named(function, name, [](const std::string& n) { return steepest::parse_activation(n); });
+}
+
+Loss parse_loss(const char* function, const std::string& name) {
+  return parse_named(function, name, [](const std::string& n) { return steepest::parse_loss(n); });
 }
 
 double non_negative(const char* function, const char* name, double value) {

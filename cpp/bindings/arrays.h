@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "steepest/kernels.h"
+#include "steepest/names.h"
 
 namespace steepest::bindings {
 
@@ -52,7 +53,9 @@ std::string shape_string(const std::vector<index_t>& shape);
 // A new uninitialised C-contiguous array.
 py::array new_array(DType dtype, const std::vector<index_t>& shape);
 
+// The core's parsers (steepest/names.h) with the function's name before the message.
 Activation parse_activation(const char* function, const std::string& name);
+Loss parse_loss(const char* function, const std::string& name);
 
 // ValueError unless `value` is finite and >= 0.
 double non_negative(const char* function, const char* name, double value);

@@ -10,6 +10,7 @@
 #include "ops.h"
 #include "training.h"
 #include "steepest/dispatch.h"
+#include "steepest/names.h"
 #include "steepest/thread_pool.h"
 
 #ifndef STEEPEST_VERSION
@@ -43,6 +44,10 @@ PYBIND11_MODULE(_core, m) {
   }
 
   m.attr("__version__") = STEEPEST_VERSION;
+  // The names of the core's choices, listed once in cpp/names.cpp.
+  m.attr("activations") = py::tuple(py::cast(steepest::activation_names()));
+  m.attr("losses") = py::tuple(py::cast(steepest::loss_names()));
+  m.attr("optimizers") = py::tuple(py::cast(steepest::optimizer_names()));
   m.attr("compiler") = compiler();
   m.def("simd_level", [] { return std::string(steepest::active_kernels().isa); });
   m.def("compiled_isas", &steepest::compiled_isas);

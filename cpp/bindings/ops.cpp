@@ -258,8 +258,9 @@ py::tuple loss(const std::string& name, py::handle pred_value, py::handle target
   py::array target_any = py::reinterpret_borrow<py::array>(target_value);
   const bool integer_target = target_any.dtype().kind() == 'i' || target_any.dtype().kind() == 'u';
 
+  const Loss kind = parse_loss(fn, name);
   double value = 0;
-  if (name == "softmax_cross_entropy") {
+  if (kind == Loss::softmax_cross_entropy) {
     require_ndim(fn, "pred", pred, 2, "(batch, classes) of logits");
     const index_t rows = pred.shape(0), cols = pred.shape(1);
     if (integer_target) {
@@ -286,10 +287,6 @@ py::tuple loss(const std::string& name, py::handle pred_value, py::handle target
     return py::make_tuple(value, dpred);
   }
 
-  if (name != "mse" && name != "binary_cross_entropy" && name != "binary_cross_entropy_with_logits")
-    throw py::value_error("loss: unknown loss '" + name +
-                          "'; expected one of: mse, binary_cross_entropy, binary_cross_entropy_with_logits, "
-                          "softmax_cross_entropy");
   py::array target = contiguous_input(fn, "target", target_value, dtype);
   if (shape_of(target) != shape_of(pred))
     throw py::value_error("loss: argument 'target' must have the shape of 'pred' " + shape_string(pred) + ", got " +
@@ -298,9 +295,9 @@ py::tuple loss(const std::string& name, py::handle pred_value, py::handle target
     using T = decltype(zero);
     const auto& kernels = kernels_for<T>(active_kernels());
     const index_t n = pred.size();
-    if (name == "mse") {
+    if (kind == Loss::mse) {
       value = kernels.mse(n, cdata<T>(pred), cdata<T>(target), data<T>(dpred));
-    } else if (name == "binary_cross_entropy") {
+    } else if (kind == Loss::binary_cross_entropy) {
       require_probabilities<T>(pred);
       value = kernels.binary_cross_entropy(n, cdata<T>(pred), cdata<T>(target), data<T>(dpred));
     } else {

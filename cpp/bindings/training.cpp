@@ -1,13 +1,12 @@
-// The network and its training loop for python/steepest: parameters exposed as views onto
-// the network's own block, training runs with the GIL released.
+// The network and its training loop for python/steepest (reached only through
+// steepest/engine.py): arrays checked and turned into pointers, the GIL released around the
+// work, the core's results turned into Python objects. No training logic lives here.
 #include "training.h"
 
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
-#include <chrono>
-#include <mutex>
-#include <shared_mutex>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -64,15 +63,6 @@ const LayerSpec& dense_layer(const Network<T>& network, index_t index) {
   return layers[index];
 }
 
-LossKind parse_loss(const std::string& name) {
-  if (name == "mse") return LossKind::mse;
-  if (name == "binary_cross_entropy") return LossKind::binary_cross_entropy;
-  if (name == "softmax_cross_entropy") return LossKind::softmax_cross_entropy;
-  throw py::value_error("unknown loss '" + name + "'; expected one of: mse, binary_cross_entropy, softmax_cross_entropy");
-}
-
-constexpr std::chrono::milliseconds kSignalCheck{50};
-
 template <class T>
 py::array predict(Network<T>& network, py::handle x_value, index_t batch_rows) {
   const char* fn = "predict";
@@ -83,80 +73,66 @@ py::array predict(Network<T>& network, py::handle x_value, index_t batch_rows) {
   py::array y = new_array(dtype_of<T>(), {x.shape(0), network.output_features()});
   const T* px = static_cast<const T*>(x.data());
   T* py_ = static_cast<T*>(y.mutable_data());
-  const index_t rows = x.shape(0);
-  const index_t in = network.input_features(), out = network.output_features();
   {
     py::gil_scoped_release release;
-    std::shared_lock<std::shared_mutex> shared(network.usage(), std::try_to_lock);
-    if (!shared.owns_lock())
-      throw std::runtime_error("predict: this model is being trained by another thread; "
-                               "predict after fit returns, or on a copy of the model");
-    // Batch by batch, looking in on the interpreter every kSignalCheck so that Ctrl-C stops
-    // a long predict within about one batch (issue 8); rarely enough that taking the GIL
-    // back costs nothing measurable when other Python threads hold it.
-    auto checked = std::chrono::steady_clock::now();
-    for (index_t begin = 0; begin < rows; begin += batch_rows) {
-      const index_t n = rows - begin < batch_rows ? rows - begin : batch_rows;
-      network.predict(px + begin * in, n, py_ + begin * out, batch_rows);
-      if (begin + n < rows && std::chrono::steady_clock::now() - checked > kSignalCheck) {
-        py::gil_scoped_acquire acquire;
-        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-        checked = std::chrono::steady_clock::now();
-      }
-    }
+    network.predict(px, x.shape(0), py_, batch_rows, [] {
+      py::gil_scoped_acquire acquire;
+      if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+    });
   }
   return y;
 }
 
+// The data of a run or an evaluation, checked against the network: X (rows x inputs) and
+// either float targets y (rows x outputs) or integer labels (rows,), C-contiguous.
 template <class T>
-py::dict run(Trainer<T>& trainer, py::handle x_value, py::object target_value,
-              py::object labels_value, py::handle order_value, index_t first_batch, index_t last_batch, double lr) {
-  const char* fn = "fit";
-  const Network<T>& network = trainer.network();
-  py::array x = py::reinterpret_borrow<py::array>(x_value);
-  require_same_dtype(fn, "X", x, dtype_of<T>(), "the model");
-  require_ndim(fn, "X", x, 2, "(samples, features)");
-  if (!(x.flags() & py::array::c_style)) throw py::value_error("fit: X must be C-contiguous here");
-  require_dim(fn, "X", x, 1, network.input_features(), "the model's input features");
-  const index_t rows = x.shape(0);
-
-  py::array_t<std::int64_t, py::array::c_style> order = py::cast<py::array_t<std::int64_t, py::array::c_style>>(order_value);
-  const index_t n = order.size();
-  const std::int64_t* o = order.data();
-  const index_t batch_size = trainer.batch_size();
-  const index_t used_end = last_batch * batch_size < n ? last_batch * batch_size : n;
-  for (index_t i = first_batch * batch_size; i < used_end; ++i)
-    if (o[i] < 0 || o[i] >= rows) throw py::value_error("fit: sample index " + std::to_string(o[i]) + " out of range");
-
+struct Batches {
+  py::array x, held_targets;
   const T* target = nullptr;
   const std::int64_t* labels = nullptr;
-  py::array held;
-  if (!labels_value.is_none()) {
-    held = py::reinterpret_borrow<py::array>(labels_value);
-    py::array_t<std::int64_t, py::array::c_style> l = py::cast<py::array_t<std::int64_t, py::array::c_style>>(held);
-    held = l;
-    if (l.size() != rows) throw py::value_error("fit: labels must have one entry per row of X");
-    labels = l.data();
+  index_t rows = 0;
+
+  Batches(const Network<T>& network, py::handle x_value, py::object target_value, py::object labels_value) {
+    const char* fn = "fit";
+    x = py::reinterpret_borrow<py::array>(x_value);
+    require_same_dtype(fn, "X", x, dtype_of<T>(), "the model");
+    require_ndim(fn, "X", x, 2, "(samples, features)");
+    if (!(x.flags() & py::array::c_style)) throw py::value_error("fit: X must be C-contiguous here");
+    require_dim(fn, "X", x, 1, network.input_features(), "the model's input features");
+    rows = x.shape(0);
+    if (!labels_value.is_none()) {
+      py::array_t<std::int64_t, py::array::c_style> l = py::cast<py::array_t<std::int64_t, py::array::c_style>>(labels_value);
+      if (l.size() != rows) throw py::value_error("fit: labels must have one entry per row of X");
+      held_targets = l;
+      labels = l.data();
+    } else {
+      held_targets = py::reinterpret_borrow<py::array>(target_value);
+      require_same_dtype(fn, "y", held_targets, dtype_of<T>(), "the model");
+      require_ndim(fn, "y", held_targets, 2, "(samples, outputs)");
+      if (!(held_targets.flags() & py::array::c_style)) throw py::value_error("fit: y must be C-contiguous here");
+      require_dim(fn, "y", held_targets, 0, rows, "the rows of X");
+      require_dim(fn, "y", held_targets, 1, network.output_features(), "the model's outputs");
+      target = static_cast<const T*>(held_targets.data());
+    }
+  }
+
+  const T* inputs() const { return static_cast<const T*>(x.data()); }
+
+  // Rows must index X, and their labels must be classes of the network: checked here, since
+  // the core reads them without bounds checks.
+  void check_rows(const Network<T>& network, const std::int64_t* order, index_t begin, index_t end) const {
     const index_t classes = network.output_features();
-    for (index_t i = first_batch * batch_size; i < used_end; ++i)
-      if (labels[o[i]] < 0 || labels[o[i]] >= classes)
-        throw py::value_error("fit: label " + std::to_string(labels[o[i]]) + " is outside [0, " +
+    for (index_t i = begin; i < end; ++i) {
+      const std::int64_t row = order ? order[i] : i;
+      if (row < 0 || row >= rows) throw py::value_error("fit: sample index " + std::to_string(row) + " out of range");
+      if (labels && (labels[row] < 0 || labels[row] >= classes))
+        throw py::value_error("fit: label " + std::to_string(labels[row]) + " is outside [0, " +
                               std::to_string(classes) + ")");
-  } else {
-    held = py::reinterpret_borrow<py::array>(target_value);
-    require_same_dtype(fn, "y", held, dtype_of<T>(), "the model");
-    require_ndim(fn, "y", held, 2, "(samples, outputs)");
-    if (!(held.flags() & py::array::c_style)) throw py::value_error("fit: y must be C-contiguous here");
-    require_dim(fn, "y", held, 0, rows, "the rows of X");
-    require_dim(fn, "y", held, 1, network.output_features(), "the model's outputs");
-    target = static_cast<const T*>(held.data());
+    }
   }
-  const T* px = static_cast<const T*>(x.data());
-  RunResult result;
-  {
-    py::gil_scoped_release release;
-    result = trainer.run(px, target, labels, o, n, first_batch, last_batch, T(lr));
-  }
+};
+
+py::dict as_dict(const RunResult& result) {
   py::dict out;
   out["loss_sum"] = result.loss_sum;
   out["samples"] = result.samples;
@@ -168,29 +144,51 @@ py::dict run(Trainer<T>& trainer, py::handle x_value, py::object target_value,
 }
 
 template <class T>
-py::list diagnostics(const Trainer<T>& trainer) {
-  py::list out;
+py::dict run(Trainer<T>& trainer, py::handle x_value, py::object target_value, py::object labels_value,
+             py::handle order_value, index_t first_batch, index_t last_batch, double lr) {
   const Network<T>& network = trainer.network();
-  const auto& layers = network.layers();
-  for (std::size_t l = 0; l < layers.size(); ++l) {
-    const LayerSpec& layer = layers[l];
-    if (layer.kind != LayerSpec::Kind::dense) {
+  const Batches<T> data(network, x_value, target_value, labels_value);
+  py::array_t<std::int64_t, py::array::c_style> order = py::cast<py::array_t<std::int64_t, py::array::c_style>>(order_value);
+  const index_t n = order.size();
+  const index_t batch_size = trainer.batch_size();
+  const index_t used_end = last_batch * batch_size < n ? last_batch * batch_size : n;
+  data.check_rows(network, order.data(), first_batch * batch_size, used_end);
+  RunResult result;
+  {
+    py::gil_scoped_release release;
+    result = trainer.run(data.inputs(), data.target, data.labels, order.data(), n, first_batch, last_batch, T(lr));
+  }
+  return as_dict(result);
+}
+
+template <class T>
+py::dict evaluate(Trainer<T>& trainer, py::handle x_value, py::object target_value, py::object labels_value) {
+  const Batches<T> data(trainer.network(), x_value, target_value, labels_value);
+  data.check_rows(trainer.network(), nullptr, 0, data.rows);
+  RunResult result;
+  {
+    py::gil_scoped_release release;
+    result = trainer.evaluate(data.inputs(), data.target, data.labels, data.rows);
+  }
+  return as_dict(result);
+}
+
+// Per layer: None for a layer without diagnostics, else a dict whose measures that do not
+// apply to the layer are None.
+template <class T>
+py::list diagnostics(const Trainer<T>& trainer) {
+  auto measure = [](double value) { return std::isnan(value) ? py::none() : py::object(py::float_(value)); };
+  py::list out;
+  for (const LayerReport& report : trainer.diagnostics()) {
+    if (!report.dense) {
       out.append(py::none());
       continue;
     }
-    const LayerDiagnostics& d = trainer.diagnostics()[l];
     py::dict entry;
-    entry["gradient_norm"] = d.batches ? d.gradient_norm_sum / double(d.batches) : 0.0;
-    entry["update_ratio"] = d.update_ratio;
-    if (layer.activation == Activation::relu && d.batches) {
-      index_t active = 0;
-      for (std::uint8_t a : d.ever_active) active += a;
-      entry["dead_fraction"] = 1.0 - double(active) / double(layer.out_features);
-    } else {
-      entry["dead_fraction"] = py::none();
-    }
-    const bool saturating = layer.activation == Activation::sigmoid || layer.activation == Activation::tanh;
-    entry["saturated_fraction"] = saturating && d.outputs > 0 ? py::cast(d.saturated / d.outputs) : py::none();
+    entry["gradient_norm"] = report.gradient_norm;
+    entry["update_ratio"] = report.update_ratio;
+    entry["dead_fraction"] = measure(report.dead_fraction);
+    entry["saturated_fraction"] = measure(report.saturated_fraction);
     out.append(entry);
   }
   return out;
@@ -228,6 +226,26 @@ void bind_precision(py::module_& m, const char* network_name, const char* traine
            },
            py::arg("layer"))
       .def("predict", &predict<T>, py::arg("x"), py::arg("batch_size"))
+      .def("copy_parameters",
+           [](const Network<T>& net) {
+             py::array_t<T> out(net.parameter_count());
+             T* destination = out.mutable_data();
+             py::gil_scoped_release release;
+             net.copy_parameters(destination);
+             return out;
+           })
+      .def("assign_parameters",
+           [](Network<T>& net, py::array_t<T, py::array::c_style | py::array::forcecast> values) {
+             if (values.size() != net.parameter_count())
+               throw py::value_error("parameters must have " + std::to_string(net.parameter_count()) + " values");
+             const T* source = values.data();
+             py::gil_scoped_release release;
+             net.assign_parameters(source);
+           },
+           py::arg("values"))
+      .def("begin_training", &Network<T>::begin_training, py::arg("owner"))
+      .def("end_training", &Network<T>::end_training, py::arg("owner"))
+      .def_property_readonly("training_owner", &Network<T>::training_owner)
       .def("layers_between",
            [](Network<T>& whole, index_t first, index_t last) { return new Network<T>(whole, first, last); },
            py::arg("first"), py::arg("last"), py::keep_alive<0, 1>(),
@@ -238,10 +256,7 @@ void bind_precision(py::module_& m, const char* network_name, const char* traine
                        double momentum, bool nesterov, double beta1, double beta2, double eps, double l1, double l2,
                        std::uint64_t seed, bool diagnostics) {
              OptimizerConfig config;
-             if (optimizer == "adam")
-               config.kind = OptimizerConfig::Kind::adam;
-             else if (optimizer != "sgd")
-               throw py::value_error("unknown optimizer '" + optimizer + "'; expected 'sgd' or 'adam'");
+             config.kind = steepest::parse_optimizer(optimizer);
              config.momentum = momentum;
              config.nesterov = nesterov;
              config.beta1 = beta1;
@@ -249,13 +264,14 @@ void bind_precision(py::module_& m, const char* network_name, const char* traine
              config.eps = eps;
              config.l1 = l1;
              config.l2 = l2;
-             return new Trainer<T>(network, batch_size, parse_loss(loss), config, seed, diagnostics);
+             return new Trainer<T>(network, batch_size, steepest::parse_loss(loss), config, seed, diagnostics);
            }),
            py::arg("network"), py::arg("batch_size"), py::arg("loss"), py::arg("optimizer"), py::arg("momentum"),
            py::arg("nesterov"), py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("l1"), py::arg("l2"),
            py::arg("seed"), py::arg("diagnostics"), py::keep_alive<1, 2>())
       .def("run", &run<T>, py::arg("x"), py::arg("target"), py::arg("labels"), py::arg("order"),
            py::arg("first_batch"), py::arg("last_batch"), py::arg("lr"))
+      .def("evaluate", &evaluate<T>, py::arg("x"), py::arg("target"), py::arg("labels"))
       .def("diagnostics", &diagnostics<T>)
       .def("reset_diagnostics", &Trainer<T>::reset_diagnostics)
       .def_property_readonly("steps", &Trainer<T>::steps)

@@ -18,14 +18,8 @@ True
 from steepest import ops
 from steepest._config import get_num_threads, set_num_threads, show_config, simd_level
 from steepest._core import __version__
-from steepest.callbacks import Callback, EarlyStopping, ReduceLROnPlateau
-from steepest.history import History
-from steepest.io import load
-from steepest.layers import Dense, Dropout
-from steepest.models import MLP, Autoencoder, Sequential
-from steepest.optimizers import SGD, Adam
-from steepest.schedules import CosineDecay, ExponentialDecay, StepDecay
-from steepest.training import TrainingDivergedError
+from steepest.nn import MLP, Autoencoder, Dense, Dropout, Sequential, load
+from steepest.train import SGD, Adam, Callback, CosineDecay, EarlyStopping, ExponentialDecay, History, ReduceLROnPlateau, StepDecay, TrainingDivergedError
 
 __all__ = [
     "MLP",

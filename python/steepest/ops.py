@@ -47,9 +47,9 @@ __all__ = [
 _matmul = _core.matmul
 
 #: Activation names accepted everywhere; ``softmax`` is row-wise (over the last axis).
-ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh", "softmax")
-#: Loss names accepted by :func:`loss`.
-LOSSES = ("mse", "binary_cross_entropy", "binary_cross_entropy_with_logits", "softmax_cross_entropy")
+ACTIVATIONS = tuple(_core.activations)
+#: Loss names accepted by :func:`loss` (and by ``fit``).
+LOSSES = tuple(_core.losses)
 
 
 def matmul(

@@ -25,7 +25,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union, c
 
 import numpy as np
 
-from steepest.history import History
+from steepest.train.history import History
 
 __all__ = [
     "diagnostics",
@@ -113,7 +113,7 @@ def loss_curves(
     Examples
     --------
     >>> import steepest.plot
-    >>> from steepest.history import History
+    >>> from steepest.train.history import History
     >>> h = History()
     >>> for epoch, (loss, val) in enumerate([(1.0, 1.1), (0.5, 0.7), (0.3, 0.6)]):
     ...     h.record(epoch, {"loss": loss, "val_loss": val}, [])

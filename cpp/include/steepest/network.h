@@ -4,7 +4,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <shared_mutex>
 #include <vector>
 
@@ -29,7 +31,7 @@ class Network {
   // Checks that the layers chain (each in_features equals the previous out_features) and
   // lays out the parameter block; throws std::invalid_argument naming the first problem.
   explicit Network(std::vector<LayerSpec> layers);
-  // Layers [first, last) of `whole`, sharing its parameters and its usage lock (an
+  // Layers [first, last) of `whole`, sharing its parameters and its guard (an
   // autoencoder's encoder and decoder). `whole` must outlive it.
   Network(Network& whole, index_t first, index_t last);
 
@@ -42,28 +44,43 @@ class Network {
   index_t parameter_count() const { return parameter_count_; }
 
   // y (rows x output_features) = the network applied to x (rows x input_features), in
-  // batches of batch_rows (dropout is the identity here).
-  void predict(const T* x, index_t rows, T* y, index_t batch_rows) const;
+  // batches of batch_rows (dropout is the identity here). Holds the shared side of the
+  // parameter lock, so it waits for a training run to reach a batch boundary and never reads
+  // half-updated weights. `check_interrupt`, when given, is called between batches at most
+  // every kInterruptCheck (the caller's Ctrl-C); it stops the prediction by throwing.
+  void predict(const T* x, index_t rows, T* y, index_t batch_rows,
+               const std::function<void()>& check_interrupt = {}) const;
 
-  // Held shared by predict and exclusively by a training run: predicting while another
-  // thread trains is refused instead of reading half-updated weights.
-  std::shared_mutex& usage() const { return usage_->mutex; }
-  // True while a training run holds usage() exclusively: a run that finds the lock taken
-  // waits for predictions to end but refuses to interleave with another run.
-  std::atomic<bool>& training() const { return usage_->training; }
+  // The parameters copied out, or overwritten, between training batches (under the lock).
+  void copy_parameters(T* destination) const;
+  void assign_parameters(const T* source);
 
- private:
+  // The parameter lock: shared by readers (predict, copies), exclusive for a training run
+  // or a write. Every network over the same block (a model and the parts sharing its
+  // weights) shares it.
+  std::shared_mutex& parameter_lock() const { return guard_->lock; }
+
+  // The training session: one fit at a time may train the networks over this block, across
+  // the many runs it makes. begin_training is false when a session is under way (the
+  // owner, a thread, is recorded so that only it may write the weights meanwhile).
+  bool begin_training(std::uint64_t owner);
+  void end_training(std::uint64_t owner);
+  std::uint64_t training_owner() const { return guard_->owner.load(); }
+
+  static constexpr std::chrono::milliseconds kInterruptCheck{50};
+
+  private:
   std::vector<LayerSpec> layers_;
   std::vector<T> own_parameters_;  // empty when the parameters are another network's
   T* parameters_ = nullptr;
   index_t parameter_count_ = 0;
   index_t widest_ = 0;
-  struct Usage {
-    std::shared_mutex mutex;
-    std::atomic<bool> training{false};
+  struct Guard {
+    std::shared_mutex lock;
+    std::atomic<std::uint64_t> owner{0};  // the training session's owner, 0 when none
   };
-  mutable Usage own_usage_;
-  Usage* usage_ = &own_usage_;
+  mutable Guard own_guard_;
+  Guard* guard_ = &own_guard_;
 };
 
 }  // namespace steepest

@@ -6,15 +6,13 @@
 #include <vector>
 
 #include "steepest/kernels.h"
+#include "steepest/names.h"
 #include "steepest/network.h"
 
 namespace steepest {
 
-enum class LossKind { mse, binary_cross_entropy, softmax_cross_entropy };
-
 struct OptimizerConfig {
-  enum class Kind { sgd, adam };
-  Kind kind = Kind::sgd;
+  OptimizerKind kind = OptimizerKind::sgd;
   double momentum = 0;
   bool nesterov = false;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
@@ -33,6 +31,17 @@ struct RunResult {
   index_t correct = 0;
 };
 
+// What the diagnostics of one layer came to since the last reset; NaN where a measure does
+// not apply (a dropout layer has none; dead units are counted for ReLU, saturated ones for
+// sigmoid and tanh).
+struct LayerReport {
+  bool dense = false;
+  double gradient_norm = 0;       // mean over the batches of ||(dW, db)||
+  double update_ratio = 0;        // ||ΔW|| / ||W|| of the last step of the last run
+  double dead_fraction = 0;       // ReLU units never active on the data seen
+  double saturated_fraction = 0;  // sigmoid/tanh outputs within 1% of their bounds
+};
+
 // Per dense layer, accumulated over the batches since the last reset.
 struct LayerDiagnostics {
   double gradient_norm_sum = 0;  // Σ over batches of ||(dW, db)||
@@ -46,25 +55,33 @@ struct LayerDiagnostics {
 template <class T>
 class Trainer {
  public:
-  Trainer(Network<T>& network, index_t batch_size, LossKind loss, OptimizerConfig optimizer, std::uint64_t seed,
+  Trainer(Network<T>& network, index_t batch_size, Loss loss, OptimizerConfig optimizer, std::uint64_t seed,
           bool diagnostics);
 
   // Runs batches [first_batch, last_batch) of an epoch that visits the rows of x in `order`
   // (n indices), batch b taking order[b·batch_size, (b+1)·batch_size) (the last one may be
   // smaller). Targets are `target` (rows x output_features) or, for softmax cross entropy,
   // integer `labels`. Stops before updating on a batch whose loss is not finite, and puts
-  // back the newest weights known to give a finite loss (see start_of_run_).
+  // back the newest weights known to give a finite loss (see start_of_run_). Holds the
+  // network's parameter lock exclusively, so readers in other threads see batch boundaries.
   RunResult run(const T* x, const T* target, const std::int64_t* labels, const std::int64_t* order, index_t n,
                 index_t first_batch, index_t last_batch, T lr);
 
-  const std::vector<LayerDiagnostics>& diagnostics() const { return diagnostics_; }
+  // The loss (and judgements) of the network on n rows of x, in batches, without training
+  // and with dropout off: the same loss kernels as run, for validation data.
+  RunResult evaluate(const T* x, const T* target, const std::int64_t* labels, index_t n);
+
+  std::vector<LayerReport> diagnostics() const;
   void reset_diagnostics();
   index_t steps() const { return steps_; }
   index_t batch_size() const { return batch_size_; }
   const Network<T>& network() const { return network_; }
 
  private:
-  double forward_and_loss(index_t rows);
+  void gather(const T* x, const T* target, const std::int64_t* labels, const std::int64_t* rows_in_order,
+              index_t first_row, index_t rows);
+  // The batch's mean loss, and its gradient with respect to the output when training.
+  double forward_and_loss(index_t rows, bool training);
   void judge(index_t rows, RunResult& result) const;
   void backward(index_t rows);
   void update(T lr, bool measure_update);
@@ -74,11 +91,12 @@ class Trainer {
   Network<T>& network_;
   const KernelSet<T>* kernels_;
   index_t batch_size_;
-  LossKind loss_;
+  Loss loss_;
   OptimizerConfig optimizer_;
   std::uint64_t seed_;
   bool collect_diagnostics_;
   bool output_is_logits_;  // sigmoid + BCE and softmax + CE are computed from the logits
+  bool loss_from_logits_;  // the loss kernel takes logits: those cases and BCE with logits
   bool labels_in_use_ = false;  // this run's targets are integer labels
   index_t steps_ = 0;
 

@@ -19,7 +19,7 @@ Needs scikit-learn and matplotlib: pip install 'steepest[demo]'."""
 
 def add_parser(commands: Any) -> None:
     """Register ``steepest demo`` and its options with the subcommand parser."""
-    from steepest import demo
+    from steepest.cli import digits_demo as demo
 
     parser = commands.add_parser(
         "demo",
@@ -38,7 +38,7 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo with the parsed options; return the exit status."""
-    from steepest import demo
+    from steepest.cli import digits_demo as demo
 
     if args.epochs < 1:
         raise CommandError(f"--epochs must be at least 1, got {args.epochs}", USAGE)

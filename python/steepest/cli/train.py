@@ -16,7 +16,7 @@ examples:
   steepest train run.toml --out results   or here
   steepest train run.toml --quiet
 
-A config (see steepest.config_file for every key):
+A config (see steepest.cli.config_file for every key):
   [data]
   path = "digits.csv"            # .npy, .npz or .csv, relative to the config
   target = "label"               # omit for an autoencoder
@@ -54,9 +54,9 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train from the parsed config path; return the exit status."""
-    from steepest import config_file
-    from steepest.models import Autoencoder
-    from steepest.training import TrainingDivergedError
+    from steepest.cli import config_file
+    from steepest.nn import Autoencoder
+    from steepest.train import TrainingDivergedError
 
     try:
         config = config_file.read_config(args.config)
@@ -106,7 +106,7 @@ def _pictures(model: Any, history: Any, X: Any, labels: Any, folder: Path) -> Li
         print("pictures skipped: matplotlib is not installed (pip install 'steepest[plot]')", file=sys.stderr)
         return []
     from steepest import plot
-    from steepest.models import Autoencoder
+    from steepest.nn import Autoencoder
 
     # The command only writes files: a file backend needs no display.
     matplotlib.use("Agg")

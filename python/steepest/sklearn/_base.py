@@ -24,14 +24,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from steepest._config import get_num_threads, set_num_threads
-from steepest.callbacks import Callback
-from steepest.layers import Dense
-from steepest.models import Sequential
-from steepest.optimizers import SGD, Adam, Optimizer
+from steepest.nn import Dense, Sequential
+from steepest.train import SGD, Adam, Callback, Optimizer
 from steepest.sklearn._conventions import LossConvention, loss_convention
 
 if TYPE_CHECKING:
-    from steepest.history import History
+    from steepest.train import History
 
 #: scikit-learn's activation names (and steepest's "sigmoid") to the engine's.
 ENGINE_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu"}
@@ -47,7 +45,7 @@ LBFGS_UNSUPPORTED = (
 # scikit-learn's SGD stops lowering an "adaptive" learning rate below this (sklearn's
 # _stochastic_optimizers.SGDOptimizer.trigger_stopping).
 _SMALLEST_ADAPTIVE_RATE = 1e-6
-# The start of steepest.training's warning about a rising training loss.
+# The start of steepest.train.loop's warning about a rising training loss.
 _RISING_LOSS_WARNING = "the training loss has risen"
 
 

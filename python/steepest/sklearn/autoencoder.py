@@ -9,7 +9,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from steepest.models import Autoencoder, Sequential
+from steepest.nn import Autoencoder, Sequential
 from steepest.sklearn._base import ENGINE_ACTIVATIONS, BaseMLP, threads
 from steepest.sklearn._parameters import FITTED_ATTRIBUTES, SOLVER_PARAMETERS
 

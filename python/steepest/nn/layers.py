@@ -7,12 +7,12 @@ model; nothing is copied).
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Tuple, cast
+from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 
 from steepest._validation import non_negative_float, positive_int
-from steepest.ops import ACTIVATIONS
+from steepest.engine import ACTIVATIONS, Engine
 
 
 def check_activation(name: Any, argument: str = "activation") -> str:
@@ -28,13 +28,13 @@ class Layer:
     out_features: int
 
     def __init__(self) -> None:
-        self._network: Any = None
+        self._engine: Optional[Engine] = None
         self._index = -1
 
-    def _bind(self, network: Any, index: int) -> None:
-        if self._network is not None and self._network is not network:
+    def _bind(self, engine: Engine, index: int) -> None:
+        if self._engine is not None and self._engine is not engine:
             raise ValueError(f"{self!r} already belongs to another model; create a new layer for each model")
-        self._network, self._index = network, index
+        self._engine, self._index = engine, index
 
     def _spec(self) -> Tuple[Any, ...]:
         raise NotImplementedError
@@ -80,19 +80,18 @@ class Dense(Layer):
     def _spec(self) -> Tuple[Any, ...]:
         return ("dense", self.in_features, self.out_features, self.activation)
 
-    def _require_model(self) -> None:
-        if self._network is None:
+    def _model_engine(self) -> Engine:
+        if self._engine is None:
             raise RuntimeError("this layer is not part of a model yet: build a Sequential from it first")
+        return self._engine
 
     @property
     def weight(self) -> np.ndarray:
-        self._require_model()
-        return cast(np.ndarray, self._network.weight(self._index))
+        return self._model_engine().weight(self._index)
 
     @property
     def bias(self) -> np.ndarray:
-        self._require_model()
-        return cast(np.ndarray, self._network.bias(self._index))
+        return self._model_engine().bias(self._index)
 
     @property
     def parameter_count(self) -> int:
@@ -100,7 +99,6 @@ class Dense(Layer):
 
     def initialize(self, rng: np.random.Generator) -> None:
         """Draw weights suited to the activation (He for ReLU, Glorot otherwise); zero biases."""
-        self._require_model()
         fan_in, fan_out = self.in_features, self.out_features
         if self.activation == "relu":
             values = rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)

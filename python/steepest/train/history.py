@@ -27,7 +27,7 @@ class History:
 
     Examples
     --------
-    >>> from steepest.history import History
+    >>> from steepest.train.history import History
     >>> h = History()
     >>> h.record(0, {"loss": 0.5, "lr": 0.1, "time": 0.01}, [])
     >>> h.history["loss"], h.best("loss")

@@ -21,7 +21,7 @@ from typing import IO, Any, Dict, List, Optional, Tuple, Union, cast
 
 import numpy as np
 
-from steepest.callbacks import Callback
+from steepest.train import Callback
 
 __all__ = ["DemoResult", "load_digits_scaled", "pca_reconstruction", "run"]
 
@@ -109,7 +109,7 @@ def load_digits_scaled(seed: int = 0) -> Tuple[np.ndarray, np.ndarray, np.ndarra
 
     Examples
     --------
-    >>> from steepest.demo import load_digits_scaled
+    >>> from steepest.cli.digits_demo import load_digits_scaled
     >>> X_train, X_test, y_train, y_test = load_digits_scaled()
     >>> X_train.shape, X_test.shape, float(X_train.max())
     ((1438, 64), (359, 64), 1.0)
@@ -132,7 +132,7 @@ def pca_reconstruction(X_train: np.ndarray, X: np.ndarray, components: int) -> n
     Examples
     --------
     >>> import numpy as np
-    >>> from steepest.demo import pca_reconstruction
+    >>> from steepest.cli.digits_demo import pca_reconstruction
     >>> X = np.random.default_rng(0).random((100, 5))
     >>> bool(np.allclose(pca_reconstruction(X, X, 5), X))
     True
@@ -220,9 +220,9 @@ def run(
 
     Examples
     --------
-    >>> import io, os, tempfile, steepest.demo
+    >>> import io, os, tempfile, steepest.cli.digits_demo
     >>> report = io.StringIO()
-    >>> result = steepest.demo.run(tempfile.mkdtemp(), autoencoder_epochs=2, classifier_epochs=2, stream=report)
+    >>> result = steepest.cli.digits_demo.run(tempfile.mkdtemp(), autoencoder_epochs=2, classifier_epochs=2, stream=report)
     >>> sorted(os.path.basename(p) for p in result.pictures)
     ['diagnostics.png', 'latent_2d.png', 'loss.png', 'reconstructions.png']
     >>> "\\x1b" in report.getvalue() or "\\r" in report.getvalue()   # no control codes off a terminal
@@ -231,9 +231,8 @@ def run(
     _require_extras()
     from steepest import _config, plot
     from steepest._core import __version__
-    from steepest.models import MLP, Autoencoder
-    from steepest.optimizers import Adam
-    from steepest.schedules import CosineDecay
+    from steepest.nn import MLP, Autoencoder
+    from steepest.train import Adam, CosineDecay
 
     started = time.perf_counter()
     stream = stream if stream is not None else sys.stdout

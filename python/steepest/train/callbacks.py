@@ -10,7 +10,7 @@ import numpy as np
 from steepest._validation import non_negative_float
 
 if TYPE_CHECKING:
-    from steepest.models import Sequential
+    from steepest.train.protocol import Model
 
 
 class Callback:
@@ -23,7 +23,7 @@ class Callback:
     every_n_batches = 0
 
     def __init__(self) -> None:
-        self.model: Optional["Sequential"] = None
+        self.model: Optional["Model"] = None
 
     def on_train_begin(self, logs: Optional[Dict[str, Any]] = None) -> None:
         pass

@@ -13,7 +13,7 @@ class StepDecay:
 
     Examples
     --------
-    >>> from steepest.schedules import StepDecay
+    >>> from steepest import StepDecay
     >>> [StepDecay(0.1, step_size=2, gamma=0.5)(e) for e in range(4)]
     [0.1, 0.1, 0.05, 0.05]
     """
@@ -35,7 +35,7 @@ class ExponentialDecay:
 
     Examples
     --------
-    >>> from steepest.schedules import ExponentialDecay
+    >>> from steepest import ExponentialDecay
     >>> ExponentialDecay(1.0, gamma=0.5)(3)
     0.125
     """
@@ -56,7 +56,7 @@ class CosineDecay:
 
     Examples
     --------
-    >>> from steepest.schedules import CosineDecay
+    >>> from steepest import CosineDecay
     >>> schedule = CosineDecay(1.0, epochs=10)
     >>> schedule(0), schedule(5), schedule(10)
     (1.0, 0.5, 0.0)

@@ -40,7 +40,7 @@ A mistake (a missing file, an unknown key, a column that is not there) raises
 Examples
 --------
 >>> import os, tempfile, numpy as np
->>> from steepest import config_file
+>>> from steepest.cli import config_file
 >>> folder = tempfile.mkdtemp()
 >>> np.save(os.path.join(folder, "points.npy"), np.random.default_rng(0).random((50, 4)))
 >>> path = os.path.join(folder, "run.toml")
@@ -290,7 +290,7 @@ def build_model(config: Dict[str, Any], X: np.ndarray) -> Any:
         The layer sizes do not start with the number of features, or a setting is
         invalid (the message says which).
     """
-    from steepest.models import MLP, Autoencoder
+    from steepest.nn import MLP, Autoencoder
 
     settings = dict(config["model"])
     kind = settings.pop("kind")
@@ -308,7 +308,7 @@ def build_model(config: Dict[str, Any], X: np.ndarray) -> Any:
 
 def build_optimizer(config: Dict[str, Any]) -> Any:
     """``steepest.SGD`` or ``steepest.Adam`` from the config's ``[optimizer]``."""
-    from steepest.optimizers import SGD, Adam
+    from steepest.train import SGD, Adam
 
     settings = dict(config["optimizer"])
     name = settings.pop("name")
@@ -320,7 +320,7 @@ def build_optimizer(config: Dict[str, Any]) -> Any:
 
 def build_callbacks(config: Dict[str, Any]) -> List[Any]:
     """An ``EarlyStopping`` callback when the config has an ``[early_stopping]`` table."""
-    from steepest.callbacks import EarlyStopping
+    from steepest.train import EarlyStopping
 
     if config["early_stopping"] is None:
         return []

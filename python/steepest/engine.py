@@ -1,0 +1,170 @@
+"""The one adapter to the compiled engine: the only Python code that touches the core's
+networks and trainers (``steepest._core.Network*`` and ``Trainer*``).
+
+It owns the float32/float64 switch, the parameter block and its views, predictions,
+training runs and evaluations, and the one rule for a model being trained: one fit at a time
+over a parameter block (a model and the parts that share its weights); while it runs, other
+threads' predictions and copies wait for a batch boundary, and their writes are refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, cast
+
+import numpy as np
+
+from steepest import _core
+
+#: The names of the core's choices, listed once in C++ (cpp/names.cpp).
+ACTIVATIONS: Tuple[str, ...] = tuple(_core.activations)
+LOSSES: Tuple[str, ...] = tuple(_core.losses)
+OPTIMIZERS: Tuple[str, ...] = tuple(_core.optimizers)
+
+_NETWORKS: Dict[Any, Any] = {np.dtype(np.float32): _core.NetworkF32, np.dtype(np.float64): _core.NetworkF64}
+_TRAINERS: Dict[Any, Any] = {np.dtype(np.float32): _core.TrainerF32, np.dtype(np.float64): _core.TrainerF64}
+
+BEING_TRAINED = "this model is being trained by another thread; train a copy, or wait for the other fit to finish"
+
+#: A layer as the engine takes it: ("dense", in, out, activation) or ("dropout", features, rate).
+LayerSpec = Tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a training run (or an evaluation) over some batches did."""
+
+    loss_sum: float  # Σ over batches of (mean batch loss · batch rows)
+    samples: int
+    batches: int
+    nonfinite_batch: int  # the batch whose loss was not finite (its update not applied), or -1
+    judged: int  # classification losses: predictions judged, and judged right
+    correct: int
+
+    @property
+    def mean_loss(self) -> float:
+        return self.loss_sum / max(1, self.samples)
+
+
+class Trainer:
+    """The native training loop over one network, with its buffers and optimizer state."""
+
+    def __init__(self, trainer: Any) -> None:
+        self._trainer = trainer
+
+    def run(self, X: np.ndarray, dense: Optional[np.ndarray], labels: Optional[np.ndarray], order: np.ndarray, first_batch: int, last_batch: int, lr: float) -> RunResult:
+        """Batches [first_batch, last_batch) of an epoch visiting the rows of X in ``order``,
+        with the GIL released. Targets are float rows ``dense`` or integer ``labels``."""
+        return RunResult(**self._trainer.run(X, dense, labels, order, first_batch, last_batch, lr))
+
+    def evaluate(self, X: np.ndarray, dense: Optional[np.ndarray], labels: Optional[np.ndarray]) -> RunResult:
+        """The loss over all rows without training (dropout off), with the training's kernels."""
+        return RunResult(**self._trainer.evaluate(X, dense, labels))
+
+    def diagnostics(self) -> List[Optional[Dict[str, Any]]]:
+        """Per layer since the last reset (None for dropout): see :class:`steepest.History`."""
+        return cast(List[Optional[Dict[str, Any]]], self._trainer.diagnostics())
+
+    def reset_diagnostics(self) -> None:
+        self._trainer.reset_diagnostics()
+
+
+class Engine:
+    """A network's parameter block in the compiled core, in one precision."""
+
+    def __init__(self, network: Any, dtype: np.dtype) -> None:
+        self._network = network
+        self.dtype = dtype
+
+    @classmethod
+    def build(cls, layers: Sequence[LayerSpec], dtype: Any, parameter_count: int) -> "Engine":
+        """A new network of ``layers`` with every parameter zero; MemoryError that says how
+        much a model too large for this machine would need."""
+        dtype = np.dtype(dtype)
+        size = parameter_count * dtype.itemsize
+        try:
+            # Sizes past the address space would not even reach the engine as 64-bit ints.
+            if size > sys.maxsize:
+                raise MemoryError
+            return cls(_NETWORKS[dtype](list(layers)), dtype)
+        except MemoryError:
+            raise MemoryError(
+                f"a model of {parameter_count:,} parameters needs {size / 2**30:,.1f} GiB in {dtype.name}, "
+                "more than can be allocated here; use smaller layers"
+            ) from None
+
+    def part(self, first: int, last: int) -> "Engine":
+        """Layers [first, last) as an engine of their own, sharing this one's parameters and its
+        training rule (an autoencoder's encoder and decoder)."""
+        return Engine(self._network.layers_between(first, last), self.dtype)
+
+    @property
+    def input_features(self) -> int:
+        return int(self._network.input_features)
+
+    @property
+    def output_features(self) -> int:
+        return int(self._network.output_features)
+
+    @property
+    def parameter_count(self) -> int:
+        return int(self._network.parameter_count)
+
+    # ------------------------------------------------------------------- parameters ----
+
+    def parameters(self) -> np.ndarray:
+        """A writable view of the whole parameter block (no copy, no lock: the caller's)."""
+        return cast(np.ndarray, self._network.parameters)
+
+    def weight(self, layer: int) -> np.ndarray:
+        """A writable view of dense layer ``layer``'s weights ``(in_features, out_features)``."""
+        return cast(np.ndarray, self._network.weight(layer))
+
+    def bias(self, layer: int) -> np.ndarray:
+        return cast(np.ndarray, self._network.bias(layer))
+
+    def get_parameters(self) -> np.ndarray:
+        """A copy of the parameters, taken at a batch boundary if a fit is running."""
+        return cast(np.ndarray, self._network.copy_parameters())
+
+    def set_parameters(self, values: np.ndarray) -> None:
+        """Overwrite the parameters (refused while another thread trains them)."""
+        self.require_writable()
+        self._network.assign_parameters(np.ascontiguousarray(values, dtype=self.dtype))
+
+    def require_writable(self) -> None:
+        """RuntimeError if another thread is training these parameters: a write would mix
+        into its steps. The training thread itself (its callbacks) may write."""
+        owner = self._network.training_owner
+        if owner not in (0, threading.get_ident()):
+            raise RuntimeError(BEING_TRAINED)
+
+    # ------------------------------------------------------------------------ work ----
+
+    def predict(self, X: np.ndarray, batch_size: int) -> np.ndarray:
+        """The network's output for the rows of X (C-contiguous, this dtype), batch by batch
+        with the GIL released; Ctrl-C stops it within about a batch."""
+        return cast(np.ndarray, self._network.predict(X, batch_size))
+
+    def trainer(self, batch_size: int, loss: str, optimizer: Dict[str, Any], seed: int, diagnostics: bool) -> Trainer:
+        """A training loop over this network; ``optimizer`` holds the optimizer's name and
+        settings (see ``steepest.train.optimizers``)."""
+        return Trainer(_TRAINERS[self.dtype](self._network, batch_size, loss, seed=seed, diagnostics=diagnostics, **optimizer))
+
+    @contextlib.contextmanager
+    def training(self) -> Iterator[None]:
+        """Hold the training session for the block (one fit at a time) inside the block;
+        RuntimeError if another fit holds it."""
+        owner = threading.get_ident()
+        began = False
+        try:
+            began = bool(self._network.begin_training(owner))
+            if not began:
+                raise RuntimeError(BEING_TRAINED)
+            yield
+        finally:
+            if began:
+                self._network.end_training(owner)

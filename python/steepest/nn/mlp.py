@@ -1,0 +1,58 @@
+"""The multilayer perceptron: a stack of dense layers given by their sizes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Dict, List, Sequence
+
+import numpy as np
+
+from steepest._validation import positive_int
+from steepest.nn import saving
+from steepest.nn.layers import Dense, Layer, check_activation
+from steepest.nn.sequential import Sequential
+
+
+@saving.register
+class MLP(Sequential):
+    """A multilayer perceptron: dense layers of the given sizes.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        Input features, then each layer's width: ``[784, 256, 10]`` is 784→256→10.
+    activation : str, default "relu"
+        Of the hidden layers.
+    output_activation : str, default "identity"
+    seed, dtype : see :class:`Sequential`
+
+    Examples
+    --------
+    >>> import steepest
+    >>> steepest.MLP([784, 256, 10], output_activation="softmax").parameter_count
+    203530
+    """
+
+    def __init__(self, layer_sizes: Sequence[int], activation: str = "relu", output_activation: str = "identity", *, seed: int = 0, dtype: Any = "float32") -> None:
+        sizes = layer_sizes_of(layer_sizes)
+        check_activation(activation)
+        check_activation(output_activation, "output_activation")
+        layers: List[Layer] = [Dense(a, b, activation) for a, b in zip(sizes[:-2], sizes[1:-1])]
+        layers.append(Dense(sizes[-2], sizes[-1], output_activation))
+        super().__init__(layers, seed=seed, dtype=dtype)
+
+    @classmethod
+    def _from_saved(cls, layers: List[Layer], dtype: np.dtype, seed: int, config: Dict[str, Any]) -> "MLP":
+        if not all(isinstance(layer, Dense) for layer in layers):
+            raise ValueError("an MLP must be dense layers only")
+        return super()._from_saved(layers, dtype, seed, config)
+
+
+def layer_sizes_of(sizes: Any) -> List[int]:
+    """``sizes`` as a list of at least two positive ints (input, then each layer's width)."""
+    if not isinstance(sizes, Iterable) or isinstance(sizes, str):
+        raise TypeError(f"layer_sizes must be a list of ints, got {type(sizes).__name__}")
+    sizes = list(sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"layer_sizes needs at least an input and an output size, got {sizes}")
+    return [positive_int(size, f"layer_sizes[{i}]") for i, size in enumerate(sizes)]

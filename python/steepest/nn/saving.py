@@ -1,0 +1,143 @@
+"""Models to files and back: what a model's header says (its kind, layers, seed, epochs
+trained, configuration), written and read through :mod:`steepest.io`'s format.
+
+Each model class registers under its kind name (see :func:`register`); loading a file builds
+the class its header names, through that class's ``_from_saved``. Nothing in a file runs
+code: a hostile header is refused with ValueError before anything is built.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, List, Type, TypeVar
+
+import numpy as np
+
+from steepest import io
+from steepest._validation import positive_int, require_finite
+from steepest.nn.layers import Dense, Dropout, Layer
+
+if TYPE_CHECKING:
+    from steepest.nn.sequential import Sequential
+
+_KINDS: Dict[str, Type["Sequential"]] = {}
+_MAX_LAYERS = 10_000
+# An absurd size would ask the engine for terabytes: refused before allocating.
+_MAX_PARAMETERS = 1 << 36
+
+Kind = TypeVar("Kind", bound=Type["Sequential"])
+
+
+def register(cls: Kind) -> Kind:
+    """Class decorator: files of this model kind load as this class."""
+    _KINDS[cls.__name__] = cls
+    return cls
+
+
+def model_to_bytes(model: "Sequential") -> bytes:
+    """The saved form of ``model`` as bytes (what :func:`save` writes; pickle uses it too).
+    ValueError if a parameter is not finite (written through a weight view): such a model
+    only predicts NaN, and a file of it would load as if it were sound."""
+    parameters = model.get_parameters()
+    require_finite(parameters, "the model's parameters")
+    layers: List[Dict[str, Any]] = []
+    for layer in model.layers:
+        if isinstance(layer, Dense):
+            layers.append({"type": "dense", "in_features": layer.in_features, "out_features": layer.out_features, "activation": layer.activation})
+        elif isinstance(layer, Dropout):
+            layers.append({"type": "dropout", "features": layer.in_features, "rate": layer.rate})
+    kind = type(model).__name__
+    header = {
+        # A subclass of the user's saves as the registered kind it is built on.
+        "model": kind if kind in _KINDS else next(c.__name__ for c in type(model).__mro__ if c.__name__ in _KINDS),
+        "seed": model.seed,
+        "epochs_trained": model._state.epochs_trained,
+        "layers": layers,
+        "config": model._config(),
+    }
+    return io.encode(header, parameters)
+
+
+def model_from_bytes(data: bytes, source: str = "the data") -> "Sequential":
+    """Rebuild a model from :func:`model_to_bytes`'s output."""
+    header, parameters = io.decode(data, source)
+
+    def field(name: str, kind: Any) -> Any:
+        return io.header_field(header, name, kind, source)
+
+    kind = field("model", str)
+    if kind not in _KINDS:
+        raise io.invalid(source, f"unknown model kind {kind!r}")
+    seed = field("seed", int)
+    epochs_trained = field("epochs_trained", int)
+    config = field("config", dict)
+    layers = _layers(field("layers", list), source)
+    expected = sum(layer.parameter_count for layer in layers)
+    if expected != parameters.size:
+        raise io.invalid(source, f"the layers need {expected} parameters but the file holds {parameters.size}")
+    if not np.isfinite(parameters).all():
+        first = int(np.argmax(~np.isfinite(parameters)))
+        raise io.invalid(source, f"parameter {first} is {parameters[first]} (a model must have finite parameters)")
+    try:
+        model = _KINDS[kind]._from_saved(layers, parameters.dtype.newbyteorder("="), max(seed, 0), config)
+    except (TypeError, ValueError, IndexError) as error:
+        raise io.invalid(source, str(error)) from None
+    model.set_parameters(parameters)
+    model._state.epochs_trained = max(0, epochs_trained)
+    return model
+
+
+def save(model: "Sequential", path: io.PathLike) -> None:
+    """Write ``model`` to one file at ``path``, atomically (see :func:`load`)."""
+    io.write_atomically(model_to_bytes(model), path)
+
+
+def load(path: io.PathLike) -> "Sequential":
+    """Load a model written by ``model.save(path)``, as the class it was saved from.
+
+    Raises
+    ------
+    ValueError
+        The file is not a steepest model, is truncated or corrupted, or comes from a newer
+        format version.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np, steepest
+    >>> model = steepest.MLP([3, 4, 2], seed=1)
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.steepest")
+    >>> model.save(path)
+    >>> loaded = steepest.load(path)
+    >>> type(loaded).__name__, bool((loaded.predict(np.ones((2, 3), np.float32)) == model.predict(np.ones((2, 3), np.float32))).all())
+    ('MLP', True)
+    """
+    return model_from_bytes(io.read(path), source=str(path))
+
+
+def _layers(specs: List[Any], source: str) -> List[Layer]:
+    if not specs or len(specs) > _MAX_LAYERS:
+        raise io.invalid(source, "the layer list is empty or absurdly long")
+    layers: List[Layer] = []
+    for index, spec in enumerate(specs):
+        if not isinstance(spec, dict):
+            raise io.invalid(source, f"layer {index} is not an object")
+        if spec.get("type") not in ("dense", "dropout"):
+            raise io.invalid(source, f"layer {index} has unknown type {spec.get('type')!r}")
+        try:
+            if spec.get("type") == "dense":
+                layers.append(Dense(spec["in_features"], spec["out_features"], spec["activation"]))
+            else:
+                dropout = Dropout(spec["rate"])
+                dropout.in_features = dropout.out_features = positive_int(spec["features"], "features")
+                layers.append(dropout)
+        except (KeyError, TypeError, ValueError) as error:
+            raise io.invalid(source, f"layer {index}: {error}") from None
+    if sum(layer.parameter_count for layer in layers) > _MAX_PARAMETERS:
+        raise io.invalid(source, "the layers are absurdly large")
+    # Checked here, not by the engine, so that a width beyond 64 bits is a clear error too.
+    for index in range(1, len(layers)):
+        if layers[index].in_features != layers[index - 1].out_features:
+            raise io.invalid(source, f"layer {index} takes {layers[index].in_features} features but layer {index - 1} gives {layers[index - 1].out_features}")
+    if not any(isinstance(layer, Dense) for layer in layers):
+        raise io.invalid(source, "a model needs at least one dense layer")
+    return layers
+

@@ -1,0 +1,267 @@
+"""The general model: a stack of layers with one parameter block in the engine, trained in
+the native loop (:mod:`steepest.train`), saved through :mod:`steepest.nn.saving`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, TypeVar
+
+import numpy as np
+
+from steepest._validation import as_matrix, float_dtype, positive_int, require_finite
+from steepest.engine import Engine
+from steepest.nn import saving
+from steepest.nn.layers import Dense, Layer, chain_widths
+from steepest.train import loop
+from steepest.train.callbacks import Callback
+from steepest.train.history import History
+from steepest.train.optimizers import Optimizer
+from steepest.train.state import TrainingState
+
+_PREDICT_BATCH = 1024
+
+Model = TypeVar("Model", bound="Sequential")
+
+
+@saving.register
+class Sequential:
+    """Layers applied one after the other, with every weight in one contiguous block.
+
+    Parameters
+    ----------
+    layers : sequence of Dense and Dropout
+        Each Dense layer's ``in_features`` must equal the previous one's ``out_features``.
+    seed : int, default 0
+        Seeds the initial weights, the shuffling and dropout: the same seed, data and
+        settings give bitwise identical weights after training, for any thread count.
+    dtype : {"float32", "float64"}, default "float32"
+
+    Examples
+    --------
+    >>> import numpy as np, steepest
+    >>> model = steepest.Sequential([steepest.Dense(2, 8, "tanh"), steepest.Dense(8, 1, "identity")], seed=0)
+    >>> X = np.random.default_rng(0).random((128, 2)).astype(np.float32)
+    >>> y = X.sum(axis=1, keepdims=True)
+    >>> history = model.fit(X, y, epochs=20, optimizer=steepest.SGD(lr=0.1), verbose=0)
+    >>> history["loss"][-1] < history["loss"][0]
+    True
+    >>> model.predict(X[:2]).shape
+    (2, 1)
+    """
+
+    def __init__(self, layers: Sequence[Layer], *, seed: int = 0, dtype: Any = "float32") -> None:
+        if isinstance(layers, Layer) or not isinstance(layers, Iterable):
+            raise TypeError(f"layers must be a list of steepest layers, got {type(layers).__name__}; wrap a single layer in a list")
+        layers = list(layers)
+        if not layers:
+            raise ValueError("a model needs at least one layer")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+        chain_widths(layers)
+        if not any(isinstance(layer, Dense) for layer in layers):
+            raise ValueError("a model needs at least one Dense layer")
+        self.seed = int(seed)
+        dtype = float_dtype(dtype)
+        self._attach(Engine.build([layer._spec() for layer in layers], dtype, sum(layer.parameter_count for layer in layers)), layers)
+        rng = np.random.default_rng(self.seed)
+        for layer in self.layers:
+            if isinstance(layer, Dense):
+                layer.initialize(rng)
+
+    def _attach(self, engine: Engine, layers: List[Layer]) -> None:
+        for index, layer in enumerate(layers):
+            layer._bind(engine, index)
+        self._engine = engine
+        self.layers = layers
+        self.stop_training = False
+        self._state = TrainingState()
+
+    @classmethod
+    def _assemble(cls: Type[Model], layers: List[Layer], engine: Engine, seed: int) -> Model:
+        """A model of this class over ``engine`` (whose layers are ``layers``), its parameters
+        as they are: for loading and for parts sharing another model's weights."""
+        model = cls.__new__(cls)
+        model.seed = seed
+        model._attach(engine, layers)
+        return model
+
+    @classmethod
+    def _from_saved(cls: Type[Model], layers: List[Layer], dtype: np.dtype, seed: int, config: Dict[str, Any]) -> Model:
+        """A model of this class as a file describes it, parameters still zero (see
+        :mod:`steepest.nn.saving`); ValueError if the layers do not suit the class."""
+        return cls._assemble(layers, Engine.build([layer._spec() for layer in layers], dtype, sum(layer.parameter_count for layer in layers)), seed)
+
+    @property
+    def history_(self) -> Optional[History]:
+        """The History of the last ``fit`` (up to the last finished epoch after Ctrl-C)."""
+        return self._state.history
+
+    # ------------------------------------------------------------------ description ----
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The precision every computation of this model runs in."""
+        return self._engine.dtype
+
+    @property
+    def input_features(self) -> int:
+        return self._engine.input_features
+
+    @property
+    def output_features(self) -> int:
+        return self._engine.output_features
+
+    @property
+    def output_activation(self) -> str:
+        return [layer for layer in self.layers if isinstance(layer, Dense)][-1].activation
+
+    @property
+    def parameter_count(self) -> int:
+        return self._engine.parameter_count
+
+    def summary(self) -> str:
+        """A table of the layers with their output shapes and parameter counts.
+
+        Examples
+        --------
+        >>> import steepest
+        >>> print(steepest.MLP([4, 8, 2]).summary())
+        MLP (float32)
+          #  layer                               output      parameters
+          0  Dense(4, 8, activation='relu')      (None, 8)           40
+          1  Dense(8, 2, activation='identity')  (None, 2)           18
+        total parameters: 58
+        """
+        rows = [(str(i), repr(layer), f"(None, {layer.out_features})", str(layer.parameter_count)) for i, layer in enumerate(self.layers)]
+        width = max(len("layer"), max(len(r[1]) for r in rows))
+        lines = [f"{type(self).__name__} ({self.dtype.name})", f"  #  {'layer':<{width}}  {'output':<10}  parameters"]
+        lines += [f"{i:>3}  {name:<{width}}  {shape:<10}  {count:>10}" for i, name, shape, count in rows]
+        lines.append(f"total parameters: {self.parameter_count}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        inner = ",\n".join(f"    {layer!r}" for layer in self.layers)
+        return f"{type(self).__name__}([\n{inner}\n], seed={self.seed}, dtype={self.dtype.name!r})"
+
+    # -------------------------------------------------------------------- parameters ----
+
+    def get_parameters(self) -> np.ndarray:
+        """A copy of all parameters as one flat array (layer by layer: weight, then bias)."""
+        return self._engine.get_parameters()
+
+    def set_parameters(self, values: Any) -> None:
+        """Overwrite all parameters from a flat array of :attr:`parameter_count` finite values."""
+        array = np.asarray(values)
+        if array.shape != (self.parameter_count,):
+            raise ValueError(f"parameters must have shape ({self.parameter_count},), got {array.shape}")
+        require_finite(array, "parameters")
+        self._engine.set_parameters(array)
+
+    # ----------------------------------------------------------------------- running ----
+
+    def predict(self, X: Any, *, batch_size: int = _PREDICT_BATCH) -> np.ndarray:
+        """The model's output for each row of ``X`` (dropout off), computed in batches with
+        the GIL released.
+
+        ``X`` is converted to the model's dtype (no copy when it already matches and is
+        C-contiguous; a memmap is read batch by batch).
+        """
+        return self._predict(X, batch_size)
+
+    def _predict(self, X: Any, batch_size: int = _PREDICT_BATCH, name: str = "X") -> np.ndarray:
+        X = as_matrix(X, name, self.dtype.type, features=self.input_features)
+        return self._engine.predict(X, positive_int(batch_size, "batch_size"))
+
+    def fit(
+        self,
+        X: Any,
+        y: Any = None,
+        *,
+        epochs: int = 10,
+        batch_size: int = 32,
+        optimizer: Optional[Optimizer] = None,
+        loss: str = "mse",
+        shuffle: bool = True,
+        validation_data: Optional[Tuple[Any, Any]] = None,
+        validation_split: float = 0.0,
+        callbacks: Sequence[Callback] = (),
+        verbose: int = 1,
+        diagnostics: bool = True,
+    ) -> History:
+        """Train with mini-batch gradient descent; the whole epoch runs natively.
+
+        Parameters
+        ----------
+        X : array-like, shape (samples, features)
+        y : array-like
+            ``(samples, outputs)`` targets; for ``softmax_cross_entropy`` integer labels
+            ``(samples,)`` or one-hot rows.
+        epochs : int, default 10
+        batch_size : int, default 32
+            With ``shuffle=False`` batches are taken in order and the last, smaller batch is
+            kept (as PyTorch's DataLoader with ``drop_last=False``).
+        optimizer : steepest.SGD or steepest.Adam, default ``SGD(lr=0.01)``
+        loss : {"mse", "binary_cross_entropy", "softmax_cross_entropy"}
+            A sigmoid output with binary cross entropy, and a softmax output with softmax
+            cross entropy, are computed from the logits for stability.
+        shuffle : bool, default True
+        validation_data : (X_val, y_val), optional
+        validation_split : float, default 0
+            Fraction of the last rows of ``X`` held out for validation.
+        callbacks : sequence of Callback
+        verbose : {0, 1, 2}
+            0 silent; 1 a progress bar on a terminal (one line per epoch otherwise); 2 one
+            line per epoch.
+        diagnostics : bool, default True
+            Gather per-layer training diagnostics into the History.
+
+        Returns
+        -------
+        History
+
+        Raises
+        ------
+        TrainingDivergedError
+            The loss became NaN or infinite; the model is back to the last weights that gave a finite loss.
+        """
+        return loop.fit(
+            self,
+            self._engine,
+            self._state,
+            X,
+            y,
+            epochs=epochs,
+            batch_size=batch_size,
+            optimizer=optimizer,
+            loss=loss,
+            shuffle=shuffle,
+            validation_data=validation_data,
+            validation_split=validation_split,
+            callbacks=callbacks,
+            verbose=verbose,
+            diagnostics=diagnostics,
+        )
+
+    def partial_fit(self, X: Any, y: Any = None, *, batch_size: int = 32, optimizer: Optional[Optimizer] = None, loss: str = "mse") -> float:
+        """One pass over the chunk ``(X, y)``, in order; returns its mean loss.
+
+        Optimizer state (momentum, Adam's moments) carries over between calls with the same
+        settings, so a stream of chunks trains like one long epoch.
+        """
+        return loop.partial_fit(self, self._engine, self._state, X, self._default_target(X, y), batch_size=batch_size, optimizer=optimizer, loss=loss)
+
+    def _default_target(self, X: np.ndarray, y: Any) -> Any:
+        return y
+
+    # ------------------------------------------------------------------- persistence ----
+
+    def save(self, path: Any) -> None:
+        """Write the model to one file, atomically (see :func:`steepest.load`)."""
+        saving.save(self, path)
+
+    def __reduce__(self) -> Tuple[Any, Tuple[bytes]]:
+        # Pickles through the same versioned format as save(): no code in the payload.
+        return (saving.model_from_bytes, (saving.model_to_bytes(self),))
+
+    def _config(self) -> Dict[str, Any]:
+        return {}

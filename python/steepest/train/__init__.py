@@ -1,0 +1,22 @@
+"""Training: the native fit loop (``fit`` and ``partial_fit``), its targets, optimizers,
+learning-rate schedules, callbacks, history and progress. Models live in :mod:`steepest.nn`."""
+
+from steepest.train.callbacks import Callback, EarlyStopping, ReduceLROnPlateau
+from steepest.train.errors import TrainingDivergedError
+from steepest.train.history import History
+from steepest.train.optimizers import SGD, Adam, Optimizer
+from steepest.train.schedules import CosineDecay, ExponentialDecay, StepDecay
+
+__all__ = [
+    "SGD",
+    "Adam",
+    "Callback",
+    "CosineDecay",
+    "EarlyStopping",
+    "ExponentialDecay",
+    "History",
+    "Optimizer",
+    "ReduceLROnPlateau",
+    "StepDecay",
+    "TrainingDivergedError",
+]

@@ -1,0 +1,65 @@
+"""Training targets: checked against the model and the loss, in the form the native trainer
+takes."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from steepest._validation import as_matrix
+from steepest.engine import LOSSES
+from steepest.train.protocol import Model
+
+
+class Targets:
+    """Float rows ``dense``, or integer ``labels`` for softmax cross entropy (one is None)."""
+
+    def __init__(self, dense: Optional[np.ndarray], labels: Optional[np.ndarray]) -> None:
+        self.dense, self.labels = dense, labels
+
+    def subset(self, rows: slice) -> "Targets":
+        return Targets(None if self.dense is None else self.dense[rows], None if self.labels is None else self.labels[rows])
+
+
+def check_loss(model: Model, loss: Any) -> str:
+    """``loss`` if it is a loss name that suits the model's output layer, else ValueError."""
+    if not isinstance(loss, str) or loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; expected one of: {', '.join(LOSSES)}")
+    output = model.output_activation
+    if loss == "binary_cross_entropy" and output != "sigmoid":
+        raise ValueError(f"binary_cross_entropy needs a sigmoid output layer (probabilities); this model's output is {output!r}")
+    if loss == "binary_cross_entropy_with_logits" and output != "identity":
+        raise ValueError(f"binary_cross_entropy_with_logits needs an identity output layer (logits); this model's output is {output!r}")
+    if loss != "softmax_cross_entropy" and output == "softmax":
+        raise ValueError(f"a softmax output layer goes with loss='softmax_cross_entropy', not {loss!r}")
+    return loss
+
+
+def prepare_targets(model: Model, loss: str, y: Any, samples: int, name: str = "y") -> Targets:
+    """Checks ``y`` against the model and the loss and converts it (see :class:`Targets`)."""
+    outputs = model.output_features
+    if y is None:
+        raise ValueError(f"{name} is required for {type(model).__name__}.fit (only an Autoencoder defaults y to X)")
+    array = y if isinstance(y, np.ndarray) else np.asarray(y)
+    if array.ndim == 0:
+        raise ValueError(f"{name} must hold one target per sample of X, got shape {array.shape}")
+    if len(array) != samples:
+        raise ValueError(f"{name} has {len(array)} rows but X has {samples}")
+    if loss == "softmax_cross_entropy" and array.ndim == 1:
+        if array.dtype.kind not in "iu":
+            if array.dtype.kind != "f" or not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
+                raise TypeError(f"{name} must hold integer class labels (or one-hot rows) for softmax_cross_entropy, got dtype {array.dtype}")
+        labels = array.astype(np.int64)
+        bad = np.flatnonzero((labels < 0) | (labels >= outputs))
+        if bad.size:
+            raise ValueError(f"{name}[{bad[0]}] = {labels[bad[0]]} is not a class of this model's {outputs} outputs (labels must be in [0, {outputs}))")
+        return Targets(None, np.ascontiguousarray(labels))
+    if array.ndim == 1 and outputs == 1:
+        array = array.reshape(-1, 1)
+    dense = as_matrix(array, name, model.dtype.type, features=None)
+    if dense.shape[1] != outputs:
+        raise ValueError(f"{name} has {dense.shape[1]} columns but the model has {outputs} outputs")
+    if loss.startswith("binary_cross_entropy") and ((dense < 0) | (dense > 1)).any():
+        raise ValueError(f"{name} must be in [0, 1] for {loss}")
+    return Targets(dense, None)
