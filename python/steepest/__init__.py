@@ -16,7 +16,7 @@ True
 """
 
 from steepest import ops
-from steepest._config import get_num_threads, set_num_threads, show_config, simd_level
+from steepest.runtime import get_num_threads, set_num_threads, show_config, simd_level
 from steepest._core import __version__
 from steepest.nn import MLP, Autoencoder, Dense, Dropout, Sequential, load
 from steepest.train import SGD, Adam, Callback, CosineDecay, EarlyStopping, ExponentialDecay, History, ReduceLROnPlateau, StepDecay, TrainingDivergedError

@@ -35,7 +35,7 @@ Run 'steepest COMMAND --help' for a command's options and examples."""
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``steepest`` with every subcommand."""
-    from steepest._core import __version__
+    from steepest import __version__
 
     parser = argparse.ArgumentParser(
         prog="steepest",

@@ -229,8 +229,8 @@ def run(
     False
     """
     _require_extras()
-    from steepest import _config, plot
-    from steepest._core import __version__
+    from steepest import plot, runtime
+    from steepest import __version__
     from steepest.nn import MLP, Autoencoder
     from steepest.train import Adam, CosineDecay
 
@@ -246,7 +246,7 @@ def run(
     folder.mkdir(parents=True, exist_ok=True)
     X_train, X_test, y_train, y_test = load_digits_scaled()
     features = X_train.shape[1]
-    say(f"steepest {__version__}: {_config.simd_level()} kernels, {_config.get_num_threads()} threads")
+    say(f"steepest {__version__}: {runtime.simd_level()} kernels, {runtime.get_num_threads()} threads")
     say(
         f"Data: scikit-learn's digits, {len(X_train) + len(X_test)} images of {IMAGE_SHAPE[0]}x{IMAGE_SHAPE[1]} pixels "
         f"scaled to [0, 1]; {len(X_train)} to train, {len(X_test)} to test."

@@ -33,7 +33,7 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the installation's configuration; return the exit status."""
-    from steepest._config import show_config
+    from steepest.runtime import show_config
 
     show_config()
     for module, package, extra in OPTIONAL:

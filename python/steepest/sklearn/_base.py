@@ -23,7 +23,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from steepest._config import get_num_threads, set_num_threads
+from steepest.runtime import get_num_threads, set_num_threads
 from steepest.nn import Dense, Sequential
 from steepest.train import SGD, Adam, Callback, Optimizer
 from steepest.sklearn._conventions import LossConvention, loss_convention

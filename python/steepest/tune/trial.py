@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils import _safe_indexing
 
-from steepest._config import get_num_threads, set_num_threads
+from steepest.runtime import get_num_threads, set_num_threads
 
 #: (train rows, test rows) of each fold; None scores on the validation set instead.
 Folds = Optional[Sequence[Tuple[np.ndarray, np.ndarray]]]
