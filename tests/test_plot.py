@@ -9,7 +9,7 @@ import pytest
 
 import steepest
 from steepest import plot
-from steepest.history import History
+from steepest import History
 
 matplotlib.use("Agg")
 
