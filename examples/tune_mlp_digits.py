@@ -44,7 +44,7 @@ def main() -> None:
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
         distributed = tune.search(estimator, space, X_train, y_train, method="halving", n_trials=9, client=client)
     print("dask: ", distributed.best_params_, f"cv accuracy {distributed.best_score_:.3f}")
-    same = [row["mean_score"] for row in local.results] == [row["mean_score"] for row in distributed.results]
+    same = local.results.column("mean_test_score") == distributed.results.column("mean_test_score")
     print("same trials and scores as the local search:", same)
 
 

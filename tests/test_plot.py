@@ -9,7 +9,7 @@ import pytest
 
 import steepest
 from steepest import plot
-from steepest.train.history import History
+from steepest import History
 
 matplotlib.use("Agg")
 
@@ -126,35 +126,107 @@ def test_diagnostics_need_recorded_diagnostics_and_known_names():
         plot.diagnostics(make_history([1.0], diagnostics=[[{"gradient_norm": 1.0}]]), names=["grad"])
 
 
-def test_tuning_results_from_cv_results_with_error_bars_and_log_axis():
+def test_tuning_results_from_cv_results_with_error_bars_log_axis_and_the_best_marked():
     cv_results = {
         "params": [{"alpha": 1e-4}, {"alpha": 1e-2}, {"alpha": 1.0}],
         "param_alpha": [1e-4, 1e-2, 1.0],
         "mean_test_score": [0.8, 0.9, 0.6],
         "std_test_score": [0.01, 0.02, 0.05],
     }
-    ax = plot.tuning_results(cv_results, param="alpha")
-    assert ax.get_xscale() == "log" and ax.get_ylabel() == "mean_test_score"
-    points = ax.get_lines()[0]
+    (ax,) = plot.tuning_results(cv_results).axes
+    assert ax.get_xscale() == "log" and ax.get_ylabel() == "mean_test_score" and ax.get_xlabel() == "alpha"
+    points, best = ax.get_lines()
     assert list(points.get_ydata()) == [0.8, 0.9, 0.6]
     assert ax.containers[0].has_yerr
+    assert (list(best.get_xdata()), list(best.get_ydata())) == ([1e-2], [0.9])
 
 
-def test_tuning_results_ranked_best_first_and_lower_is_better_for_losses():
-    trials = [{"params": {"lr": 0.1, "batch_size": 32}, "val_loss": 0.3}, {"params": {"lr": 0.01, "batch_size": 64}, "val_loss": 0.1}]
-    ax = plot.tuning_results(trials)
-    # barh draws upwards: the best trial is the last tick, at the top.
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["lr=0.1, batch_size=32", "lr=0.01, batch_size=64"]
+def test_tuning_results_a_log_axis_only_beyond_a_factor_100():
+    def xscale(values):
+        return plot.tuning_results([{"lr": v, "score": 0.5} for v in values], param="lr").axes[0].get_xscale()
+
+    assert xscale([1.0, 100.0]) == "linear"
+    assert xscale([1.0, 101.0]) == "log"
+    assert xscale([-1.0, 1000.0]) == "linear"  # not all positive
 
 
-def test_tuning_results_categorical_parameter_and_clear_errors():
-    trials = [{"activation": "relu", "score": 0.9}, {"activation": "tanh", "score": 0.8}, {"activation": "relu", "score": 0.85}]
-    ax = plot.tuning_results(trials, param="activation")
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["relu", "tanh"]
+def test_tuning_results_lower_is_better_for_losses_but_not_sklearn_scores():
+    trials = [{"params": {"lr": 0.1}, "val_loss": 0.3}, {"params": {"lr": 0.01}, "val_loss": 0.1}, {"params": {"lr": 0.05}, "val_loss": 0.2}]
+    _, best = plot.tuning_results(trials).axes[0].get_lines()
+    assert (list(best.get_xdata()), list(best.get_ydata())) == ([0.01], [0.1])
+    # A multi-metric cv_results_: scikit-learn negates losses, so that higher is better.
+    cv_results = {"param_lr": [0.1, 0.01], "mean_test_neg_log_loss": [-0.3, -0.1], "std_test_neg_log_loss": [0.01, 0.02]}
+    ax = plot.tuning_results(cv_results, score="mean_test_neg_log_loss").axes[0]
+    _, best = ax.get_lines()
+    assert list(best.get_ydata()) == [-0.1] and ax.containers[0].has_yerr
+
+
+def test_tuning_results_panels_at_most_three_a_row_sharing_the_score_axis():
+    def layout(names, **kwargs):
+        trials = [{"params": {name: i * (k + 1) for k, name in enumerate(names)}, "score": i / 10} for i in range(5)]
+        figure = plot.tuning_results(trials, **kwargs)
+        return figure, [(ax.get_subplotspec().rowspan.start, ax.get_subplotspec().colspan.start) for ax in figure.axes]
+
+    figure, places = layout("abcde", title="five parameters")
+    assert [ax.get_xlabel() for ax in figure.axes] == list("abcde")
+    assert places == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1)]  # the sixth place left out
+    assert [ax.get_ylabel() for ax in figure.axes] == ["score", "", "", "score", ""]
+    assert figure.axes[0].get_shared_y_axes().joined(figure.axes[0], figure.axes[4])
+    width, height = figure.get_size_inches()
+    assert width < 14 and 1.2 < width / height < 2.5
+    assert figure.get_suptitle() == "five parameters"
+    assert [t.get_text() for t in figure.axes[0].get_legend().get_texts()] == ["best: 0.4"]
+    assert all(ax.get_legend() is None for ax in figure.axes[1:])
+    assert layout("abcd")[1] == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert layout("abc")[1] == [(0, 0), (0, 1), (0, 2)]
+
+
+def test_tuning_results_categories_in_their_own_order():
+    trials = [{"params": {"hidden_layer_sizes": sizes, "activation": act}, "score": score}
+              for sizes, act, score in [((64, 32), "tanh", 0.9), ((32,), "relu", 0.8), ((64,), "relu", 0.85)]]
+    layers, activation = plot.tuning_results(trials).axes
+    assert [t.get_text() for t in layers.get_xticklabels()] == ["(32,)", "(64,)", "(64, 32)"]
+    assert [t.get_text() for t in activation.get_xticklabels()] == ["relu", "tanh"]
+    assert list(layers.get_lines()[0].get_xdata()) == [2, 0, 1]
+
+
+def test_tuning_results_leave_out_failed_trials_and_missing_parameters():
+    # Two grids, as scikit-learn allows: degree is masked where the kernel is "rbf".
+    degree = np.ma.MaskedArray([0, 2, 3, 0], mask=[True, False, False, True])
+    cv_results = {
+        "param_kernel": ["rbf", "poly", "poly", "rbf"],
+        "param_degree": degree,
+        "mean_test_score": [0.7, np.nan, 0.8, 0.75],
+    }
+    figure = plot.tuning_results(cv_results)
+    kernel, degrees = figure.axes
+    assert list(kernel.get_lines()[0].get_ydata()) == [0.7, 0.8, 0.75]
+    assert list(degrees.get_lines()[0].get_xdata()) == [3.0]
+    assert figure.get_suptitle() == "mean_test_score of 4 trials (1 failed, left out)"
+
+
+def test_tuning_results_on_given_axes_need_one_parameter():
+    import matplotlib.pyplot
+
+    trials = [{"params": {"lr": 0.1, "activation": "relu"}, "score": 0.9}]
+    _, ax = matplotlib.pyplot.subplots()
+    assert plot.tuning_results(trials, param="activation", ax=ax) is ax.figure
+    assert ax.get_xlabel() == "activation" and ax.get_title() == "score of 1 trial"
+    with pytest.raises(ValueError, match="pass param= one of lr, activation"):
+        plot.tuning_results(trials, ax=ax)
+
+
+def test_tuning_results_clear_errors():
+    trials = [{"activation": "relu", "score": 0.9}, {"activation": "tanh", "score": 0.8}]
+    assert plot.tuning_results(trials, param="activation").axes[0].get_xlabel() == "activation"
     with pytest.raises(KeyError, match="no parameter 'depth'"):
         plot.tuning_results(trials, param="depth")
+    with pytest.raises(KeyError, match="no parameters found"):
+        plot.tuning_results(trials)
     with pytest.raises(KeyError, match="no score column"):
         plot.tuning_results([{"activation": "relu"}])
+    with pytest.raises(KeyError, match="no column 'accuracy'"):
+        plot.tuning_results(trials, score="accuracy")
     with pytest.raises(TypeError, match="list of dicts"):
         plot.tuning_results([1, 2])
 

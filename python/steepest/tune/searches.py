@@ -12,7 +12,7 @@ from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
 
 from steepest.tune.executors import Inputs, Trials, run_on_dask, run_sequentially, run_with_joblib, scatter_inputs
-from steepest.tune.results import Results
+from steepest.tune.results import Results, trial_row
 from steepest.tune.space import grid_candidates, random_candidates
 
 METHODS = ("grid", "random", "halving")
@@ -22,7 +22,7 @@ BUDGET_PARAMETER = "max_iter"
 
 
 class SearchResult:
-    """What a search found.
+    """What a search found, under the names of scikit-learn's searches.
 
     Attributes
     ----------
@@ -30,22 +30,32 @@ class SearchResult:
         The best trial's parameters (with halving, ``max_iter`` is its epoch budget).
     best_score_ : float
         Its mean score over the folds (or on the validation set).
+    best_index_ : int or None
+        Its row in ``results`` and ``cv_results_`` (None when no trial finished). With
+        halving, the best of the last round, as scikit-learn's halving searches choose.
     best_estimator_ : estimator or None
         A clone with ``best_params_`` refit on all the data (None with ``refit=False`` or
         when the search was interrupted or every trial failed).
     results : Results
         One row per trial (see :class:`steepest.tune.results.Results`).
+    cv_results_ : dict
+        The same table as scikit-learn's ``cv_results_``: a dict of columns, for
+        ``pandas.DataFrame(result.cv_results_)`` (see :meth:`Results.to_dict`).
     interrupted : bool
     """
 
-    def __init__(self, results: Results, best: Optional[Dict[str, Any]], interrupted: bool) -> None:
+    def __init__(self, results: Results, best_index: Optional[int], interrupted: bool) -> None:
         self.results = results
         self.interrupted = interrupted
-        self.best_params_: Dict[str, Any] = {} if best is None else {name: best["param_" + name] for name in results.parameters if "param_" + name in best}
-        if best is not None and "epochs_budget" in best:
-            self.best_params_[BUDGET_PARAMETER] = best["epochs_budget"]
-        self.best_score_ = math.nan if best is None else best["mean_score"]
+        self.best_index_ = best_index
+        best = None if best_index is None else results[best_index]
+        self.best_params_: Dict[str, Any] = {} if best is None else dict(best["params"])
+        self.best_score_ = math.nan if best is None else best["mean_test_score"]
         self.best_estimator_: Any = None
+
+    @property
+    def cv_results_(self) -> Dict[str, Any]:
+        return self.results.to_dict()
 
     def __repr__(self) -> str:
         return f"SearchResult(best_score_={self.best_score_:.4g}, best_params_={self.best_params_}, {len(self.results)} trials)"
@@ -193,8 +203,10 @@ def search(
             own_client.close()
 
     rows.sort(key=lambda row: row["trial"])
+    results = Results(rows)
     ranked = _ranked(last_rung)
-    result = SearchResult(Results(rows), ranked[0] if ranked else None, interrupted)
+    best_index = results.column("trial").index(ranked[0]["trial"]) if ranked else None
+    result = SearchResult(results, best_index, interrupted)
     if interrupted:
         raise SearchInterrupted(result)
     if refit and ranked:
@@ -212,28 +224,13 @@ def _run(trials: Trials, inputs: Inputs, client: Any, n_jobs: Optional[int], row
     else:
         records = run_sequentially(trials, inputs)
     for record in records:
-        rows.append(_row(record, extra.get(record["trial"], {})))
-
-
-def _row(record: Dict[str, Any], extra: Dict[str, Any]) -> Dict[str, Any]:
-    row: Dict[str, Any] = {"trial": record["trial"], **extra}
-    row.update({"param_" + name: value for name, value in record["params"].items() if name != BUDGET_PARAMETER or "epochs_budget" not in extra})
-    scores = record["scores"] if record["error"] is None else []
-    row["mean_score"] = float(np.mean(scores)) if scores else math.nan
-    row["std_score"] = float(np.std(scores)) if scores else math.nan
-    row.update({f"split{k}_score": score for k, score in enumerate(scores)})
-    row["fit_time"] = record["fit_time"]
-    row["epochs"] = record["epochs"]
-    row["threads"] = record["threads"]
-    row["warnings"] = "; ".join(record["warnings"])
-    row["error"] = record["error"] or ""
-    return row
+        rows.append(trial_row(record, extra.get(record["trial"], {})))
 
 
 def _ranked(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """Finished rows, best mean score first (ties: the earlier trial)."""
-    finished = [row for row in rows if not row["error"] and math.isfinite(row["mean_score"])]
-    return sorted(finished, key=lambda row: (-row["mean_score"], row["trial"]))
+    finished = [row for row in rows if not row["error"] and math.isfinite(row["mean_test_score"])]
+    return sorted(finished, key=lambda row: (-row["mean_test_score"], row["trial"]))
 
 
 def _halving(

@@ -40,8 +40,9 @@ def run_trial(
     """
     if n_threads is not None:
         set_num_threads(n_threads)
-    record: Dict[str, Any] = {"trial": index, "params": params, "scores": [], "fit_time": 0.0, "epochs": math.nan, "threads": get_num_threads(), "error": None}
+    record: Dict[str, Any] = {"trial": index, "params": params, "scores": [], "fit_times": [], "score_times": [], "epochs": math.nan, "threads": get_num_threads(), "error": None}
     epochs: List[float] = []
+    n_splits = 1 if folds is None else len(folds)
     # Warnings go into the record: printed from many workers (where the caller's filters do
     # not reach) they drown the output, and a short budget's ConvergenceWarning is expected.
     with warnings.catch_warnings(record=True) as caught:
@@ -54,11 +55,15 @@ def run_trial(
                 model = clone(estimator).set_params(**params)
                 started = time.perf_counter()
                 model.fit(X_train, y_train)
-                record["fit_time"] += time.perf_counter() - started
+                fitted = time.perf_counter()
                 record["scores"].append(float(scorer(model, X_test, y_test)))
+                record["fit_times"].append(fitted - started)
+                record["score_times"].append(time.perf_counter() - fitted)
                 epochs.append(float(getattr(model, "n_iter_", math.nan)))
         except Exception as error:  # noqa: BLE001 - any failure of the candidate is its result
             record["error"] = f"{type(error).__name__}: {error}"
+            # As scikit-learn's searches score a failed fit (error_score=np.nan): every split.
+            record["scores"] = [math.nan] * n_splits
     record["warnings"] = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
     if epochs:
         record["epochs"] = float(np.mean(epochs))

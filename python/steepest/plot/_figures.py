@@ -1,0 +1,36 @@
+"""What every picture shares: matplotlib, imported only when a picture is drawn (it is the
+optional extra ``steepest[plot]``), new axes when the caller gives none, and :func:`save`.
+
+``save``'s example is in the package docstring: doctests skip private modules."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Tuple, Union
+
+
+def pyplot() -> Any:
+    """matplotlib.pyplot, or an ImportError that names the extra to install."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as error:
+        raise ImportError(
+            "steepest.plot needs matplotlib, which is not installed: pip install 'steepest[plot]'"
+        ) from error
+    return plt
+
+
+def new_axes(ax: Any, figsize: Tuple[float, float]) -> Any:
+    """``ax``, or the axes of a new figure of ``figsize`` inches."""
+    if ax is not None:
+        return ax
+    figure, ax = pyplot().subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def save(figure: Any, path: Union[str, "os.PathLike[str]"], *, dpi: int = 100) -> None:
+    """Write ``figure`` to ``path`` (the format follows the extension: .png, .svg, .pdf)
+    and close it, so that a script drawing many pictures does not keep them all in memory.
+    """
+    figure.savefig(os.fspath(path), dpi=dpi)
+    pyplot().close(figure)
