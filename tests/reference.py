@@ -13,7 +13,7 @@ Shapes (row-major, weights stored (in_features, out_features) as in the core):
 import numpy as np
 
 ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh", "softmax")
-LOSSES = ("mse", "binary_cross_entropy", "softmax_cross_entropy")
+LOSSES = ("mse", "binary_cross_entropy", "binary_cross_entropy_with_logits", "softmax_cross_entropy")
 
 # PyTorch's BCELoss clamps each log at -100 so that p = 0 or 1 gives a finite loss.
 BCE_LOG_FLOOR = -100.0
@@ -155,21 +155,50 @@ def binary_cross_entropy(pred, target):
     return float(value), dpred
 
 
-def softmax_cross_entropy(logits, labels):
-    """logits (M, C), labels (M,) integer class indices."""
+def softplus(x):
+    """log(1 + e^x), exact and finite for any x (log(e^0 + e^x) by np.logaddexp)."""
+    return np.logaddexp(0.0, _f64(x))
+
+
+def binary_cross_entropy_with_logits(logits, target):
+    """PyTorch's BCEWithLogitsLoss: BCE of sigmoid(z), written through the logits z.
+
+    -log sigmoid(z) = softplus(-z) and -log(1 - sigmoid(z)) = softplus(z), so the loss is
+    mean(t softplus(-z) + (1 - t) softplus(z)): no clamping, finite at any z. Its gradient
+    is (sigmoid(z) - t) / n.
+    """
+    z, t = _f64(logits), _f64(target)
+    value = np.mean(t * softplus(-z) + (1.0 - t) * softplus(z))
+    return float(value), (sigmoid(z) - t) / z.size
+
+
+def softmax_cross_entropy(logits, target):
+    """PyTorch's CrossEntropyLoss over logits (M, C), mean over the M rows.
+
+    target is either integer class indices (M,) or a target distribution per row (M, C)
+    (soft labels, or one-hot rows): -sum_j t_j log softmax(z)_j, whose gradient is
+    softmax(z) sum_j t_j - t (rows need not sum to 1, as in PyTorch).
+    """
     logits = _f64(logits)
-    labels = np.asarray(labels)
-    rows = np.arange(logits.shape[0])
-    value = np.mean(logsumexp(logits) - logits[rows, labels])
-    one_hot = np.zeros_like(logits)
-    one_hot[rows, labels] = 1.0
-    dpred = (softmax(logits) - one_hot) / logits.shape[0]
+    target = np.asarray(target)
+    rows = logits.shape[0]
+    if target.ndim == 1:
+        index = np.arange(rows)
+        value = np.mean(logsumexp(logits) - logits[index, target])
+        one_hot = np.zeros_like(logits)
+        one_hot[index, target] = 1.0
+        return float(value), (softmax(logits) - one_hot) / rows
+    target = _f64(target)
+    log_softmax = logits - logsumexp(logits)[:, None]
+    value = -np.mean(np.sum(target * log_softmax, axis=1))
+    dpred = (softmax(logits) * target.sum(axis=1, keepdims=True) - target) / rows
     return float(value), dpred
 
 
 _LOSSES = {
     "mse": mse,
     "binary_cross_entropy": binary_cross_entropy,
+    "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits,
     "softmax_cross_entropy": softmax_cross_entropy,
 }
 
@@ -193,3 +222,22 @@ def sgd_update(param, grad, velocity=None, *, lr, momentum=0.0, nesterov=False, 
         velocity = None
         step = regularized
     return param - lr * step, velocity
+
+
+def adam_update(param, grad, m, v, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8, l1=0.0, l2=0.0):
+    """One Adam step (Kingma & Ba 2015); returns (new_param, new_m, new_v), inputs left alone.
+
+    PyTorch's Adam with weight_decay = l2 (added to the gradient, not AdamW's decoupled
+    decay), plus an L1 term as in sgd_update. step counts from 1; eps is added to the
+    square root of the bias-corrected second moment, as PyTorch does:
+        g = grad + l2 p + l1 sign(p)
+        m = beta1 m + (1 - beta1) g           v = beta2 v + (1 - beta2) g^2
+        p = p - lr (m / (1 - beta1^step)) / (sqrt(v / (1 - beta2^step)) + eps)
+    """
+    param, grad = _f64(param), _f64(grad)
+    g = grad + l2 * param + l1 * np.sign(param)
+    m = beta1 * _f64(m) + (1.0 - beta1) * g
+    v = beta2 * _f64(v) + (1.0 - beta2) * g * g
+    m_hat = m / (1.0 - beta1**step)
+    v_hat = v / (1.0 - beta2**step)
+    return param - lr * m_hat / (np.sqrt(v_hat) + eps), m, v

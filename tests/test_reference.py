@@ -1,5 +1,6 @@
-"""Checks the NumPy reference itself: hand-checkable values and central finite
-differences in float64. Needs only numpy and pytest, so it runs without a build."""
+"""Checks the NumPy reference itself: hand-checkable values, central finite differences in
+float64, and PyTorch in float64 where it is installed. Needs only numpy and pytest, so it
+runs without a build; the PyTorch checks skip without torch."""
 
 import math
 
@@ -107,6 +108,17 @@ def test_binary_cross_entropy_clamps_log_at_minus_100_like_pytorch():
     np.testing.assert_allclose(dpred, [-0.5e12, 0.5e12], rtol=1e-15)
 
 
+def test_binary_cross_entropy_with_logits_known_values():
+    # sigmoid(0) = 1/2 whatever the target: the loss is log 2, the gradient (1/2 - t) / n.
+    value, dlogits = reference.loss("binary_cross_entropy_with_logits", np.zeros(4), np.array([0.0, 0.25, 0.5, 1.0]))
+    assert value == pytest.approx(math.log(2.0), rel=1e-15)
+    np.testing.assert_array_equal(dlogits, [0.125, 0.0625, 0.0, -0.125])
+    # z = log 3: sigmoid = 3/4, loss of t = 1 is -log(3/4), of t = 0 is -log(1/4).
+    value, dlogits = reference.loss("binary_cross_entropy_with_logits", np.full(2, math.log(3.0)), np.array([1.0, 0.0]))
+    assert value == pytest.approx((math.log(4.0 / 3.0) + math.log(4.0)) / 2, rel=1e-15)
+    np.testing.assert_allclose(dlogits, [-0.125, 0.375], rtol=1e-15)
+
+
 def test_softmax_cross_entropy_known_values():
     logits = np.zeros((2, 4))
     value, dpred = reference.loss("softmax_cross_entropy", logits, np.array([1, 3]))
@@ -134,6 +146,40 @@ def test_sgd_update_hand_computed_steps():
     nesterov, _ = reference.sgd_update(param, grad, velocity, lr=0.5, momentum=0.9, nesterov=True)
     np.testing.assert_allclose(nesterov, [1.0 - 0.88, -2.0 - 0.88, -0.88], rtol=1e-15)
     np.testing.assert_array_equal(velocity, [1.0, 1.0, 1.0])  # inputs left alone
+
+
+def test_adam_update_hand_computed_steps():
+    # beta1 = 1/2, beta2 = 3/4 and eps = 0 keep every number exact in binary.
+    settings = dict(lr=0.3, beta1=0.5, beta2=0.75, eps=0.0)
+    param, m, v = np.array([1.0]), np.zeros(1), np.zeros(1)
+    # g = 2: m = 1, v = 1; m_hat = 1 / (1 - 1/2) = 2, v_hat = 1 / (1 - 3/4) = 4; step 2 / 2.
+    param, m, v = reference.adam_update(param, np.array([2.0]), m, v, step=1, **settings)
+    np.testing.assert_array_equal([param, m, v], [[0.7], [1.0], [1.0]])
+    # g = -2: m = -1/2, v = 7/4; m_hat = (-1/2) / (3/4) = -2/3, v_hat = (7/4) / (7/16) = 4.
+    before = param.copy()
+    param, m, v = reference.adam_update(param, np.array([-2.0]), m, v, step=2, **settings)
+    np.testing.assert_array_equal([m, v], [[-0.5], [1.75]])
+    np.testing.assert_allclose(param, 0.7 + 0.3 * (2.0 / 3.0) / 2.0, rtol=1e-15)
+    np.testing.assert_array_equal(before, [0.7])  # inputs left alone
+
+
+def test_adam_update_adds_l1_and_l2_to_the_gradient():
+    param = np.array([1.0, -2.0, 0.0])
+    grad = np.array([0.5, 0.5, 0.5])
+    # g = grad + 0.1 * param + 0.01 * sign(param) = [0.61, 0.29, 0.5]; at the first step
+    # m_hat = g and v_hat = g^2, so each weight moves by lr g / (|g| + eps).
+    new, m, v = reference.adam_update(param, grad, np.zeros(3), np.zeros(3), step=1, lr=0.5, l1=0.01, l2=0.1)
+    g = np.array([0.61, 0.29, 0.5])
+    np.testing.assert_allclose(m, 0.1 * g, rtol=1e-15)
+    np.testing.assert_allclose(v, 0.001 * g * g, rtol=1e-14)
+    np.testing.assert_allclose(new, param - 0.5 * g / (g + 1e-8), rtol=1e-15)
+
+
+def test_adam_eps_is_added_after_the_square_root_as_in_pytorch():
+    # grad = eps: the first step is lr eps / (eps + eps) = lr / 2. With eps inside the
+    # square root it would be lr eps / sqrt(eps^2 + eps), about 1e-4 lr.
+    new, _, _ = reference.adam_update(np.zeros(1), np.array([1e-8]), np.zeros(1), np.zeros(1), step=1, lr=1.0)
+    np.testing.assert_allclose(new, [-0.5], rtol=1e-12)
 
 
 def test_dense_forward_adds_bias_before_activation():
@@ -164,6 +210,38 @@ def test_softmax_and_logsumexp_at_plus_minus_1000():
         [1000.0 + math.log(2.0), -1000.0 + math.log(2.0)],
         rtol=1e-15,
     )
+
+
+def test_softmax_cross_entropy_soft_labels_known_values():
+    # A uniform target on equal logits: the loss is log C and the gradient vanishes.
+    value, dpred = reference.loss("softmax_cross_entropy", np.zeros((2, 4)), np.full((2, 4), 0.25))
+    assert value == pytest.approx(math.log(4.0), rel=1e-15)
+    np.testing.assert_array_equal(dpred, np.zeros((2, 4)))
+    # Softmax [1/4, 3/4] against t = [1/2, 1/2]: -(log(1/4) + log(3/4)) / 2, and a target
+    # row summing to 2 weighs the softmax twice: (2 softmax - t) / rows.
+    logits = np.array([[0.0, math.log(3.0)], [0.0, math.log(3.0)]])
+    target = np.array([[0.5, 0.5], [1.0, 1.0]])
+    value, dpred = reference.loss("softmax_cross_entropy", logits, target)
+    assert value == pytest.approx((1.5 * (math.log(4.0) + math.log(4.0 / 3.0))) / 2, rel=1e-15)
+    np.testing.assert_allclose(dpred, [[-0.125, 0.125], [-0.25, 0.25]], rtol=1e-15)
+
+
+def test_softmax_cross_entropy_one_hot_rows_equal_integer_labels():
+    rng = np.random.default_rng(7)
+    logits = 3.0 * rng.standard_normal((5, 4))
+    labels = np.array([3, 0, 1, 1, 2])
+    by_label = reference.loss("softmax_cross_entropy", logits, labels)
+    by_row = reference.loss("softmax_cross_entropy", logits, np.eye(4)[labels])
+    assert by_row[0] == pytest.approx(by_label[0], rel=1e-15)
+    np.testing.assert_allclose(by_row[1], by_label[1], rtol=1e-15, atol=1e-17)
+
+
+def test_binary_cross_entropy_with_logits_at_plus_minus_1000():
+    logits = np.array([-1000.0, -1000.0, 1000.0, 1000.0, 0.0])
+    target = np.array([0.0, 1.0, 0.0, 1.0, 1.0])
+    value, dlogits = reference.loss("binary_cross_entropy_with_logits", logits, target)
+    assert value == pytest.approx((1000.0 + 1000.0 + math.log(2.0)) / 5, rel=1e-15)
+    np.testing.assert_array_equal(dlogits, np.array([0.0, -1.0, 1.0, 0.0, -0.5]) / 5)
 
 
 def test_softmax_cross_entropy_at_plus_minus_1000():
@@ -241,6 +319,38 @@ def test_softmax_cross_entropy_gradient_matches_finite_differences():
     np.testing.assert_allclose(dpred, expected, rtol=FD_RTOL, atol=FD_ATOL)
 
 
+def test_binary_cross_entropy_with_logits_gradient_matches_finite_differences():
+    rng = np.random.default_rng(8)
+    logits = 4.0 * rng.standard_normal((4, 3))
+    target = rng.uniform(0.0, 1.0, (4, 3))
+    _, dlogits = reference.loss("binary_cross_entropy_with_logits", logits, target)
+    expected = numerical_gradient(lambda z: reference.loss("binary_cross_entropy_with_logits", z, target)[0], logits)
+    np.testing.assert_allclose(dlogits, expected, rtol=FD_RTOL, atol=FD_ATOL)
+
+
+def test_binary_cross_entropy_with_logits_equals_bce_of_the_sigmoid():
+    # The probability path (sigmoid, then BCELoss, then back through the sigmoid) shares no
+    # formula with the softplus one; away from saturation neither clamps.
+    rng = np.random.default_rng(9)
+    logits = 3.0 * rng.standard_normal((6, 5))
+    target = rng.uniform(0.0, 1.0, (6, 5))
+    value, dlogits = reference.loss("binary_cross_entropy_with_logits", logits, target)
+    probability = reference.sigmoid(logits)
+    want_value, dprobability = reference.loss("binary_cross_entropy", probability, target)
+    assert value == pytest.approx(want_value, rel=1e-13)
+    np.testing.assert_allclose(dlogits, reference.sigmoid_backward(probability, dprobability), rtol=1e-12, atol=1e-15)
+
+
+def test_softmax_cross_entropy_soft_labels_gradient_matches_finite_differences():
+    rng = np.random.default_rng(10)
+    logits = 3.0 * rng.standard_normal((4, 6))
+    target = rng.uniform(0.0, 1.0, (4, 6))
+    target[:3] /= target[:3].sum(axis=1, keepdims=True)  # the last row sums to about 3
+    _, dpred = reference.loss("softmax_cross_entropy", logits, target)
+    expected = numerical_gradient(lambda z: reference.loss("softmax_cross_entropy", z, target)[0], logits)
+    np.testing.assert_allclose(dpred, expected, rtol=FD_RTOL, atol=FD_ATOL)
+
+
 def test_softmax_cross_entropy_value_equals_minus_log_softmax():
     rng = np.random.default_rng(6)
     logits = rng.standard_normal((5, 4))
@@ -248,3 +358,70 @@ def test_softmax_cross_entropy_value_equals_minus_log_softmax():
     value, _ = reference.loss("softmax_cross_entropy", logits, labels)
     probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     assert value == pytest.approx(-np.mean(np.log(probabilities[np.arange(5), labels])), rel=1e-14)
+
+
+# PyTorch in float64: an oracle written by other people (skipped without torch)
+
+TORCH_RTOL = 1e-12  # float64 on both sides: only the order of operations differs
+
+
+def torch_or_skip():
+    return pytest.importorskip("torch")
+
+
+def test_adam_update_matches_torch_optim_adam():
+    torch = torch_or_skip()
+    settings = dict(lr=0.01, beta1=0.8, beta2=0.99, eps=1e-6, l1=1e-2, l2=1e-2)
+    rng = np.random.default_rng(11)
+    param = rng.standard_normal((7, 9))
+    param[::2, ::3] = 0.0  # sign(0) = 0, as torch's abs backward
+    param_t = torch.tensor(param, requires_grad=True)
+    optimizer = torch.optim.Adam(
+        [param_t], lr=settings["lr"], betas=(settings["beta1"], settings["beta2"]), eps=settings["eps"],
+        weight_decay=settings["l2"],
+    )
+    m, v = np.zeros_like(param), np.zeros_like(param)
+    for step in range(1, 6):
+        grad = rng.standard_normal(param.shape)
+        optimizer.zero_grad()
+        # torch has no L1 option: the L1 penalty's gradient comes from autograd.
+        (settings["l1"] * param_t.abs().sum() + (param_t * torch.from_numpy(grad)).sum()).backward()
+        optimizer.step()
+        param, m, v = reference.adam_update(param, grad, m, v, step=step, **settings)
+        np.testing.assert_allclose(param, param_t.detach().numpy(), rtol=TORCH_RTOL, atol=TORCH_RTOL)
+    state = optimizer.state[param_t]
+    np.testing.assert_allclose(m, state["exp_avg"].numpy(), rtol=TORCH_RTOL, atol=1e-15)
+    np.testing.assert_allclose(v, state["exp_avg_sq"].numpy(), rtol=TORCH_RTOL, atol=1e-15)
+
+
+def torch_loss_and_gradient(torch_loss, pred, target):
+    import torch
+
+    pred_t = torch.tensor(pred, requires_grad=True)
+    value = torch_loss(pred_t, torch.from_numpy(target))
+    value.backward()
+    return value.item(), pred_t.grad.numpy()
+
+
+def test_binary_cross_entropy_with_logits_matches_torch():
+    torch = torch_or_skip()
+    rng = np.random.default_rng(12)
+    logits = np.concatenate([5.0 * rng.standard_normal((4, 7)), [[1000.0, -1000.0, 1000.0, -1000.0, 0.0, 40.0, -40.0]]])
+    target = rng.uniform(0.0, 1.0, logits.shape)
+    target[-1, :4] = [1.0, 0.0, 0.0, 1.0]
+    value, dlogits = reference.loss("binary_cross_entropy_with_logits", logits, target)
+    want_value, want_dlogits = torch_loss_and_gradient(torch.nn.functional.binary_cross_entropy_with_logits, logits, target)
+    assert value == pytest.approx(want_value, rel=TORCH_RTOL)
+    np.testing.assert_allclose(dlogits, want_dlogits, rtol=TORCH_RTOL, atol=1e-17)
+
+
+def test_softmax_cross_entropy_soft_labels_match_torch():
+    torch = torch_or_skip()
+    rng = np.random.default_rng(13)
+    logits = np.concatenate([4.0 * rng.standard_normal((5, 6)), [[1000.0, -1000.0, 0.0, 1000.0, 3.0, -3.0]]])
+    target = rng.uniform(0.0, 1.0, logits.shape)
+    target[:3] /= target[:3].sum(axis=1, keepdims=True)  # the other rows are not distributions
+    value, dpred = reference.loss("softmax_cross_entropy", logits, target)
+    want_value, want_dpred = torch_loss_and_gradient(torch.nn.functional.cross_entropy, logits, target)
+    assert value == pytest.approx(want_value, rel=TORCH_RTOL)
+    np.testing.assert_allclose(dpred, want_dpred, rtol=TORCH_RTOL, atol=1e-17)
