@@ -293,39 +293,33 @@ def test_dense_backward_matches_finite_differences(name):
     )
 
 
-def test_mse_gradient_matches_finite_differences():
-    rng = np.random.default_rng(3)
-    pred, target = rng.standard_normal((2, 4, 3))
-    _, dpred = reference.loss("mse", pred, target)
-    expected = numerical_gradient(lambda p: reference.loss("mse", p, target)[0], pred)
+def assert_loss_gradient_matches_finite_differences(name, pred, target):
+    _, dpred = reference.loss(name, pred, target)
+    expected = numerical_gradient(lambda p: reference.loss(name, p, target)[0], pred)
     np.testing.assert_allclose(dpred, expected, rtol=FD_RTOL, atol=FD_ATOL)
+
+
+def test_mse_gradient_matches_finite_differences():
+    pred, target = np.random.default_rng(3).standard_normal((2, 4, 3))
+    assert_loss_gradient_matches_finite_differences("mse", pred, target)
 
 
 def test_binary_cross_entropy_gradient_matches_finite_differences():
     rng = np.random.default_rng(4)
     pred = rng.uniform(0.05, 0.95, (4, 3))  # away from the clamps
     target = rng.uniform(0.0, 1.0, (4, 3))  # soft labels are allowed
-    _, dpred = reference.loss("binary_cross_entropy", pred, target)
-    expected = numerical_gradient(lambda p: reference.loss("binary_cross_entropy", p, target)[0], pred)
-    np.testing.assert_allclose(dpred, expected, rtol=FD_RTOL, atol=FD_ATOL)
+    assert_loss_gradient_matches_finite_differences("binary_cross_entropy", pred, target)
 
 
 def test_softmax_cross_entropy_gradient_matches_finite_differences():
-    rng = np.random.default_rng(5)
-    logits = 3.0 * rng.standard_normal((4, 6))
-    labels = np.array([0, 5, 2, 2])
-    _, dpred = reference.loss("softmax_cross_entropy", logits, labels)
-    expected = numerical_gradient(lambda z: reference.loss("softmax_cross_entropy", z, labels)[0], logits)
-    np.testing.assert_allclose(dpred, expected, rtol=FD_RTOL, atol=FD_ATOL)
+    logits = 3.0 * np.random.default_rng(5).standard_normal((4, 6))
+    assert_loss_gradient_matches_finite_differences("softmax_cross_entropy", logits, np.array([0, 5, 2, 2]))
 
 
 def test_binary_cross_entropy_with_logits_gradient_matches_finite_differences():
     rng = np.random.default_rng(8)
     logits = 4.0 * rng.standard_normal((4, 3))
-    target = rng.uniform(0.0, 1.0, (4, 3))
-    _, dlogits = reference.loss("binary_cross_entropy_with_logits", logits, target)
-    expected = numerical_gradient(lambda z: reference.loss("binary_cross_entropy_with_logits", z, target)[0], logits)
-    np.testing.assert_allclose(dlogits, expected, rtol=FD_RTOL, atol=FD_ATOL)
+    assert_loss_gradient_matches_finite_differences("binary_cross_entropy_with_logits", logits, rng.uniform(0.0, 1.0, (4, 3)))
 
 
 def test_binary_cross_entropy_with_logits_equals_bce_of_the_sigmoid():
@@ -346,9 +340,7 @@ def test_softmax_cross_entropy_soft_labels_gradient_matches_finite_differences()
     logits = 3.0 * rng.standard_normal((4, 6))
     target = rng.uniform(0.0, 1.0, (4, 6))
     target[:3] /= target[:3].sum(axis=1, keepdims=True)  # the last row sums to about 3
-    _, dpred = reference.loss("softmax_cross_entropy", logits, target)
-    expected = numerical_gradient(lambda z: reference.loss("softmax_cross_entropy", z, target)[0], logits)
-    np.testing.assert_allclose(dpred, expected, rtol=FD_RTOL, atol=FD_ATOL)
+    assert_loss_gradient_matches_finite_differences("softmax_cross_entropy", logits, target)
 
 
 def test_softmax_cross_entropy_value_equals_minus_log_softmax():
