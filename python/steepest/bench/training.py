@@ -360,7 +360,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--threads", type=int, nargs="*", default=[1, os.cpu_count() or 1], help="thread counts (default: 1 and all)")
     parser.add_argument("--repeats", type=int, default=5, help="timed epochs per library (default 5)")
     parser.add_argument("--quick", action="store_true", help="a tenth of the data and 3 repeats: a smoke run, not a measurement")
-    parser.add_argument("--configs", nargs="*", default=[c.name for c in CONFIGS], help="which configurations")
+    names = [c.name for c in CONFIGS]
+    parser.add_argument("--configs", nargs="*", default=names, choices=names, metavar="NAME", help=f"which configurations (of {', '.join(names)})")
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
     chosen = [c for c in CONFIGS if c.name in args.configs]
@@ -371,6 +372,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"steepest {steepest.__version__}, simd {steepest.simd_level()}; samples/s, median of {repeats} epochs")
     print(format_table(rows))
     if args.json:
+        os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(rows, f, indent=1)
     return 0
