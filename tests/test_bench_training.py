@@ -1,11 +1,104 @@
-"""The training benchmark's plumbing on a toy configuration: structure, never speed."""
+"""The training benchmark on toy and small sizes: every library trains the same work (from
+the same start, the same result as steepest), the table reports it, and the thread settings
+survive a run. Never speed."""
+
+import math
 
 import numpy as np
+import pytest
 
+import reference
 from steepest.bench import training
 
+EPOCHS = 2
+BATCHES = 3  # per epoch: the batch order matters within an epoch and between epochs
 
-def test_every_library_trains_the_same_work_and_the_table_reports_it():
+# How closely each library's parameters must follow steepest's, as a fraction of what
+# training changed: |theta_peer - theta_steepest| <= DELTA_RTOL |theta_steepest - theta_0|,
+# per weight matrix and per bias (Frobenius norms). All four train in float32 and differ
+# only in the order of their float32 sums (BLAS, XLA, steepest's kernels): a product over
+# K <= 1024 terms is known to about sqrt(K) 2^-24 = 2e-6 of its terms, which cancellation
+# in small gradients and six steps turn into at most 1.3e-4 of the change here (the
+# autoencoder's outer weights, whose updates are smallest against their values). 1e-3 is
+# well above that, and below what a different batch order (reversed rows: 4e-3 to 2.5e-2
+# of the change) or a learning rate 1% off (1e-2) does to the same configurations.
+DELTA_RTOL = 1e-3
+# The loss of the trained parameters, in float64 by the reference, is first order in the
+# parameters: it agrees to the same fraction of what training changed it by.
+LOSS_RTOL = DELTA_RTOL
+
+
+def common_start(config, samples, seed=0):
+    """He-scaled weights, non-zero biases (so a bias that is not copied shows) and one
+    permutation of the rows per epoch."""
+    rng = np.random.default_rng(seed)
+    parameters = [
+        ((rng.standard_normal((a, b)) * math.sqrt(2 / a)).astype(np.float32), (0.1 * rng.standard_normal(b)).astype(np.float32))
+        for a, b in zip(config.sizes[:-1], config.sizes[1:])
+    ]
+    return training.Start(parameters, [rng.permutation(samples) for _ in range(EPOCHS)])
+
+
+def reference_loss(config, parameters, X, y):
+    """The configuration's loss over all of X in float64 (tests/reference.py)."""
+    out = X
+    for i, (weight, bias) in enumerate(parameters):
+        activation = config.activation if i < len(parameters) - 1 else config.output_activation
+        out = reference.dense_forward(out, weight, bias, activation)
+    return reference.loss(config.loss, out, y)[0]
+
+
+TRAINERS = {
+    "steepest": training.steepest_epoch,
+    "numpy": training.numpy_epoch,
+    "torch": training.torch_epoch,
+    "jax": lambda config, X, y, start: training.jax_epoch(config, X, y, 1, start),  # one thread: see jax_epoch
+}
+
+
+def trained(library, config, X, y, start):
+    trainer = TRAINERS[library](config, X, y, start)
+    if trainer is None:
+        pytest.skip(f"{library} is not installed")
+    for _ in range(EPOCHS):
+        assert trainer() > 0
+    return trainer.parameters()
+
+
+@pytest.fixture(scope="module", params=training.CONFIGS, ids=lambda config: config.name)
+def steepest_run(request):
+    config = request.param
+    X, y = training.make_data(config, BATCHES * config.batch)
+    start = common_start(config, len(X))
+    return config, X, y, start, trained("steepest", config, X, y, start)
+
+
+@pytest.mark.parametrize("peer", ["numpy", "torch", "jax"])
+def test_every_library_gives_steepests_loss_from_the_same_start(steepest_run, peer):
+    config, X, y, start, ours = steepest_run
+    theirs = trained(peer, config, X, y, start)
+
+    before = reference_loss(config, start.parameters, X, y)
+    our_loss = reference_loss(config, ours, X, y)
+    their_loss = reference_loss(config, theirs, X, y)
+    assert our_loss < before, "training did not lower the loss: the comparison below would mean nothing"
+    assert abs(their_loss - our_loss) <= LOSS_RTOL * (before - our_loss), (
+        f"{peer} {config.name}: loss {their_loss!r}, steepest {our_loss!r}, from {before!r}"
+    )
+
+    assert len(theirs) == len(ours) == len(start.parameters)
+    for layer, (initial, mine, other) in enumerate(zip(start.parameters, ours, theirs)):
+        for name, at_start, got, want in zip(("weight", "bias"), initial, other, mine):
+            assert got.dtype == np.float32 and got.shape == at_start.shape, f"{peer} {config.name} layer {layer} {name}"
+            change = np.linalg.norm(want.astype(np.float64) - at_start)
+            assert change > 0, f"steepest did not train {config.name} layer {layer} {name}"
+            difference = np.linalg.norm(got.astype(np.float64) - want)
+            assert difference <= DELTA_RTOL * change, (
+                f"{peer} {config.name} layer {layer} {name}: differs from steepest by {difference / change:.2g} of the change"
+            )
+
+
+def test_run_measures_every_installed_library_and_the_table_reports_it():
     toy = training.TrainingConfig("toy", (3, 5, 2), "relu", "identity", 8, "softmax_cross_entropy", 64)
     rows = training.run([toy], threads=1, repeats=1)
     (row,) = rows

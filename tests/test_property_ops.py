@@ -1,12 +1,13 @@
 """Property tests of every steepest.ops function (issue 8): hypothesis draws shapes, both
 dtypes, values (extreme ones included) and memory layouts, and each result is compared
-with a small NumPy float64 implementation written here, independently of the kernels."""
+with the float64 NumPy reference (tests/reference.py), written independently of the kernels."""
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import reference
 from steepest import ops
 
 # Per test, not a global profile: other test files keep their own settings.
@@ -55,38 +56,6 @@ def layout(array, kind):
 LAYOUTS = st.sampled_from(["c", "fortran", "strided"])
 
 
-# ---- the reference -----------------------------------------------------------------------
-
-
-def activation_reference(name, z):
-    z = z.astype(np.float64)
-    if name == "identity":
-        return z
-    if name == "relu":
-        return np.maximum(z, 0)
-    if name == "sigmoid":
-        e = np.exp(-np.abs(z))  # never overflows
-        return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
-    if name == "tanh":
-        return np.tanh(z)
-    shifted = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(shifted)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-def activation_backward_reference(name, y, dy):
-    y, dy = y.astype(np.float64), dy.astype(np.float64)
-    if name == "identity":
-        return dy
-    if name == "relu":
-        return dy * (y > 0)
-    if name == "sigmoid":
-        return dy * y * (1 - y)
-    if name == "tanh":
-        return dy * (1 - y * y)
-    return y * (dy - (dy * y).sum(axis=-1, keepdims=True))
-
-
 # ---- matmul and the dense layer ------------------------------------------------------------
 
 
@@ -97,7 +66,7 @@ def test_matmul(m, n, k, dtype, trans_a, trans_b, layout_a, layout_b, data):
     b = data.draw(matrices(n, k, dtype) if trans_b else matrices(k, n, dtype))
     op_a = a.T if trans_a else a
     op_b = b.T if trans_b else b
-    want = op_a.astype(np.float64) @ op_b.astype(np.float64)
+    want = reference.matmul(a, b, trans_a=trans_a, trans_b=trans_b)
     got = ops.matmul(layout(a, layout_a), layout(b, layout_b), trans_a=trans_a, trans_b=trans_b)
     assert_close(got, want, dtype, np.abs(op_a).astype(np.float64) @ np.abs(op_b), terms=max(k, 1))
 
@@ -107,14 +76,13 @@ def test_matmul(m, n, k, dtype, trans_a, trans_b, layout_a, layout_b, data):
 def test_dense_forward(m, k, n, dtype, activation, with_bias, data):
     x, w = data.draw(matrices(m, k, dtype)), data.draw(matrices(k, n, dtype, -1, 1))
     bias = data.draw(matrices(1, n, dtype))[0] if with_bias else None
-    z = x.astype(np.float64) @ w + (0 if bias is None else bias)
     got = ops.dense_forward(x, w, bias, activation)
     magnitude = np.abs(x).astype(np.float64) @ np.abs(w) + (0 if bias is None else np.abs(bias))
     # Each activation here changes an error in z by at most a factor of 1 (softmax: a row's
     # outputs move by at most the row's largest change).
     if activation == "softmax":
         magnitude = magnitude.max(axis=1, keepdims=True) * np.ones_like(magnitude)
-    assert_close(got, activation_reference(activation, z), dtype, magnitude, terms=k + 1)
+    assert_close(got, reference.dense_forward(x, w, bias, activation), dtype, magnitude, terms=k + 1)
 
 
 @SETTINGS
@@ -123,16 +91,16 @@ def test_dense_backward(m, k, n, dtype, activation, data):
     x, w = data.draw(matrices(m, k, dtype)), data.draw(matrices(k, n, dtype, -1, 1))
     y = ops.dense_forward(x, w, None, activation)
     dy = data.draw(matrices(m, n, dtype))
-    dz = activation_backward_reference(activation, y, dy)
+    want_dx, want_dweight, want_dbias = reference.dense_backward(x, w, y, dy, activation)
     dx, dweight, dbias = ops.dense_backward(x, w, y, dy, activation)
     # act'(y) is computed from y, near 1 - y*y for tanh: its rounding is a fraction of one
     # ulp of 1, so dz is known to within ulps of |dy|, not of |dz|.
     dz_magnitude = np.abs(dy).astype(np.float64)
     if activation == "softmax":
         dz_magnitude = (np.abs(y) * (np.abs(dy) + (np.abs(dy) * np.abs(y)).sum(axis=1, keepdims=True))) * 2
-    assert_close(dx, dz @ w.T.astype(np.float64), dtype, dz_magnitude @ np.abs(w.T), terms=n + 4)
-    assert_close(dweight, x.T.astype(np.float64) @ dz, dtype, np.abs(x.T).astype(np.float64) @ dz_magnitude, terms=m + 4)
-    assert_close(dbias, dz.sum(axis=0), dtype, dz_magnitude.sum(axis=0), terms=m + 4)
+    assert_close(dx, want_dx, dtype, dz_magnitude @ np.abs(w.T), terms=n + 4)
+    assert_close(dweight, want_dweight, dtype, np.abs(x.T).astype(np.float64) @ dz_magnitude, terms=m + 4)
+    assert_close(dbias, want_dbias, dtype, dz_magnitude.sum(axis=0), terms=m + 4)
 
 
 # ---- activations -------------------------------------------------------------------------
@@ -150,14 +118,14 @@ def test_activation_and_its_backward(dtype, name, shape, scale, data):
     # Values up to ±1000: sigmoid, tanh and softmax must stay finite and exact there.
     x = data.draw(hnp.arrays(np.float64, shape, elements=st.floats(-scale, scale))).astype(dtype)
     y = ops.activation(name, x)
-    want = activation_reference(name, x)
+    want = reference.activation(name, x)
     assert np.isfinite(y).all()
     magnitude = np.maximum(np.abs(want), 1.0 if name in ("sigmoid", "tanh", "softmax") else np.abs(x))
     assert_close(y, want, dtype, magnitude, terms=shape[-1] if name == "softmax" else 4)
     dy = data.draw(hnp.arrays(np.float64, shape, elements=st.floats(-10, 10))).astype(dtype)
     dx = ops.activation_backward(name, y, dy)
     backward_magnitude = np.abs(dy) * 4 + (np.abs(dy).sum(axis=-1, keepdims=True) if name == "softmax" else 0)
-    assert_close(dx, activation_backward_reference(name, y, dy), dtype, backward_magnitude, terms=shape[-1])
+    assert_close(dx, reference.activation_backward(name, y, dy), dtype, backward_magnitude, terms=shape[-1])
 
 
 # ---- losses ------------------------------------------------------------------------------
@@ -168,11 +136,11 @@ def test_activation_and_its_backward(dtype, name, shape, scale, data):
 def test_mse(dtype, shape, data):
     pred = data.draw(hnp.arrays(np.float64, shape, elements=st.floats(-100, 100))).astype(dtype)
     target = data.draw(hnp.arrays(np.float64, shape, elements=st.floats(-100, 100))).astype(dtype)
-    difference = pred.astype(np.float64) - target
     value, gradient = ops.loss("mse", pred, target)
-    size = difference.size
-    assert np.isclose(value, np.mean(difference**2), rtol=relative_tolerance(dtype, size) * 10, atol=relative_tolerance(dtype) * 1e4)
-    assert_close(gradient, 2 * difference / size, dtype, 2 * (np.abs(pred) + np.abs(target)) / size, terms=4)
+    want_value, want_gradient = reference.mse(pred, target)
+    size = pred.size
+    assert np.isclose(value, want_value, rtol=relative_tolerance(dtype, size) * 10, atol=relative_tolerance(dtype) * 1e4)
+    assert_close(gradient, want_gradient, dtype, 2 * (np.abs(pred) + np.abs(target)) / size, terms=4)
 
 
 @SETTINGS
@@ -180,41 +148,35 @@ def test_mse(dtype, shape, data):
 def test_binary_cross_entropy_from_probabilities_and_from_logits(dtype, rows, cols, data):
     logits = data.draw(matrices(rows, cols, np.float64, -30, 30))
     # Probabilities away from 0 and 1, where BCELoss's clamping of the logs does not apply.
-    pred = activation_reference("sigmoid", np.clip(logits, -4, 4)).astype(dtype)
+    pred = reference.sigmoid(np.clip(logits, -4, 4)).astype(dtype)
     target = data.draw(hnp.arrays(np.float64, (rows, cols), elements=st.floats(0, 1))).astype(dtype)
-    p, t, n = pred.astype(np.float64), target.astype(np.float64), rows * cols
+    p, n = pred.astype(np.float64), rows * cols
     value, gradient = ops.loss("binary_cross_entropy", pred, target)
-    assert np.isclose(value, -np.mean(t * np.log(p) + (1 - t) * np.log(1 - p)), rtol=relative_tolerance(dtype, n) * 100)
-    assert_close(gradient, (p - t) / (p * (1 - p)) / n, dtype, (1 / (p * (1 - p))) / n, terms=16)
+    want_value, want_gradient = reference.binary_cross_entropy(pred, target)
+    assert np.isclose(value, want_value, rtol=relative_tolerance(dtype, n) * 100)
+    assert_close(gradient, want_gradient, dtype, (1 / (p * (1 - p))) / n, terms=16)
 
     z = logits.astype(dtype)
-    zz = z.astype(np.float64)
     value, gradient = ops.loss("binary_cross_entropy_with_logits", z, target)
-    want = np.mean(np.maximum(zz, 0) - zz * t + np.log1p(np.exp(-np.abs(zz))))
+    want_value, want_gradient = reference.binary_cross_entropy_with_logits(z, target)
     assert np.isfinite(value)
-    assert np.isclose(value, want, rtol=relative_tolerance(dtype, n) * 100, atol=relative_tolerance(dtype, n) * 100)
-    assert_close(gradient, (activation_reference("sigmoid", zz) - t) / n, dtype, np.full((rows, cols), 2.0 / n), terms=16)
+    assert np.isclose(value, want_value, rtol=relative_tolerance(dtype, n) * 100, atol=relative_tolerance(dtype, n) * 100)
+    assert_close(gradient, want_gradient, dtype, np.full((rows, cols), 2.0 / n), terms=16)
 
 
 @SETTINGS
 @given(DTYPES, st.integers(1, 12), st.integers(1, 9), st.sampled_from([10.0, 1000.0]), st.booleans(), st.data())
 def test_softmax_cross_entropy_with_labels_and_with_probabilities(dtype, rows, classes, scale, label_targets, data):
     logits = data.draw(matrices(rows, classes, dtype, -scale, scale))
-    probabilities = activation_reference("softmax", logits)
-    log_probabilities = logits - logits.max(axis=1, keepdims=True).astype(np.float64)
-    log_probabilities -= np.log(np.exp(log_probabilities).sum(axis=1, keepdims=True))
     if label_targets:
-        labels = np.array(data.draw(st.lists(st.integers(0, classes - 1), min_size=rows, max_size=rows)), dtype=np.int64)
-        target = np.eye(classes)[labels]
-        value, gradient = ops.loss("softmax_cross_entropy", logits, labels)
+        target = np.array(data.draw(st.lists(st.integers(0, classes - 1), min_size=rows, max_size=rows)), dtype=np.int64)
     else:
-        target = activation_reference("softmax", data.draw(matrices(rows, classes, np.float64, -3, 3)))
-        value, gradient = ops.loss("softmax_cross_entropy", logits, target.astype(dtype))
-        target = target.astype(dtype).astype(np.float64)
-    want = -np.mean((target * log_probabilities).sum(axis=1))
+        target = reference.softmax(data.draw(matrices(rows, classes, np.float64, -3, 3))).astype(dtype)
+    value, gradient = ops.loss("softmax_cross_entropy", logits, target)
+    want, want_gradient = reference.softmax_cross_entropy(logits, target)
     assert np.isfinite(value)
     assert np.isclose(value, want, rtol=relative_tolerance(dtype, classes) * 100, atol=relative_tolerance(dtype, classes) * scale * 10)
-    assert_close(gradient, (probabilities - target) / rows, dtype, np.full((rows, classes), 2.0 / rows), terms=classes)
+    assert_close(gradient, want_gradient, dtype, np.full((rows, classes), 2.0 / rows), terms=classes)
 
 
 # ---- optimizer steps ---------------------------------------------------------------------
@@ -236,14 +198,10 @@ def test_sgd_update(dtype, size, lr, momentum, nesterov, l1, l2, data):
     param = data.draw(matrices(1, size, dtype))[0]
     grad = data.draw(matrices(1, size, dtype))[0]
     velocity = data.draw(matrices(1, size, dtype))[0]
-    p, g, v = param.astype(np.float64), grad.astype(np.float64), velocity.astype(np.float64)
-    g = g + l2 * p + l1 * np.sign(p)
-    if momentum:
-        v = momentum * v + g
-        step = g + momentum * v if nesterov else v
-    else:
-        step = g
-    want_param = p - lr * step
+    p = param.astype(np.float64)
+    want_param, v = reference.sgd_update(
+        param, grad, velocity if momentum else None, lr=lr, momentum=momentum, nesterov=nesterov, l1=l1, l2=l2
+    )
     ops.sgd_update(param, grad, velocity if momentum else None, lr=lr, momentum=momentum, nesterov=nesterov, l1=l1, l2=l2)
     step_magnitude = np.abs(grad) + np.abs(velocity) + l2 * np.abs(p) + l1
     assert_close(param, want_param, dtype, np.abs(p) + 4 * lr * step_magnitude, terms=4)
@@ -259,11 +217,9 @@ def test_adam_update(dtype, size, step, lr, l2, data):
     grad = data.draw(matrices(1, size, dtype))[0]
     m = data.draw(matrices(1, size, dtype, -1, 1))[0]
     v = data.draw(matrices(1, size, dtype, 0, 1))[0]
-    p, g = param.astype(np.float64), grad.astype(np.float64) + l2 * param.astype(np.float64)
-    want_m = beta1 * m + (1 - beta1) * g
-    want_v = beta2 * v + (1 - beta2) * g * g
-    m_hat, v_hat = want_m / (1 - beta1**step), want_v / (1 - beta2**step)
-    want_param = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+    p = param.astype(np.float64)
+    want_param, want_m, want_v = reference.adam_update(param, grad, m, v, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps, l2=l2)
+    v_hat = want_v / (1 - beta2**step)
     m_before = m.astype(np.float64)
     ops.adam_update(param, grad, m, v, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps, l2=l2)
     # Bounds from the size of the terms, not of the results: m = β1·m + (1-β1)·g and

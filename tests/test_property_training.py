@@ -1,12 +1,14 @@
 """Property tests of predict and fit (issue 8): for hypothesis-drawn architectures, dtypes,
 data and batch sizes, predict equals a NumPy forward pass over the model's own weights, and
-one epoch of in-order mini-batch SGD equals a NumPy training loop written here."""
+one epoch of in-order mini-batch SGD equals a NumPy training loop written here from the
+float64 reference's layers, loss and SGD step (tests/reference.py)."""
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import reference
 import steepest
 
 # Per test, not a global profile: other test files keep their own settings.
@@ -21,24 +23,10 @@ def architectures(draw):
     return sizes, draw(HIDDEN), draw(st.sampled_from(["identity", "sigmoid", "tanh"]))
 
 
-def activate(name, z):
-    if name == "relu":
-        return np.maximum(z, 0)
-    if name == "sigmoid":
-        return 1 / (1 + np.exp(-z))
-    if name == "tanh":
-        return np.tanh(z)
-    return z
-
-
-def derivative_from_output(name, y):
-    return {"relu": (y > 0).astype(np.float64), "sigmoid": y * (1 - y), "tanh": 1 - y * y}.get(name, np.ones_like(y))
-
-
 def forward(weights, activations, x):
     outputs = [x]
     for (w, b), name in zip(weights, activations):
-        outputs.append(activate(name, outputs[-1] @ w + b))
+        outputs.append(reference.dense_forward(outputs[-1], w, b, name))
     return outputs
 
 
@@ -49,12 +37,11 @@ def sgd_epoch(weights, activations, X, Y, batch_size, lr, l2):
     for begin in range(0, len(X), batch_size):
         x, y = X[begin : begin + batch_size], Y[begin : begin + batch_size]
         outputs = forward(weights, activations, x)
-        gradient = 2 * (outputs[-1] - y) / y.size
+        _, gradient = reference.mse(outputs[-1], y)
         for layer in reversed(range(len(weights))):
             w, b = weights[layer]
-            dz = gradient * derivative_from_output(activations[layer], outputs[layer + 1])
-            gradient = dz @ w.T
-            weights[layer] = (w - lr * (outputs[layer].T @ dz + l2 * w), b - lr * dz.sum(axis=0))
+            gradient, dw, db = reference.dense_backward(outputs[layer], w, outputs[layer + 1], gradient, activations[layer])
+            weights[layer] = (reference.sgd_update(w, dw, lr=lr, l2=l2)[0], reference.sgd_update(b, db, lr=lr)[0])
     return weights
 
 

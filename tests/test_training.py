@@ -18,7 +18,8 @@ torch = None  # imported by the tests that need it, which skip without it
 
 
 def reference_training(layers, X, target, *, loss, epochs, batch_size, lr, momentum=0.0, nesterov=False, l1=0.0, l2=0.0, adam=None):
-    """Plain mini-batch training in float64, batches in order. layers: [(W, b, activation)]."""
+    """Plain mini-batch training in float64, batches in order. layers: [(W, b, activation)].
+    state holds each parameter's velocity (SGD) or first moment (Adam), second Adam's second."""
     params = [(W.astype(np.float64).copy(), b.astype(np.float64).copy(), act) for W, b, act in layers]
     state = [[np.zeros_like(W), np.zeros_like(b)] for W, b, _ in params]
     second = [[np.zeros_like(W), np.zeros_like(b)] for W, b, _ in params]
@@ -48,15 +49,9 @@ def reference_training(layers, X, target, *, loss, epochs, batch_size, lr, momen
                     b, state[i][1] = reference.sgd_update(b, db, state[i][1], lr=lr, momentum=momentum, nesterov=nesterov)
                 else:
                     beta1, beta2, eps = adam
-                    new = []
-                    for j, (p, g, r1, r2) in enumerate(((W, dW, l1, l2), (b, db, 0.0, 0.0))):
-                        g = g + r2 * p + r1 * np.sign(p)
-                        state[i][j] = beta1 * state[i][j] + (1 - beta1) * g
-                        second[i][j] = beta2 * second[i][j] + (1 - beta2) * g * g
-                        m_hat = state[i][j] / (1 - beta1**step)
-                        v_hat = second[i][j] / (1 - beta2**step)
-                        new.append(p - lr * m_hat / (np.sqrt(v_hat) + eps))
-                    W, b = new
+                    settings = dict(step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps)
+                    W, state[i][0], second[i][0] = reference.adam_update(W, dW, state[i][0], second[i][0], l1=l1, l2=l2, **settings)
+                    b, state[i][1], second[i][1] = reference.adam_update(b, db, state[i][1], second[i][1], **settings)
                 params[i] = (W, b, act)
     return params, losses
 

@@ -4,6 +4,10 @@ compiled (each when installed; JAX at one thread), same architecture, data, batc
 threads, interleaved repetitions, medians after a warm-up epoch.
 
 Run ``python -m steepest.bench.training`` (``--threads 1``, ``--repeats 5``, ``--quick``).
+
+Each library initialises and shuffles its own way, as its users would. Given a :class:`Start`,
+every library starts from the same parameters and takes the rows in the same order, so that
+their epochs can be compared number for number (tests/test_bench_training.py does).
 """
 
 from __future__ import annotations
@@ -65,27 +69,69 @@ def make_data(config: TrainingConfig, samples: int, seed: int = 0) -> Tuple[np.n
 # the seconds it took.
 Epoch = Callable[[], float]
 
+#: A network's parameters, layer by layer: (weight (in_features, out_features), bias).
+Parameters = List[Tuple[np.ndarray, np.ndarray]]
+
 LR = 1e-3  # small enough that no configuration diverges on random data
 
 
-def steepest_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray) -> Epoch:
+@dataclass(frozen=True)
+class Start:
+    """The same start for every library: float32 parameters, and one permutation of the
+    rows per epoch, taken in turn (batches are consecutive slices of the permuted rows).
+    For comparing results, not speed: steepest's epoch then also times copying the rows
+    into that order."""
+
+    parameters: Parameters
+    orders: Sequence[np.ndarray]
+
+
+@dataclass(frozen=True)
+class Trainer:
+    """One library ready to train. Calling it is its :data:`Epoch`; ``parameters()`` reads
+    its current parameters back as NumPy arrays (never inside the timed epoch)."""
+
+    epoch: Epoch
+    parameters: Callable[[], Parameters]
+
+    def __call__(self) -> float:
+        return self.epoch()
+
+
+def steepest_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, start: Optional[Start] = None) -> Trainer:
     model = steepest.MLP(config.sizes, config.activation, config.output_activation, seed=0)
     optimizer = steepest.SGD(lr=LR)
+    settings: Dict[str, Any] = dict(epochs=1, batch_size=config.batch, loss=config.loss, optimizer=optimizer, verbose=0, diagnostics=False)
+    dense = [layer for layer in model.layers if isinstance(layer, steepest.Dense)]
+    orders = iter(start.orders) if start is not None else None
+    if start is not None:
+        for layer, (weight, bias) in zip(dense, start.parameters):
+            layer.weight[...] = weight
+            layer.bias[...] = bias
 
     def epoch() -> float:
         started = time.perf_counter()
-        model.fit(X, y, epochs=1, batch_size=config.batch, loss=config.loss, optimizer=optimizer, verbose=0, diagnostics=False)
+        if orders is None:
+            model.fit(X, y, **settings)
+        else:
+            order = next(orders)
+            model.fit(X[order], y[order], shuffle=False, **settings)
         return time.perf_counter() - started
 
-    return epoch
+    return Trainer(epoch, lambda: [(layer.weight.copy(), layer.bias.copy()) for layer in dense])
 
 
-def numpy_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray) -> Epoch:
+def numpy_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, start: Optional[Start] = None) -> Trainer:
     """A clean NumPy training loop: what a careful user writes without a framework."""
     rng = np.random.default_rng(0)
     sizes = config.sizes
-    weights = [(rng.standard_normal((a, b)) * math.sqrt(2 / a)).astype(np.float32) for a, b in zip(sizes[:-1], sizes[1:])]
-    biases = [np.zeros(b, np.float32) for b in sizes[1:]]
+    if start is None:
+        weights = [(rng.standard_normal((a, b)) * math.sqrt(2 / a)).astype(np.float32) for a, b in zip(sizes[:-1], sizes[1:])]
+        biases = [np.zeros(b, np.float32) for b in sizes[1:]]
+    else:
+        weights = [W.astype(np.float32) for W, _ in start.parameters]
+        biases = [b.astype(np.float32) for _, b in start.parameters]
+    orders = iter(start.orders) if start is not None else None
     last = len(weights) - 1
     one_hot = np.eye(sizes[-1], dtype=np.float32)
 
@@ -109,7 +155,7 @@ def numpy_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray) -> Epoch:
 
     def epoch() -> float:
         started = time.perf_counter()
-        order = rng.permutation(len(X))
+        order = rng.permutation(len(X)) if orders is None else next(orders)
         for begin in range(0, len(X), config.batch):
             index = order[begin : begin + config.batch]
             activations = [X[index]]
@@ -136,22 +182,30 @@ def numpy_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray) -> Epoch:
                 biases[i] -= LR * gradient_b
         return time.perf_counter() - started
 
-    return epoch
+    return Trainer(epoch, lambda: [(W.copy(), b.copy()) for W, b in zip(weights, biases)])
 
 
-def torch_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray) -> Optional[Epoch]:
+def torch_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, start: Optional[Start] = None) -> Optional[Trainer]:
     try:
         import torch
     except ImportError:
         return None
     activations = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}
     layers: List[Any] = []
+    linears: List[Any] = []
     for i, (a, b) in enumerate(zip(config.sizes[:-1], config.sizes[1:])):
-        layers.append(torch.nn.Linear(a, b))
+        linears.append(torch.nn.Linear(a, b))
+        layers.append(linears[-1])
         name = config.activation if i < len(config.sizes) - 2 else config.output_activation
         if name in activations:
             layers.append(activations[name]())
     net = torch.nn.Sequential(*layers)
+    if start is not None:
+        with torch.no_grad():
+            for linear, (weight, bias) in zip(linears, start.parameters):
+                linear.weight.copy_(torch.from_numpy(np.ascontiguousarray(weight.T)))  # torch stores (out, in)
+                linear.bias.copy_(torch.from_numpy(bias))
+    orders = iter(start.orders) if start is not None else None
     optimizer = torch.optim.SGD(net.parameters(), lr=LR)
     X_t = torch.from_numpy(X)
     y_t = torch.from_numpy(y)
@@ -159,7 +213,7 @@ def torch_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray) -> Optiona
 
     def epoch() -> float:
         started = time.perf_counter()
-        order = torch.randperm(len(X_t))
+        order = torch.randperm(len(X_t)) if orders is None else torch.from_numpy(next(orders))
         for begin in range(0, len(X_t), config.batch):
             index = order[begin : begin + config.batch]
             optimizer.zero_grad(set_to_none=True)
@@ -167,10 +221,13 @@ def torch_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray) -> Optiona
             optimizer.step()
         return time.perf_counter() - started
 
-    return epoch
+    def parameters() -> Parameters:
+        return [(linear.weight.detach().numpy().T.copy(), linear.bias.detach().numpy().copy()) for linear in linears]
+
+    return Trainer(epoch, parameters)
 
 
-def jax_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, threads: int) -> Optional[Epoch]:
+def jax_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, threads: int, start: Optional[Start] = None) -> Optional[Trainer]:
     """JAX at its best for small networks: the whole epoch compiled as one ``lax.scan`` of
     SGD steps. Measured at one thread only: XLA fixes its thread count when it starts."""
     if threads != 1:
@@ -184,10 +241,14 @@ def jax_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, threads: int
         return None
     rng = np.random.default_rng(0)
     sizes = config.sizes
-    params = [
-        (jnp.asarray(rng.standard_normal((a, b)) * math.sqrt(2 / a), jnp.float32), jnp.zeros(b, jnp.float32))
-        for a, b in zip(sizes[:-1], sizes[1:])
-    ]
+    if start is None:
+        params = [
+            (jnp.asarray(rng.standard_normal((a, b)) * math.sqrt(2 / a), jnp.float32), jnp.zeros(b, jnp.float32))
+            for a, b in zip(sizes[:-1], sizes[1:])
+        ]
+    else:
+        params = [(jnp.asarray(W, jnp.float32), jnp.asarray(b, jnp.float32)) for W, b in start.parameters]
+    orders = iter(start.orders) if start is not None else None
     functions = {"relu": jax.nn.relu, "tanh": jnp.tanh, "sigmoid": jax.nn.sigmoid, "identity": lambda z: z}
 
     def loss(params: Any, xb: Any, yb: Any) -> Any:
@@ -215,13 +276,13 @@ def jax_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, threads: int
 
     def epoch() -> float:
         started = time.perf_counter()
-        order = rng.permutation(len(X))[: batches * config.batch]
+        order = (rng.permutation(len(X)) if orders is None else next(orders))[: batches * config.batch]
         batches_x = jnp.asarray(X[order].reshape(batches, config.batch, -1))
         batches_y = jnp.asarray(y[order].reshape((batches, config.batch) + y.shape[1:]))
         state["params"] = jax.block_until_ready(train(state["params"], batches_x, batches_y))
         return time.perf_counter() - started
 
-    return epoch
+    return Trainer(epoch, lambda: [(np.asarray(W), np.asarray(b)) for W, b in state["params"]])
 
 
 @contextlib.contextmanager
@@ -263,7 +324,7 @@ def _run(configs: Sequence[TrainingConfig], threads: int, repeats: int, scale: f
     for config in configs:
         samples = max(4, int(config.samples * scale) // config.batch) * config.batch
         X, y = make_data(config, samples)
-        libraries = {"steepest": steepest_epoch(config, X, y), "numpy": numpy_epoch(config, X, y)}
+        libraries: Dict[str, Epoch] = {"steepest": steepest_epoch(config, X, y), "numpy": numpy_epoch(config, X, y)}
         for name, peer in (("torch", torch_epoch(config, X, y)), ("jax", jax_epoch(config, X, y, threads))):
             if peer is not None:
                 libraries[name] = peer
@@ -299,7 +360,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--threads", type=int, nargs="*", default=[1, os.cpu_count() or 1], help="thread counts (default: 1 and all)")
     parser.add_argument("--repeats", type=int, default=5, help="timed epochs per library (default 5)")
     parser.add_argument("--quick", action="store_true", help="a tenth of the data and 3 repeats: a smoke run, not a measurement")
-    parser.add_argument("--configs", nargs="*", default=[c.name for c in CONFIGS], help="which configurations")
+    names = [c.name for c in CONFIGS]
+    parser.add_argument("--configs", nargs="*", default=names, choices=names, metavar="NAME", help=f"which configurations (of {', '.join(names)})")
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
     chosen = [c for c in CONFIGS if c.name in args.configs]
@@ -310,6 +372,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"steepest {steepest.__version__}, simd {steepest.simd_level()}; samples/s, median of {repeats} epochs")
     print(format_table(rows))
     if args.json:
+        os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(rows, f, indent=1)
     return 0

@@ -1,46 +1,95 @@
-"""``steepest bench``: the benchmark report, by running ``python -m steepest.bench``."""
+"""``steepest bench``: the benchmark report, kernels then training throughput, by running
+``python -m steepest.bench`` and ``python -m steepest.bench.training``."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import os
+from typing import Any, List
 
-from steepest.cli.exit_codes import USAGE, CommandError
+from steepest.cli.exit_codes import OK, USAGE, CommandError
 
 EXAMPLES = """\
 examples:
-  steepest bench                              the kernel report
-  steepest bench --quick                      a shorter run
+  steepest bench                              kernels, then training throughput
+  steepest bench --quick                      a short run (about half a minute)
   steepest bench --threads 1 --out results    one thread; JSON and picture into results/
-  steepest bench -- --help                    the options of the report itself
+  steepest bench --report training --configs tiny small
+                                              only the training report, two configurations
 
-Every other argument is passed to 'python -m steepest.bench'."""
+Writes kernels.json, kernels.png (with matplotlib) and training.json into --out. Each
+report also runs alone: python -m steepest.bench --help, python -m steepest.bench.training --help."""
+
+REPORTS = ("all", "kernels", "training")
 
 
 def add_parser(commands: Any) -> None:
-    """Register ``steepest bench`` with the subcommand parser."""
+    """Register ``steepest bench`` and its options with the subcommand parser."""
     parser = commands.add_parser(
         "bench",
         help="the benchmark report: kernels and training throughput",
-        description="Run steepest's benchmark report (kernels and training throughput against NumPy "
-        "and, when installed, PyTorch and JAX).",
+        description="Run steepest's benchmark report: the kernel report (products, fused layers and "
+        "the SGD step against NumPy and, when installed, PyTorch), then the training report (whole "
+        "epochs against NumPy and, when installed, PyTorch and JAX).",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    # Options this parser does not know go to the report (see steepest.cli.main).
-    parser.set_defaults(run=run, passes_unknown_arguments=True)
+    parser.add_argument("--quick", action="store_true", help="short runs (about half a minute in all): a smoke test, not a measurement")
+    parser.add_argument("--threads", type=positive_int, nargs="+", metavar="N", help="thread counts (default: 1 and all CPUs)")
+    parser.add_argument("--out", default="bench-results", metavar="DIR", help="folder for the JSON files and the picture (default: bench-results)")
+    parser.add_argument("--report", choices=REPORTS, default="all", help="which report to run (default: all)")
+    parser.add_argument("--only", metavar="TEXT", help="kernel report: only the cases whose name contains TEXT")
+    parser.add_argument("--configs", nargs="+", metavar="NAME", help="training report: only these configurations")
+    parser.add_argument("--repeats", type=positive_int, metavar="N", help="training report: timed epochs per library (default 5)")
+    parser.set_defaults(run=run)
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1, for argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def report_commands(args: argparse.Namespace) -> List[List[str]]:
+    """The command line of each report to run, in order, with the options that apply to it."""
+    import sys
+
+    commands = []
+    if args.report in ("all", "kernels"):
+        kernels = [sys.executable, "-m", "steepest.bench", "--out", args.out]
+        kernels += ["--quick"] if args.quick else []
+        kernels += ["--threads", ",".join(map(str, args.threads))] if args.threads else []
+        kernels += ["--only", args.only] if args.only else []
+        commands.append(kernels)
+    if args.report in ("all", "training"):
+        training = [sys.executable, "-m", "steepest.bench.training", "--json", os.path.join(args.out, "training.json")]
+        training += ["--quick"] if args.quick else []
+        training += ["--threads", *map(str, args.threads)] if args.threads else []
+        training += ["--configs", *args.configs] if args.configs else []
+        training += ["--repeats", str(args.repeats)] if args.repeats else []
+        commands.append(training)
+    return commands
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``python -m steepest.bench`` with the arguments; return its exit status."""
+    """Run each report in turn; return the first failing exit status, else 0."""
     import importlib.util
     import subprocess
-    import sys
 
     if importlib.util.find_spec("steepest.bench") is None:
         raise CommandError("the benchmark report (steepest.bench) is not part of this installation", USAGE)
-    unknown = args.unknown_arguments
-    arguments = unknown[1:] if unknown[:1] == ["--"] else unknown
-    # A child interpreter, not an import: the report sets up NumPy's threading environment
-    # before NumPy loads, which an already-running interpreter is past.
-    return subprocess.run([sys.executable, "-m", "steepest.bench", *arguments]).returncode
+    from steepest.bench import machine
+
+    # Child interpreters, not imports: NumPy reads its threading and BLAS environment when it
+    # loads, which this interpreter is past; both reports measure the same, unhandicapped NumPy.
+    environment = machine.benchmark_environment()
+    for command in report_commands(args):
+        status = subprocess.run(command, env=environment).returncode
+        if status != OK:
+            return status
+    return OK
