@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, Union
 from steepest._validation import non_negative_float
 
 #: A learning rate: a number, or a schedule giving the rate for each epoch (see
-#: :mod:`steepest.schedules`).
+#: :mod:`steepest.train.schedules`).
 LearningRate = Union[float, Callable[[int], float]]
 
 
