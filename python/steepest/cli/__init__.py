@@ -54,10 +54,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Run the ``steepest`` command line with ``argv`` (default ``sys.argv[1:]``) and
     return its exit status (see :mod:`steepest.cli.exit_codes`)."""
     parser = build_parser()
-    args, unknown = parser.parse_known_args(argv)
-    if unknown and not getattr(args, "passes_unknown_arguments", False):
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    args.unknown_arguments = unknown
+    args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
         return USAGE
