@@ -976,14 +976,31 @@ void test_standard_normal(Ledger& ledger, const KernelSet<T>& kernels, const Ker
   }
 }
 
-// The benchmark's peak-rate probe: a count of operations and a finite result.
+// The benchmark's peak-rate probe: 12 chains one vector wide (kernels.h), so exactly
+// 2 · 12 · lanes · iterations operations. The sink must hold the chains' sum, which a kernel
+// that skipped chains, lanes or rounds would get wrong: chain c starts at c and each round is
+// acc·multiplier + 1e-3; with a multiplier near 1 a round less moves a chain by 1e-3 of
+// itself, far more than the rounding of 100 rounds.
 template <class T>
 void test_fma_throughput(Ledger& ledger, const KernelSet<T>& kernels) {
-  T sink = T(0.5);
-  const double operations = kernels.fma_throughput(100, &sink);
-  if (!(operations > 0) || !std::isfinite(double(sink)))
-    ledger.fail(std::string("fma_throughput ") + dtype_name<T>() + ": returned " + std::to_string(operations) +
-                " operations, sink " + std::to_string(double(sink)));
+  const char* dtype = dtype_name<T>();
+  constexpr index_t chains = 12;
+  const index_t iterations = 100;
+  const T multiplier = T(0.999), shift = T(1e-3);
+  T sink = multiplier;
+  const double operations = kernels.fma_throughput(iterations, &sink);
+  const double want_operations = 2.0 * chains * double(kernels.lanes) * double(iterations);
+  const std::string where = std::to_string(iterations) + " rounds";
+  ledger.check_bits("fma_throughput operations", dtype, operations, want_operations, operations == want_operations,
+                    where);
+  double want_sink = 0;
+  for (index_t c = 0; c < chains; ++c) {
+    double acc = double(c);
+    for (index_t round = 0; round < iterations; ++round) acc = acc * double(multiplier) + double(shift);
+    want_sink += acc * double(kernels.lanes);
+  }
+  ledger.check("fma_throughput sink", dtype, double(sink), want_sink, want_sink,
+               tolerance<T>() * double(iterations), where);
 }
 
 // scalar: the same dtype's kernels at the scalar level, which the kernels that promise the

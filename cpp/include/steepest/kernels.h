@@ -104,9 +104,10 @@ struct KernelSet {
   // however a run of indices is split over calls.
   void (*standard_normal)(index_t n, std::uint64_t stream, std::uint64_t first_index, T* out);
 
-  // Runs `iterations` rounds of independent multiply-add chains and returns the floating-point
-  // operations done (the benchmark report's measure of the machine's peak); *sink is read as
-  // the multiplier and receives the chains' sum, so the work cannot be optimized away.
+  // Runs `iterations` rounds of 12 independent multiply-add chains, each one vector wide, and
+  // returns the floating-point operations done, exactly 2 · 12 · lanes · iterations (the
+  // benchmark report's measure of the machine's peak); *sink is read as the multiplier and
+  // receives the chains' sum, so the work cannot be optimized away.
   double (*fma_throughput)(index_t iterations, T* sink);
 };
 
