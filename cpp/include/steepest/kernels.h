@@ -121,14 +121,4 @@ template <class T> const KernelSet<T>& kernels_for(const KernelTable& table);
 template <> inline const KernelSet<float>& kernels_for<float>(const KernelTable& t) { return t.f32; }
 template <> inline const KernelSet<double>& kernels_for<double>(const KernelTable& t) { return t.f64; }
 
-// One per instruction set compiled in (cpp/kernels/kernels_<isa>.cpp).
-const KernelTable& kernel_table_scalar();
-#if defined(STEEPEST_ARCH_X86_64)
-const KernelTable& kernel_table_sse2();
-const KernelTable& kernel_table_avx2();
-const KernelTable& kernel_table_avx512();
-#elif defined(STEEPEST_ARCH_AARCH64)
-const KernelTable& kernel_table_neon();
-#endif
-
 }  // namespace steepest
