@@ -852,7 +852,8 @@ void test_dropout(Ledger& ledger, const KernelSet<T>& kernels, const KernelSet<T
   const index_t lanes = kernels.lanes;
   std::vector<index_t> sizes;
   for (index_t n = 0; n <= 40; ++n) sizes.push_back(n);
-  for (index_t n : {lanes - 1, lanes + 1, 2 * lanes - 1, 3 * lanes + 1, index_t(257), index_t(1001)}) sizes.push_back(n);
+  for (index_t n : {lanes - 1, lanes + 1, 2 * lanes - 1, 3 * lanes + 1, index_t(257), index_t(1001)})
+    sizes.push_back(n);
   const index_t pad = 3;
   const std::uint8_t byte_sentinel = 0xAB;
   const T sentinel = T(-7.25);
@@ -909,7 +910,8 @@ void test_dropout(Ledger& ledger, const KernelSet<T>& kernels, const KernelSet<T
           break;
       }
       for (index_t i = n; i < n + pad; ++i)
-        if (!same_bits(through[i], sentinel)) ledger.fail("dropout_backward " + std::string(dtype) + " " + where + ": wrote past n");
+        if (!same_bits(through[i], sentinel))
+          ledger.fail("dropout_backward " + std::string(dtype) + " " + where + ": wrote past n");
     }
 
     // Any nonzero byte keeps (the vocabulary's load_mask tests bytes, not their sign or low bit).
