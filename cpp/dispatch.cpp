@@ -12,6 +12,8 @@
 #endif
 #endif
 
+#include "kernel_tables.h"  // generated: one table per level compiled in
+
 namespace steepest {
 namespace {
 
@@ -20,8 +22,6 @@ struct Level {
   const KernelTable& (*table)();
   bool (*supported)();
 };
-
-bool always() { return true; }
 
 #if defined(STEEPEST_ARCH_X86_64)
 struct CpuidRegisters {
@@ -53,7 +53,19 @@ unsigned long long enabled_state_components() {
 #endif
 }
 
-bool has_avx2_fma() {
+#endif
+
+// The CPU features a level can require, by the names steepest_add_isa's CPU_FEATURE gives
+// (cmake/steepest_isa.cmake): each true only when the CPU has the instructions and the OS
+// saves their registers.
+namespace feature {
+
+bool none() { return true; }
+
+#if defined(STEEPEST_ARCH_X86_64)
+bool sse2() { return true; }  // part of x86-64 itself
+
+bool avx2_fma() {
   const CpuidRegisters leaf1 = cpuid(1, 0);
   const bool avx = leaf1.ecx & (1u << 28), fma = leaf1.ecx & (1u << 12);
   const bool avx2 = cpuid(0, 0).eax >= 7 && (cpuid(7, 0).ebx & (1u << 5));
@@ -61,25 +73,22 @@ bool has_avx2_fma() {
   return avx && fma && avx2 && os_saves_ymm;
 }
 
-bool has_avx512() {
-  if (!has_avx2_fma()) return false;
+bool avx512() {
+  if (!avx2_fma()) return false;
   const unsigned ebx = cpuid(7, 0).ebx;
   const unsigned needed = (1u << 16) | (1u << 17) | (1u << 30) | (1u << 31);  // F, DQ, BW, VL
   const bool os_saves_zmm = (enabled_state_components() & 0xE6) == 0xE6;
   return (ebx & needed) == needed && os_saves_zmm;
 }
+#elif defined(STEEPEST_ARCH_AARCH64)
+bool neon() { return true; }  // part of AArch64 itself
 #endif
+
+}  // namespace feature
 
 // Lowest first: the last supported one is the default.
 const Level kLevels[] = {
-    {"scalar", kernel_table_scalar, always},
-#if defined(STEEPEST_ARCH_X86_64)
-    {"sse2", kernel_table_sse2, always},  // part of x86-64 itself
-    {"avx2", kernel_table_avx2, has_avx2_fma},
-    {"avx512", kernel_table_avx512, has_avx512},
-#elif defined(STEEPEST_ARCH_AARCH64)
-    {"neon", kernel_table_neon, always},  // part of AArch64 itself
-#endif
+#include "kernel_levels.inc"  // generated: {name, table, feature} per steepest_add_isa line
 };
 
 std::atomic<const KernelTable*> active{nullptr};

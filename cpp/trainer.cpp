@@ -12,16 +12,9 @@
 namespace steepest {
 namespace {
 
-// splitmix64's finaliser: a counter-based generator, so dropout masks depend on
-// (seed, step, layer, element) only, never on threads or call order.
-std::uint64_t mix(std::uint64_t z) {
-  z += 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-double uniform(std::uint64_t stream, std::uint64_t i) { return double(mix(stream + i) >> 11) * 0x1.0p-53; }
+// The kernels' counter-based generator (its mix derives the dropout streams), so dropout
+// masks depend on (seed, step, layer, element) only, never on threads or call order.
+#include "kernels/random.inc"
 
 // ln(99): sigmoid(z) is within 1% of 0 or 1 exactly when |z| exceeds it.
 constexpr double kSigmoidSaturatedLogit = 4.59511985013459;
@@ -202,14 +195,9 @@ double Trainer<T>::forward_and_loss(index_t rows, bool training) {
       std::memcpy(output, input, sizeof(T) * static_cast<std::size_t>(rows * layer.in_features));
     } else {
       // Inverted dropout: kept inputs are scaled by 1/(1 - p) so predict needs no scaling.
-      const double rate = layer.dropout_rate;
-      const T scale = T(1 / (1 - rate));
       const std::uint64_t stream = mix(seed_ ^ mix(std::uint64_t(steps_) * 1024 + l));
-      std::uint8_t* mask = dropout_masks_[l].data();
-      for (index_t i = 0; i < rows * layer.in_features; ++i) {
-        mask[i] = uniform(stream, std::uint64_t(i)) >= rate;
-        output[i] = mask[i] ? input[i] * scale : T(0);
-      }
+      kernels_->dropout_forward(rows * layer.in_features, stream, layer.dropout_rate, input, dropout_masks_[l].data(),
+                                output);
     }
   }
 
@@ -279,9 +267,8 @@ void Trainer<T>::backward(index_t rows) {
                      parameters + layer.weight_offset, activations_[l + 1].data(), doutput, activation, doutput,
                      dinput, gradients + layer.weight_offset, gradients + layer.bias_offset);
     } else if (dinput) {
-      const T scale = T(1 / (1 - layer.dropout_rate));
-      const std::uint8_t* mask = dropout_masks_[l].data();
-      for (index_t i = 0; i < rows * layer.in_features; ++i) dinput[i] = mask[i] ? doutput[i] * scale : T(0);
+      kernels_->dropout_backward(rows * layer.in_features, layer.dropout_rate, dropout_masks_[l].data(), doutput,
+                                 dinput);
     }
   }
 }

@@ -2,7 +2,8 @@
 // references written below: the matrix products (through steepest::gemm, in the layouts a
 // dense layer uses, packed and read in place), the dense layer's forward and backward
 // passes, the activations and their derivatives, the losses with their gradients, SGD and
-// Adam, in float32 and float64.
+// Adam, dropout and standard normal noise (also bitwise against the scalar level), in
+// float32 and float64.
 //
 // Dimension letters: M rows of the output (the batch), K the length of the reduction, N the
 // columns of the output.
@@ -24,6 +25,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <limits>
 #include <map>
@@ -94,6 +96,20 @@ class Ledger {
       std::printf("FAIL %s %s %s %s: got %.17g, want %.17g, |got - want| / magnitude = %.3g > %.3g "
                   "(magnitude %.3g)\n",
                   kernel.c_str(), dtype, isa.c_str(), where.c_str(), got, want, error, tol, magnitude);
+    return false;
+  }
+
+  // For results that must equal the expected ones bit for bit: recorded as an error of 0 or
+  // infinity.
+  bool check_bits(const std::string& kernel, const char* dtype, double got, double want, bool same,
+                  const std::string& where) {
+    double& worst = worst_[{kernel, dtype}][isa];
+    if (!same) worst = std::numeric_limits<double>::infinity();
+    ++checks_;
+    if (same) return true;
+    if (failures_++ < 30)
+      std::printf("FAIL %s %s %s %s: got %.17g, want %.17g bit for bit\n", kernel.c_str(), dtype, isa.c_str(),
+                  where.c_str(), got, want);
     return false;
   }
 
@@ -810,18 +826,189 @@ void test_optimizers(Ledger& ledger, const KernelSet<T>& kernels) {
   }
 }
 
-// The benchmark's peak-rate probe: a count of operations and a finite result.
-template <class T>
-void test_fma_throughput(Ledger& ledger, const KernelSet<T>& kernels) {
-  T sink = T(0.5);
-  const double operations = kernels.fma_throughput(100, &sink);
-  if (!(operations > 0) || !std::isfinite(double(sink)))
-    ledger.fail(std::string("fma_throughput ") + dtype_name<T>() + ": returned " + std::to_string(operations) +
-                " operations, sink " + std::to_string(double(sink)));
-}
+// ----------------------------------------------------------- dropout and noise ----
 
 template <class T>
-void test_all(Ledger& ledger, const KernelSet<T>& kernels) {
+bool same_bits(T a, T b) {
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
+
+// Draw i of a counter-based stream as the kernels define it, written here independently of
+// cpp/kernels/random.inc: the first output of splitmix64 started at stream + i, its top 53
+// bits as a fraction.
+double reference_uniform(std::uint64_t stream, std::uint64_t i) {
+  return double(Random(stream + i).next() >> 11) * 0x1.0p-53;
+}
+
+// Inverted dropout over sizes across every vector width and its tails (n = 1, lanes - 1,
+// lanes + 1, odd sizes), rates from none to most, inputs with infinities, NaN and signed
+// zeros: the mask against the reference draws, outputs bit for bit against x·T(1/(1 - rate))
+// or +0, forward and backward against each other and against the scalar level, in place
+// and with nothing written past n.
+template <class T>
+void test_dropout(Ledger& ledger, const KernelSet<T>& kernels, const KernelSet<T>& scalar) {
+  Random random(7);
+  const char* dtype = dtype_name<T>();
+  const index_t lanes = kernels.lanes;
+  std::vector<index_t> sizes;
+  for (index_t n = 0; n <= 40; ++n) sizes.push_back(n);
+  for (index_t n : {lanes - 1, lanes + 1, 2 * lanes - 1, 3 * lanes + 1, index_t(257), index_t(1001)})
+    sizes.push_back(n);
+  const index_t pad = 3;
+  const std::uint8_t byte_sentinel = 0xAB;
+  const T sentinel = T(-7.25);
+  for (index_t n : sizes) {
+    for (double rate : {0.0, 0.1, 0.5, 0.9}) {
+      const std::string where = "n=" + std::to_string(n) + " rate=" + std::to_string(rate);
+      const T scale = T(1 / (1 - rate));
+      std::vector<T> x = random.values<T>(n, -3, 3);
+      const T specials[] = {std::numeric_limits<T>::infinity(), -std::numeric_limits<T>::infinity(),
+                            std::numeric_limits<T>::quiet_NaN(), T(-0.0), T(0), std::numeric_limits<T>::denorm_min()};
+      for (index_t i = 0; i < n; i += 5) x[i] = specials[(i / 5) % 6];
+      const std::uint64_t stream = random.next();
+
+      std::vector<std::uint8_t> mask(n + pad, byte_sentinel), scalar_mask(n + pad, byte_sentinel);
+      std::vector<T> y(n + pad, sentinel), scalar_y(n + pad, sentinel);
+      kernels.dropout_forward(n, stream, rate, x.data(), mask.data(), y.data());
+      scalar.dropout_forward(n, stream, rate, x.data(), scalar_mask.data(), scalar_y.data());
+      for (index_t i = 0; i < n; ++i) {
+        const bool kept = reference_uniform(stream, std::uint64_t(i)) >= rate;
+        const T want = kept ? T(x[i] * scale) : T(0);
+        if (!ledger.check_bits("dropout_forward mask", dtype, mask[i], kept, mask[i] == kept, where) ||
+            !ledger.check_bits("dropout_forward", dtype, double(y[i]), double(want), same_bits(y[i], want), where) ||
+            !ledger.check_bits("dropout_forward vs scalar", dtype, double(y[i]), double(scalar_y[i]),
+                               same_bits(y[i], scalar_y[i]) && mask[i] == scalar_mask[i], where))
+          break;
+      }
+      for (index_t i = n; i < n + pad; ++i)
+        if (mask[i] != byte_sentinel || !same_bits(y[i], sentinel))
+          ledger.fail("dropout_forward " + std::string(dtype) + " " + where + ": wrote past n");
+
+      // In place, as a layer's buffer may be reused.
+      std::vector<std::uint8_t> mask_in_place(n);
+      std::vector<T> in_place(x);
+      kernels.dropout_forward(n, stream, rate, in_place.data(), mask_in_place.data(), in_place.data());
+      for (index_t i = 0; i < n; ++i)
+        if (!ledger.check_bits("dropout_forward in place", dtype, double(in_place[i]), double(y[i]),
+                               same_bits(in_place[i], y[i]) && mask_in_place[i] == mask[i], where))
+          break;
+
+      // Backward through the forward's mask: dx = mask ? dy·scale : +0, in place over dy; with
+      // dy = x it must give the forward's output (the same map).
+      const std::vector<T> dy = random.values<T>(n);
+      std::vector<T> dx(dy), scalar_dx(n + pad, sentinel), through(n + pad, sentinel);
+      kernels.dropout_backward(n, rate, mask.data(), dx.data(), dx.data());
+      scalar.dropout_backward(n, rate, mask.data(), dy.data(), scalar_dx.data());
+      kernels.dropout_backward(n, rate, mask.data(), x.data(), through.data());
+      for (index_t i = 0; i < n; ++i) {
+        const T want = mask[i] ? T(dy[i] * scale) : T(0);
+        if (!ledger.check_bits("dropout_backward", dtype, double(dx[i]), double(want), same_bits(dx[i], want), where) ||
+            !ledger.check_bits("dropout_backward vs scalar", dtype, double(dx[i]), double(scalar_dx[i]),
+                               same_bits(dx[i], scalar_dx[i]), where) ||
+            !ledger.check_bits("dropout_backward vs forward", dtype, double(through[i]), double(y[i]),
+                               same_bits(through[i], y[i]), where))
+          break;
+      }
+      for (index_t i = n; i < n + pad; ++i)
+        if (!same_bits(through[i], sentinel))
+          ledger.fail("dropout_backward " + std::string(dtype) + " " + where + ": wrote past n");
+    }
+
+    // Any nonzero byte keeps (the vocabulary's load_mask tests bytes, not their sign or low bit).
+    std::vector<std::uint8_t> bytes(n);
+    for (index_t i = 0; i < n; ++i) bytes[i] = std::uint8_t(i % 3 == 0 ? 0 : random.next() % 255 + 1);
+    const std::vector<T> dy = random.values<T>(n);
+    std::vector<T> dx(n);
+    kernels.dropout_backward(n, 0.5, bytes.data(), dy.data(), dx.data());
+    for (index_t i = 0; i < n; ++i) {
+      const T want = bytes[i] ? T(dy[i] * T(2)) : T(0);
+      if (!ledger.check_bits("dropout_backward any byte", dtype, double(dx[i]), double(want), same_bits(dx[i], want),
+                             "n=" + std::to_string(n) + " byte " + std::to_string(int(bytes[i]))))
+        break;
+    }
+  }
+}
+
+// Standard normal noise: against Box–Muller computed here from the reference uniforms, bit
+// for bit against the scalar level, the same when a run of indices is split over calls (at
+// tails and offsets), finite, and 10^5 draws per stream with mean within 5 standard errors of
+// 0 (5/sqrt(n) = 0.016) and variance within 5 standard errors of 1 (5·sqrt(2/n) = 0.022, the
+// sample variance of a normal having variance 2/n): a correct generator fails either with
+// probability under 10^-6.
+template <class T>
+void test_standard_normal(Ledger& ledger, const KernelSet<T>& kernels, const KernelSet<T>& scalar) {
+  const char* dtype = dtype_name<T>();
+  const index_t n = 100000;
+  const double two_pi = 2 * std::acos(-1.0);
+  for (std::uint64_t stream : {std::uint64_t(0), std::uint64_t(0x5EED), ~std::uint64_t(0)}) {
+    const std::string where = "stream " + std::to_string(stream);
+    std::vector<T> z(n), z_scalar(n), split(n);
+    kernels.standard_normal(n, stream, 0, z.data());
+    scalar.standard_normal(n, stream, 0, z_scalar.data());
+    index_t begin = 0;
+    const index_t lanes = kernels.lanes;
+    for (index_t part : {index_t(1), lanes - 1, lanes + 1, index_t(37)}) {
+      kernels.standard_normal(part, stream, std::uint64_t(begin), split.data() + begin);
+      begin += part;
+    }
+    kernels.standard_normal(n - begin, stream, std::uint64_t(begin), split.data() + begin);
+
+    double sum = 0, sum_squares = 0;
+    for (index_t i = 0; i < n; ++i) {
+      const double u1 = 1 - reference_uniform(stream, 2 * std::uint64_t(i));
+      const double u2 = reference_uniform(stream, 2 * std::uint64_t(i) + 1);
+      const double want = std::sqrt(-2 * std::log(u1)) * std::cos(two_pi * u2);
+      const std::string at = where + " at " + std::to_string(i);
+      if (!ledger.check("standard_normal", dtype, double(z[i]), want, std::max(1.0, std::fabs(want)), tolerance<T>(),
+                        at) ||
+          !ledger.check_bits("standard_normal vs scalar", dtype, double(z[i]), double(z_scalar[i]),
+                             same_bits(z[i], z_scalar[i]), at) ||
+          !ledger.check_bits("standard_normal split", dtype, double(split[i]), double(z[i]), same_bits(split[i], z[i]),
+                             at) ||
+          !ledger.check_bits("standard_normal finite", dtype, double(z[i]), double(z[i]), std::isfinite(double(z[i])),
+                             at))
+        return;
+      sum += double(z[i]);
+      sum_squares += double(z[i]) * double(z[i]);
+    }
+    const double mean = sum / n, variance = sum_squares / n - mean * mean;
+    if (!(std::fabs(mean) <= 5 / std::sqrt(double(n))) || !(std::fabs(variance - 1) <= 5 * std::sqrt(2.0 / n)))
+      ledger.fail("standard_normal " + std::string(dtype) + " " + where + ": mean " + std::to_string(mean) +
+                  ", variance " + std::to_string(variance) + " over " + std::to_string(n) + " draws");
+  }
+}
+
+// The benchmark's peak-rate probe: 12 chains one vector wide (kernels.h), so exactly
+// 2 · 12 · lanes · iterations operations. The sink must hold the chains' sum, which a kernel
+// that skipped chains, lanes or rounds would get wrong: chain c starts at c and each round is
+// acc·multiplier + 1e-3; with a multiplier near 1 a round less moves a chain by 1e-3 of
+// itself, far more than the rounding of 100 rounds.
+template <class T>
+void test_fma_throughput(Ledger& ledger, const KernelSet<T>& kernels) {
+  const char* dtype = dtype_name<T>();
+  constexpr index_t chains = 12;
+  const index_t iterations = 100;
+  const T multiplier = T(0.999), shift = T(1e-3);
+  T sink = multiplier;
+  const double operations = kernels.fma_throughput(iterations, &sink);
+  const double want_operations = 2.0 * chains * double(kernels.lanes) * double(iterations);
+  const std::string where = std::to_string(iterations) + " rounds";
+  ledger.check_bits("fma_throughput operations", dtype, operations, want_operations, operations == want_operations,
+                    where);
+  double want_sink = 0;
+  for (index_t c = 0; c < chains; ++c) {
+    double acc = double(c);
+    for (index_t round = 0; round < iterations; ++round) acc = acc * double(multiplier) + double(shift);
+    want_sink += acc * double(kernels.lanes);
+  }
+  ledger.check("fma_throughput sink", dtype, double(sink), want_sink, want_sink,
+               tolerance<T>() * double(iterations), where);
+}
+
+// scalar: the same dtype's kernels at the scalar level, which the kernels that promise the
+// same bits at every level are compared with.
+template <class T>
+void test_all(Ledger& ledger, const KernelSet<T>& kernels, const KernelSet<T>& scalar) {
   test_gemm(ledger, kernels);
   test_gemm_threads(ledger, kernels);
   test_gemm_layouts_agree(ledger, kernels);
@@ -829,6 +1016,8 @@ void test_all(Ledger& ledger, const KernelSet<T>& kernels) {
   test_activations(ledger, kernels);
   test_losses(ledger, kernels);
   test_optimizers(ledger, kernels);
+  test_dropout(ledger, kernels, scalar);
+  test_standard_normal(ledger, kernels, scalar);
   test_fma_throughput(ledger, kernels);
 }
 
@@ -873,13 +1062,15 @@ int main(int argc, char** argv) {
   }
   std::printf("testing: %s\n", join(levels).c_str());
 
+  steepest::select_isa("scalar");
+  const steepest::KernelTable& scalar = steepest::active_kernels();
   Ledger ledger;
   for (const std::string& level : levels) {
     steepest::select_isa(level);
     const steepest::KernelTable& table = steepest::active_kernels();
     ledger.isa = table.isa;
-    test_all(ledger, table.f32);
-    test_all(ledger, table.f64);
+    test_all(ledger, table.f32, scalar.f32);
+    test_all(ledger, table.f64, scalar.f64);
   }
   ledger.print_summary(levels);
 

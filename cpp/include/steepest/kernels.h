@@ -92,9 +92,22 @@ struct KernelSet {
   // Σ x² (for gradient norms).
   double (*sum_squares)(index_t n, const T* x);
 
-  // Runs `iterations` rounds of independent multiply-add chains and returns the floating-point
-  // operations done (the benchmark report's measure of the machine's peak); *sink is read as
-  // the multiplier and receives the chains' sum, so the work cannot be optimized away.
+  // Inverted dropout (x, mask, y: n; y may be x): element i is kept, mask[i] = 1, when the
+  // i-th uniform draw of `stream` (cpp/kernels/random.inc) is >= rate, else mask[i] = 0; then
+  // y[i] = mask[i] ? x[i] · T(1/(1 - rate)) : 0. The mask depends on (stream, i) only.
+  void (*dropout_forward)(index_t n, std::uint64_t stream, double rate, const T* x, std::uint8_t* mask, T* y);
+  // Its backward pass, given the forward's mask and rate (mask, dy, dx: n; dx may be dy):
+  // dx[i] = mask[i] ? dy[i] · T(1/(1 - rate)) : 0.
+  void (*dropout_backward)(index_t n, double rate, const std::uint8_t* mask, const T* dy, T* dx);
+  // out: n. out[j] = the standard normal draw (first_index + j) of `stream`, by Box–Muller from
+  // the same generator's uniforms, rounded to T: bitwise the same at every level, and the same
+  // however a run of indices is split over calls.
+  void (*standard_normal)(index_t n, std::uint64_t stream, std::uint64_t first_index, T* out);
+
+  // Runs `iterations` rounds of 12 independent multiply-add chains, each one vector wide, and
+  // returns the floating-point operations done, exactly 2 · 12 · lanes · iterations (the
+  // benchmark report's measure of the machine's peak); *sink is read as the multiplier and
+  // receives the chains' sum, so the work cannot be optimized away.
   double (*fma_throughput)(index_t iterations, T* sink);
 };
 
@@ -107,15 +120,5 @@ struct KernelTable {
 template <class T> const KernelSet<T>& kernels_for(const KernelTable& table);
 template <> inline const KernelSet<float>& kernels_for<float>(const KernelTable& t) { return t.f32; }
 template <> inline const KernelSet<double>& kernels_for<double>(const KernelTable& t) { return t.f64; }
-
-// One per instruction set compiled in (cpp/kernels/kernels_<isa>.cpp).
-const KernelTable& kernel_table_scalar();
-#if defined(STEEPEST_ARCH_X86_64)
-const KernelTable& kernel_table_sse2();
-const KernelTable& kernel_table_avx2();
-const KernelTable& kernel_table_avx512();
-#elif defined(STEEPEST_ARCH_AARCH64)
-const KernelTable& kernel_table_neon();
-#endif
 
 }  // namespace steepest
