@@ -32,8 +32,15 @@ const std::vector<std::string>& optimizer_names() {
   return names;
 }
 
+const std::vector<std::string>& input_noise_names() {
+  static const std::vector<std::string> names = {"none", "gaussian", "mask"};
+  return names;
+}
+
 Activation parse_activation(const std::string& name) { return parse<Activation>(activation_names(), name, "activation"); }
 Loss parse_loss(const std::string& name) { return parse<Loss>(loss_names(), name, "loss"); }
 OptimizerKind parse_optimizer(const std::string& name) { return parse<OptimizerKind>(optimizer_names(), name, "optimizer"); }
+
+InputNoise parse_input_noise(const std::string& name) { return parse<InputNoise>(input_noise_names(), name, "input noise"); }
 
 }  // namespace steepest

@@ -29,6 +29,12 @@ Network<T>::Network(std::vector<LayerSpec> layers) : layers_(std::move(layers)) 
         throw std::invalid_argument("dropout layer " + std::to_string(i) + " must keep its width");
       if (!(layer.dropout_rate >= 0 && layer.dropout_rate < 1))
         throw std::invalid_argument("dropout layer " + std::to_string(i) + " needs a rate in [0, 1)");
+    } else if (layer.kind == LayerSpec::Kind::condition) {
+      if (layer.classes < 1 || layer.out_features != layer.in_features + layer.classes)
+        throw std::invalid_argument("condition layer " + std::to_string(i) + " must append its classes to its inputs");
+    } else if (layer.kind == LayerSpec::Kind::gaussian_sample) {
+      if (layer.in_features != 2 * layer.out_features)
+        throw std::invalid_argument("sampling layer " + std::to_string(i) + " must take a mean and a log-variance per output");
     } else {
       if (layer.activation == Activation::softmax && i + 1 != layers_.size())
         throw std::invalid_argument("softmax is for the output layer only (layer " + std::to_string(i) + ")");
@@ -75,6 +81,9 @@ Network<T>::Network(Network& whole, index_t first, index_t last) : guard_(whole.
 template <class T>
 void Network<T>::predict(const T* x, index_t rows, T* y, index_t batch_rows,
                          const std::function<void()>& check_interrupt) const {
+  for (const LayerSpec& layer : layers_)
+    if (layer.kind == LayerSpec::Kind::condition || layer.kind == LayerSpec::Kind::gaussian_sample)
+      throw std::invalid_argument("this network has a condition or a sampling layer: predict through its parts");
   const KernelSet<T>& kernels = kernels_for<T>(active_kernels());
   // A batch larger than the data would only size the buffers for rows that do not exist
   // (and batch_rows x widest could overflow).

@@ -1,6 +1,7 @@
 #include "steepest/trainer.h"
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <mutex>
@@ -23,15 +24,21 @@ constexpr double kSigmoidSaturatedLogit = 4.59511985013459;
 
 template <class T>
 Trainer<T>::Trainer(Network<T>& network, index_t batch_size, Loss loss, OptimizerConfig optimizer,
-                    std::uint64_t seed, bool diagnostics)
+                    Objective objective, std::uint64_t seed, bool diagnostics)
     : network_(network),
       kernels_(&kernels_for<T>(active_kernels())),
       batch_size_(batch_size),
       loss_(loss),
       optimizer_(optimizer),
+      objective_(objective),
       seed_(seed),
       collect_diagnostics_(diagnostics) {
   if (batch_size < 1) throw std::invalid_argument("batch_size must be >= 1");
+  if (!(objective.loss_scale > 0) || !std::isfinite(objective.loss_scale))
+    throw std::invalid_argument("the loss scale must be a finite number > 0");
+  if (!(objective.noise_amount >= 0) || !std::isfinite(objective.noise_amount) ||
+      (objective.noise == InputNoise::mask && objective.noise_amount >= 1))
+    throw std::invalid_argument("input noise needs an amount >= 0 (and < 1 for a mask)");
   const std::vector<LayerSpec>& layers = network.layers();
   const LayerSpec& last = layers.back();
   output_is_logits_ = last.kind == LayerSpec::Kind::dense &&
@@ -51,9 +58,15 @@ Trainer<T>::Trainer(Network<T>& network, index_t batch_size, Loss loss, Optimize
     dropout_masks_.emplace_back(layers[l].kind == LayerSpec::Kind::dropout
                                     ? static_cast<std::size_t>(batch_size * layers[l].in_features)
                                     : 0);
+    sampling_noise_.push_back(layers[l].kind == LayerSpec::Kind::gaussian_sample ? buffer(layers[l].out_features)
+                                                                                 : std::vector<T>());
   }
   target_batch_ = buffer(network.output_features());
   label_batch_.resize(static_cast<std::size_t>(batch_size));
+  condition_batch_.resize(static_cast<std::size_t>(batch_size));
+  kl_rows_.resize(static_cast<std::size_t>(batch_size));
+  if (objective.noise == InputNoise::gaussian) input_noise_ = buffer(layers.front().in_features);
+  for (const LayerSpec& layer : layers) sampling_layer_ = sampling_layer_ || layer.kind == LayerSpec::Kind::gaussian_sample;
   const auto count = static_cast<std::size_t>(network.parameter_count());
   parameter_gradients_.resize(count);
   if (optimizer.kind == OptimizerKind::adam) {
@@ -75,22 +88,41 @@ void Trainer<T>::reset_diagnostics() {
     d = LayerDiagnostics{};
     if (layers[l].kind == LayerSpec::Kind::dense && layers[l].activation == Activation::relu)
       d.ever_active.assign(static_cast<std::size_t>(layers[l].out_features), 0);
+    if (layers[l].kind == LayerSpec::Kind::gaussian_sample)
+      d.kl_sums.assign(static_cast<std::size_t>(layers[l].out_features), 0.0);
   }
 }
 
 template <class T>
-void Trainer<T>::gather(const T* x, const T* target, const std::int64_t* labels, const std::int64_t* rows_in_order,
-                        index_t first_row, index_t rows) {
+void Trainer<T>::gather(const Samples<T>& data, const std::int64_t* rows_in_order, index_t first_row, index_t rows) {
   const index_t in = network_.input_features(), out = network_.output_features();
   for (index_t r = 0; r < rows; ++r) {
     const std::int64_t source = rows_in_order ? rows_in_order[first_row + r] : first_row + r;
-    std::memcpy(activations_[0].data() + r * in, x + source * in, sizeof(T) * static_cast<std::size_t>(in));
-    if (labels)
-      label_batch_[static_cast<std::size_t>(r)] = labels[source];
+    std::memcpy(activations_[0].data() + r * in, data.x + source * in, sizeof(T) * static_cast<std::size_t>(in));
+    if (data.labels)
+      label_batch_[static_cast<std::size_t>(r)] = data.labels[source];
     else
-      std::memcpy(target_batch_.data() + r * out, target + source * out, sizeof(T) * static_cast<std::size_t>(out));
+      std::memcpy(target_batch_.data() + r * out, data.target + source * out, sizeof(T) * static_cast<std::size_t>(out));
+    if (data.conditions) condition_batch_[static_cast<std::size_t>(r)] = data.conditions[source];
   }
-  labels_in_use_ = labels != nullptr;
+  labels_in_use_ = data.labels != nullptr;
+}
+
+template <class T>
+void Trainer<T>::corrupt_inputs(index_t rows) {
+  if (objective_.noise == InputNoise::none || objective_.noise_amount == 0) return;
+  const index_t n = rows * network_.input_features();
+  T* x = activations_[0].data();
+  // A seed of its own ("noise"), so that these draws are not any layer's.
+  const std::uint64_t stream = mix(mix(seed_ ^ 0x6E6F697365ull) ^ mix(std::uint64_t(steps_)));
+  if (objective_.noise == InputNoise::gaussian) {
+    kernels_->standard_normal(n, stream, 0, input_noise_.data());
+    const T amount = T(objective_.noise_amount);
+    for (index_t i = 0; i < n; ++i) x[i] += amount * input_noise_[static_cast<std::size_t>(i)];
+  } else {
+    for (index_t i = 0; i < n; ++i)
+      if (uniform(stream, std::uint64_t(i)) < objective_.noise_amount) x[i] = T(0);
+  }
 }
 
 template <class T>
@@ -102,11 +134,13 @@ std::vector<LayerReport> Trainer<T>::diagnostics() const {
     const LayerSpec& layer = layers[l];
     LayerReport& report = reports[l];
     report.dense = layer.kind == LayerSpec::Kind::dense;
+    const LayerDiagnostics& d = diagnostics_[l];
     if (!report.dense) {
       report.gradient_norm = report.update_ratio = report.dead_fraction = report.saturated_fraction = none;
+      if (layer.kind == LayerSpec::Kind::gaussian_sample && d.samples > 0)
+        for (double sum : d.kl_sums) report.kl_per_dimension.push_back(sum / d.samples);
       continue;
     }
-    const LayerDiagnostics& d = diagnostics_[l];
     report.gradient_norm = d.batches ? d.gradient_norm_sum / double(d.batches) : 0.0;
     report.update_ratio = d.update_ratio;
     report.dead_fraction = none;
@@ -122,8 +156,8 @@ std::vector<LayerReport> Trainer<T>::diagnostics() const {
 }
 
 template <class T>
-RunResult Trainer<T>::run(const T* x, const T* target, const std::int64_t* labels, const std::int64_t* order, index_t n,
-                          index_t first_batch, index_t last_batch, T lr) {
+RunResult Trainer<T>::run(const Samples<T>& data, const std::int64_t* order, index_t n, index_t first_batch,
+                          index_t last_batch, T lr) {
   std::unique_lock<std::shared_mutex> writing(network_.parameter_lock());
   start_of_run_.swap(start_of_previous_run_);
   start_of_run_.assign(network_.parameters(), network_.parameters() + network_.parameter_count());
@@ -132,8 +166,11 @@ RunResult Trainer<T>::run(const T* x, const T* target, const std::int64_t* label
     const index_t begin = batch * batch_size_;
     if (begin >= n) break;
     const index_t rows = n - begin < batch_size_ ? n - begin : batch_size_;
-    gather(x, target, labels, order, begin, rows);
-    const double loss = forward_and_loss(rows, true);
+    gather(data, order, begin, rows);
+    corrupt_inputs(rows);
+    forward(rows, true, seed_, std::uint64_t(steps_));
+    double reconstruction = 0, kl = 0;
+    const double loss = this->loss(rows, true, &reconstruction, &kl);
     if (!std::isfinite(loss)) {
       result.nonfinite_batch = batch;
       restore_weights_with_finite_loss(batch > first_batch);
@@ -146,6 +183,8 @@ RunResult Trainer<T>::run(const T* x, const T* target, const std::int64_t* label
     if (collect_diagnostics_) record_diagnostics(rows);
     ++steps_;
     result.loss_sum += loss * double(rows);
+    result.reconstruction_sum += reconstruction * double(rows);
+    result.kl_sum += kl * double(rows);
     result.samples += rows;
     ++result.batches;
   }
@@ -153,16 +192,27 @@ RunResult Trainer<T>::run(const T* x, const T* target, const std::int64_t* label
 }
 
 template <class T>
-RunResult Trainer<T>::evaluate(const T* x, const T* target, const std::int64_t* labels, index_t n) {
+RunResult Trainer<T>::evaluate(const Samples<T>& data, index_t n, double* per_row) {
   std::shared_lock<std::shared_mutex> reading(network_.parameter_lock());
+  // A seed of its own per call ("eval" and the call's number): its draws are no step's.
+  const std::uint64_t pass_seed = mix(mix(seed_ ^ 0x6576616Cull) ^ mix(evaluations_++));
   RunResult result;
   for (index_t begin = 0; begin < n; begin += batch_size_) {
     const index_t rows = n - begin < batch_size_ ? n - begin : batch_size_;
-    gather(x, target, labels, nullptr, begin, rows);
-    const double loss = forward_and_loss(rows, false);
+    gather(data, nullptr, begin, rows);
+    forward(rows, false, pass_seed, std::uint64_t(begin / batch_size_));
+    double reconstruction = 0, kl = 0;
+    const double loss = this->loss(rows, false, &reconstruction, &kl);
     if (!std::isfinite(loss) && result.nonfinite_batch < 0) result.nonfinite_batch = begin / batch_size_;
     judge(rows, result);
+    // Each row's loss through the same kernels, one row at a time.
+    if (per_row)
+      for (index_t r = 0; r < rows; ++r)
+        per_row[begin + r] = objective_.loss_scale * output_loss(r, 1, nullptr) +
+                             (sampling_layer_ ? kl_weight_ * kl_rows_[static_cast<std::size_t>(r)] : 0.0);
     result.loss_sum += loss * double(rows);
+    result.reconstruction_sum += reconstruction * double(rows);
+    result.kl_sum += kl * double(rows);
     result.samples += rows;
     ++result.batches;
   }
@@ -179,7 +229,7 @@ void Trainer<T>::restore_weights_with_finite_loss(bool updated_in_this_run) {
 }
 
 template <class T>
-double Trainer<T>::forward_and_loss(index_t rows, bool training) {
+void Trainer<T>::forward(index_t rows, bool training, std::uint64_t pass_seed, std::uint64_t pass) {
   const std::vector<LayerSpec>& layers = network_.layers();
   const T* parameters = network_.parameters();
   const std::size_t last = layers.size() - 1;
@@ -187,37 +237,94 @@ double Trainer<T>::forward_and_loss(index_t rows, bool training) {
     const LayerSpec& layer = layers[l];
     const T* input = activations_[l].data();
     T* output = activations_[l + 1].data();
-    if (layer.kind == LayerSpec::Kind::dense) {
-      const Activation activation = l == last && loss_from_logits_ ? Activation::identity : layer.activation;
-      dense_forward(*kernels_, rows, layer.in_features, layer.out_features, input, parameters + layer.weight_offset,
-                    parameters + layer.bias_offset, activation, output);
-    } else if (!training) {
-      std::memcpy(output, input, sizeof(T) * static_cast<std::size_t>(rows * layer.in_features));
-    } else {
-      // Inverted dropout: kept inputs are scaled by 1/(1 - p) so predict needs no scaling.
-      const std::uint64_t stream = mix(seed_ ^ mix(std::uint64_t(steps_) * 1024 + l));
-      kernels_->dropout_forward(rows * layer.in_features, stream, layer.dropout_rate, input, dropout_masks_[l].data(),
-                                output);
+    // Draws depend on (seed, pass, layer, element) only, never on threads or call order.
+    const std::uint64_t stream = mix(pass_seed ^ mix(pass * 1024 + l));
+    switch (layer.kind) {
+      case LayerSpec::Kind::dense: {
+        const Activation activation = l == last && loss_from_logits_ ? Activation::identity : layer.activation;
+        dense_forward(*kernels_, rows, layer.in_features, layer.out_features, input, parameters + layer.weight_offset,
+                      parameters + layer.bias_offset, activation, output);
+        break;
+      }
+      case LayerSpec::Kind::dropout:
+        // Inverted dropout: kept inputs are scaled by 1/(1 - p) so predict needs no scaling.
+        if (training)
+          kernels_->dropout_forward(rows * layer.in_features, stream, layer.dropout_rate, input,
+                                    dropout_masks_[l].data(), output);
+        else
+          std::memcpy(output, input, sizeof(T) * static_cast<std::size_t>(rows * layer.in_features));
+        break;
+      case LayerSpec::Kind::condition:
+        condition_forward(layer, rows, input, output);
+        break;
+      case LayerSpec::Kind::gaussian_sample: {
+        const index_t latent = layer.out_features;
+        T* eps = sampling_noise_[l].data();
+        if (!fixed_noise_.empty())
+          std::memcpy(eps, fixed_noise_.data(), sizeof(T) * static_cast<std::size_t>(rows * latent));
+        else
+          kernels_->standard_normal(rows * latent, stream, 0, eps);
+        LayerDiagnostics& d = diagnostics_[l];
+        const bool record = training && collect_diagnostics_;
+        batch_kl_ = kernels_->gaussian_sample_forward(rows, latent, input, eps, output, kl_rows_.data(),
+                                                      record ? d.kl_sums.data() : nullptr) / double(rows);
+        if (record) d.samples += double(rows);
+        break;
+      }
     }
   }
+}
 
-  const T* prediction = activations_.back().data();
-  T* dprediction = training ? gradients_.back().data() : nullptr;
+// out[r] = [in[r] | one-hot of the row's class]; its backward keeps the first in_features.
+template <class T>
+void Trainer<T>::condition_forward(const LayerSpec& layer, index_t rows, const T* in, T* out) const {
+  for (index_t r = 0; r < rows; ++r) {
+    T* row = out + r * layer.out_features;
+    std::memcpy(row, in + r * layer.in_features, sizeof(T) * static_cast<std::size_t>(layer.in_features));
+    std::fill(row + layer.in_features, row + layer.out_features, T(0));
+    row[layer.in_features + condition_batch_[static_cast<std::size_t>(r)]] = T(1);
+  }
+}
+
+template <class T>
+void Trainer<T>::condition_backward(const LayerSpec& layer, index_t rows, const T* dout, T* din) const {
+  for (index_t r = 0; r < rows; ++r)
+    std::memcpy(din + r * layer.in_features, dout + r * layer.out_features,
+                sizeof(T) * static_cast<std::size_t>(layer.in_features));
+}
+
+template <class T>
+double Trainer<T>::output_loss(index_t first_row, index_t rows, T* dprediction) const {
   const index_t out = network_.output_features();
+  const T* prediction = activations_.back().data() + first_row * out;
+  const T* target = target_batch_.data() + first_row * out;
   const index_t n = rows * out;
   switch (loss_) {
     case Loss::mse:
-      return kernels_->mse(n, prediction, target_batch_.data(), dprediction);
+      return kernels_->mse(n, prediction, target, dprediction);
     case Loss::binary_cross_entropy:
     case Loss::binary_cross_entropy_with_logits:
-      return loss_from_logits_ ? kernels_->sigmoid_binary_cross_entropy(n, prediction, target_batch_.data(), dprediction)
-                               : kernels_->binary_cross_entropy(n, prediction, target_batch_.data(), dprediction);
+      return loss_from_logits_ ? kernels_->sigmoid_binary_cross_entropy(n, prediction, target, dprediction)
+                               : kernels_->binary_cross_entropy(n, prediction, target, dprediction);
     case Loss::softmax_cross_entropy:
       return labels_in_use_
-                 ? kernels_->softmax_cross_entropy(rows, out, prediction, label_batch_.data(), dprediction)
-                 : kernels_->softmax_cross_entropy_dense(rows, out, prediction, target_batch_.data(), dprediction);
+                 ? kernels_->softmax_cross_entropy(rows, out, prediction, label_batch_.data() + first_row, dprediction)
+                 : kernels_->softmax_cross_entropy_dense(rows, out, prediction, target, dprediction);
   }
   return 0;
+}
+
+template <class T>
+double Trainer<T>::loss(index_t rows, bool training, double* reconstruction, double* kl) {
+  T* dprediction = training ? gradients_.back().data() : nullptr;
+  const double scale = objective_.loss_scale;
+  *reconstruction = scale * output_loss(0, rows, dprediction);
+  if (dprediction && scale != 1) {
+    const T factor = T(scale);
+    for (index_t i = 0; i < rows * network_.output_features(); ++i) dprediction[i] *= factor;
+  }
+  *kl = sampling_layer_ ? batch_kl_ : 0.0;
+  return *reconstruction + kl_weight_ * *kl;
 }
 
 template <class T>
@@ -266,9 +373,17 @@ void Trainer<T>::backward(index_t rows) {
       dense_backward(*kernels_, rows, layer.in_features, layer.out_features, activations_[l].data(),
                      parameters + layer.weight_offset, activations_[l + 1].data(), doutput, activation, doutput,
                      dinput, gradients + layer.weight_offset, gradients + layer.bias_offset);
-    } else if (dinput) {
+    } else if (!dinput) {
+      continue;
+    } else if (layer.kind == LayerSpec::Kind::dropout) {
       kernels_->dropout_backward(rows * layer.in_features, layer.dropout_rate, dropout_masks_[l].data(), doutput,
                                  dinput);
+    } else if (layer.kind == LayerSpec::Kind::condition) {
+      condition_backward(layer, rows, doutput, dinput);
+    } else {
+      // The KL term is a mean over the batch, like the loss: its weight per row is β / rows.
+      kernels_->gaussian_sample_backward(rows, layer.out_features, activations_[l].data(), sampling_noise_[l].data(),
+                                         doutput, T(kl_weight_ / double(rows)), dinput);
     }
   }
 }

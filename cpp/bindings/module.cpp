@@ -48,6 +48,7 @@ PYBIND11_MODULE(_core, m) {
   m.attr("activations") = py::tuple(py::cast(steepest::activation_names()));
   m.attr("losses") = py::tuple(py::cast(steepest::loss_names()));
   m.attr("optimizers") = py::tuple(py::cast(steepest::optimizer_names()));
+  m.attr("input_noises") = py::tuple(py::cast(steepest::input_noise_names()));
   m.attr("compiler") = compiler();
   m.def("simd_level", [] { return std::string(steepest::active_kernels().isa); });
   m.def("compiled_isas", &steepest::compiled_isas);

@@ -7,6 +7,7 @@
 #include <pybind11/stl.h>
 
 #include <cmath>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,8 +23,8 @@ constexpr DType dtype_of() {
   return sizeof(T) == 4 ? DType::float32 : DType::float64;
 }
 
-// A layer as the Python side describes it: ("dense", in, out, activation) or
-// ("dropout", features, rate).
+// A layer as the Python side describes it: ("dense", in, out, activation),
+// ("dropout", features, rate), ("condition", in, classes) or ("gaussian_sample", latent).
 LayerSpec parse_layer(const py::handle& item, std::size_t index) {
   py::tuple t = py::cast<py::tuple>(item);
   const std::string kind = py::cast<std::string>(t[0]);
@@ -37,9 +38,19 @@ LayerSpec parse_layer(const py::handle& item, std::size_t index) {
     layer.kind = LayerSpec::Kind::dropout;
     layer.in_features = layer.out_features = py::cast<index_t>(t[1]);
     layer.dropout_rate = py::cast<double>(t[2]);
+  } else if (kind == "condition" && t.size() == 3) {
+    layer.kind = LayerSpec::Kind::condition;
+    layer.in_features = py::cast<index_t>(t[1]);
+    layer.classes = py::cast<index_t>(t[2]);
+    layer.out_features = layer.in_features + layer.classes;
+  } else if (kind == "gaussian_sample" && t.size() == 2) {
+    layer.kind = LayerSpec::Kind::gaussian_sample;
+    layer.out_features = py::cast<index_t>(t[1]);
+    layer.in_features = 2 * layer.out_features;
   } else {
     throw py::value_error("Network: layer " + std::to_string(index) +
-                          " must be ('dense', in, out, activation) or ('dropout', features, rate)");
+                          " must be ('dense', in, out, activation), ('dropout', features, rate), "
+                          "('condition', in, classes) or ('gaussian_sample', latent)");
   }
   return layer;
 }
@@ -87,12 +98,13 @@ py::array predict(Network<T>& network, py::handle x_value, index_t batch_rows) {
 // either float targets y (rows x outputs) or integer labels (rows,), C-contiguous.
 template <class T>
 struct Batches {
-  py::array x, held_targets;
-  const T* target = nullptr;
-  const std::int64_t* labels = nullptr;
+  py::array x, held_targets, held_conditions;
+  Samples<T> samples;
   index_t rows = 0;
+  index_t classes_of_conditions = 0;
 
-  Batches(const Network<T>& network, py::handle x_value, py::object target_value, py::object labels_value) {
+  Batches(const Network<T>& network, py::handle x_value, py::object target_value, py::object labels_value,
+          py::object conditions_value) {
     const char* fn = "fit";
     x = py::reinterpret_borrow<py::array>(x_value);
     require_same_dtype(fn, "X", x, dtype_of<T>(), "the model");
@@ -104,7 +116,7 @@ struct Batches {
       py::array_t<std::int64_t, py::array::c_style> l = py::cast<py::array_t<std::int64_t, py::array::c_style>>(labels_value);
       if (l.size() != rows) throw py::value_error("fit: labels must have one entry per row of X");
       held_targets = l;
-      labels = l.data();
+      samples.labels = l.data();
     } else {
       held_targets = py::reinterpret_borrow<py::array>(target_value);
       require_same_dtype(fn, "y", held_targets, dtype_of<T>(), "the model");
@@ -112,11 +124,20 @@ struct Batches {
       if (!(held_targets.flags() & py::array::c_style)) throw py::value_error("fit: y must be C-contiguous here");
       require_dim(fn, "y", held_targets, 0, rows, "the rows of X");
       require_dim(fn, "y", held_targets, 1, network.output_features(), "the model's outputs");
-      target = static_cast<const T*>(held_targets.data());
+      samples.target = static_cast<const T*>(held_targets.data());
+    }
+    samples.x = static_cast<const T*>(x.data());
+    for (const LayerSpec& layer : network.layers())
+      if (layer.kind == LayerSpec::Kind::condition) classes_of_conditions = layer.classes;
+    if (classes_of_conditions > 0) {
+      if (conditions_value.is_none()) throw py::value_error("fit: a conditional model needs the class of every row");
+      py::array_t<std::int64_t, py::array::c_style> c =
+          py::cast<py::array_t<std::int64_t, py::array::c_style>>(conditions_value);
+      if (c.size() != rows) throw py::value_error("fit: conditions must have one entry per row of X");
+      held_conditions = c;
+      samples.conditions = c.data();
     }
   }
-
-  const T* inputs() const { return static_cast<const T*>(x.data()); }
 
   // Rows must index X, and their labels must be classes of the network: checked here, since
   // the core reads them without bounds checks.
@@ -125,9 +146,12 @@ struct Batches {
     for (index_t i = begin; i < end; ++i) {
       const std::int64_t row = order ? order[i] : i;
       if (row < 0 || row >= rows) throw py::value_error("fit: sample index " + std::to_string(row) + " out of range");
-      if (labels && (labels[row] < 0 || labels[row] >= classes))
-        throw py::value_error("fit: label " + std::to_string(labels[row]) + " is outside [0, " +
+      if (samples.labels && (samples.labels[row] < 0 || samples.labels[row] >= classes))
+        throw py::value_error("fit: label " + std::to_string(samples.labels[row]) + " is outside [0, " +
                               std::to_string(classes) + ")");
+      if (samples.conditions && (samples.conditions[row] < 0 || samples.conditions[row] >= classes_of_conditions))
+        throw py::value_error("fit: class " + std::to_string(samples.conditions[row]) + " is outside [0, " +
+                              std::to_string(classes_of_conditions) + ")");
     }
   }
 };
@@ -135,6 +159,8 @@ struct Batches {
 py::dict as_dict(const RunResult& result) {
   py::dict out;
   out["loss_sum"] = result.loss_sum;
+  out["reconstruction_sum"] = result.reconstruction_sum;
+  out["kl_sum"] = result.kl_sum;
   out["samples"] = result.samples;
   out["batches"] = result.batches;
   out["nonfinite_batch"] = result.nonfinite_batch;
@@ -145,9 +171,9 @@ py::dict as_dict(const RunResult& result) {
 
 template <class T>
 py::dict run(Trainer<T>& trainer, py::handle x_value, py::object target_value, py::object labels_value,
-             py::handle order_value, index_t first_batch, index_t last_batch, double lr) {
+             py::object conditions_value, py::handle order_value, index_t first_batch, index_t last_batch, double lr) {
   const Network<T>& network = trainer.network();
-  const Batches<T> data(network, x_value, target_value, labels_value);
+  const Batches<T> data(network, x_value, target_value, labels_value, conditions_value);
   py::array_t<std::int64_t, py::array::c_style> order = py::cast<py::array_t<std::int64_t, py::array::c_style>>(order_value);
   const index_t n = order.size();
   const index_t batch_size = trainer.batch_size();
@@ -156,21 +182,26 @@ py::dict run(Trainer<T>& trainer, py::handle x_value, py::object target_value, p
   RunResult result;
   {
     py::gil_scoped_release release;
-    result = trainer.run(data.inputs(), data.target, data.labels, order.data(), n, first_batch, last_batch, T(lr));
+    result = trainer.run(data.samples, order.data(), n, first_batch, last_batch, T(lr));
   }
   return as_dict(result);
 }
 
 template <class T>
-py::dict evaluate(Trainer<T>& trainer, py::handle x_value, py::object target_value, py::object labels_value) {
-  const Batches<T> data(trainer.network(), x_value, target_value, labels_value);
+py::dict evaluate(Trainer<T>& trainer, py::handle x_value, py::object target_value, py::object labels_value,
+                  py::object conditions_value, bool per_row) {
+  const Batches<T> data(trainer.network(), x_value, target_value, labels_value, conditions_value);
   data.check_rows(trainer.network(), nullptr, 0, data.rows);
+  py::array_t<double> rows_loss(per_row ? data.rows : 0);
+  double* per_row_out = per_row ? rows_loss.mutable_data() : nullptr;
   RunResult result;
   {
     py::gil_scoped_release release;
-    result = trainer.evaluate(data.inputs(), data.target, data.labels, data.rows);
+    result = trainer.evaluate(data.samples, data.rows, per_row_out);
   }
-  return as_dict(result);
+  py::dict out = as_dict(result);
+  if (per_row) out["per_row"] = rows_loss;
+  return out;
 }
 
 // Per layer: None for a layer without diagnostics, else a dict whose measures that do not
@@ -180,6 +211,12 @@ py::list diagnostics(const Trainer<T>& trainer) {
   auto measure = [](double value) { return std::isnan(value) ? py::none() : py::object(py::float_(value)); };
   py::list out;
   for (const LayerReport& report : trainer.diagnostics()) {
+    if (!report.kl_per_dimension.empty()) {
+      py::dict entry;
+      entry["kl_per_dimension"] = report.kl_per_dimension;
+      out.append(entry);
+      continue;
+    }
     if (!report.dense) {
       out.append(py::none());
       continue;
@@ -254,7 +291,8 @@ void bind_precision(py::module_& m, const char* network_name, const char* traine
   py::class_<Trainer<T>>(m, trainer_name)
       .def(py::init([](Network<T>& network, index_t batch_size, const std::string& loss, const std::string& optimizer,
                        double momentum, bool nesterov, double beta1, double beta2, double eps, double l1, double l2,
-                       std::uint64_t seed, bool diagnostics) {
+                       double loss_scale, const std::string& noise, double noise_amount, std::uint64_t seed,
+                       bool diagnostics) {
              OptimizerConfig config;
              config.kind = steepest::parse_optimizer(optimizer);
              config.momentum = momentum;
@@ -264,14 +302,39 @@ void bind_precision(py::module_& m, const char* network_name, const char* traine
              config.eps = eps;
              config.l1 = l1;
              config.l2 = l2;
-             return new Trainer<T>(network, batch_size, steepest::parse_loss(loss), config, seed, diagnostics);
+             Objective objective;
+             objective.loss_scale = loss_scale;
+             objective.noise = steepest::parse_input_noise(noise);
+             objective.noise_amount = noise_amount;
+             return new Trainer<T>(network, batch_size, steepest::parse_loss(loss), config, objective, seed,
+                                   diagnostics);
            }),
            py::arg("network"), py::arg("batch_size"), py::arg("loss"), py::arg("optimizer"), py::arg("momentum"),
            py::arg("nesterov"), py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("l1"), py::arg("l2"),
-           py::arg("seed"), py::arg("diagnostics"), py::keep_alive<1, 2>())
-      .def("run", &run<T>, py::arg("x"), py::arg("target"), py::arg("labels"), py::arg("order"),
-           py::arg("first_batch"), py::arg("last_batch"), py::arg("lr"))
-      .def("evaluate", &evaluate<T>, py::arg("x"), py::arg("target"), py::arg("labels"))
+           py::arg("loss_scale"), py::arg("noise"), py::arg("noise_amount"), py::arg("seed"), py::arg("diagnostics"),
+           py::keep_alive<1, 2>())
+      .def("run", &run<T>, py::arg("x"), py::arg("target"), py::arg("labels"), py::arg("conditions"),
+           py::arg("order"), py::arg("first_batch"), py::arg("last_batch"), py::arg("lr"))
+      .def("evaluate", &evaluate<T>, py::arg("x"), py::arg("target"), py::arg("labels"), py::arg("conditions"),
+           py::arg("per_row"))
+      .def("set_kl_weight", &Trainer<T>::set_kl_weight, py::arg("weight"))
+      .def("set_fixed_noise",
+           [](Trainer<T>& trainer, std::optional<py::array_t<T, py::array::c_style | py::array::forcecast>> noise) {
+             const Network<T>& network = trainer.network();
+             index_t latent = 0;
+             for (const LayerSpec& layer : network.layers())
+               if (layer.kind == LayerSpec::Kind::gaussian_sample) latent = layer.out_features;
+             if (!noise) {
+               trainer.set_fixed_noise({});
+               return;
+             }
+             if (latent == 0) throw py::value_error("set_fixed_noise: this network has no sampling layer");
+             if (noise->ndim() != 2 || noise->shape(1) != latent || noise->shape(0) < trainer.batch_size())
+               throw py::value_error("set_fixed_noise: noise must be (at least batch_size, latent) = (" +
+                                     std::to_string(trainer.batch_size()) + ", " + std::to_string(latent) + ")");
+             trainer.set_fixed_noise(std::vector<T>(noise->data(), noise->data() + noise->size()));
+           },
+           py::arg("noise"))
       .def("diagnostics", &diagnostics<T>)
       .def("reset_diagnostics", &Trainer<T>::reset_diagnostics)
       .def_property_readonly("steps", &Trainer<T>::steps)

@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['NetworkF32', 'NetworkF64', 'TrainerF32', 'TrainerF64', 'activation', 'activation_backward', 'activations', 'adam_update', 'available_isas', 'compiled_isas', 'compiler', 'dense_backward', 'dense_forward', 'fma_throughput', 'get_num_threads', 'loss', 'losses', 'matmul', 'optimizers', 'set_isa', 'set_num_threads', 'sgd_update', 'simd_level']
+__all__: list[str] = ['NetworkF32', 'NetworkF64', 'TrainerF32', 'TrainerF64', 'activation', 'activation_backward', 'activations', 'adam_update', 'available_isas', 'compiled_isas', 'compiler', 'dense_backward', 'dense_forward', 'fma_throughput', 'get_num_threads', 'input_noises', 'loss', 'losses', 'matmul', 'optimizers', 'set_isa', 'set_num_threads', 'sgd_update', 'simd_level']
 class NetworkF32:
     def __init__(self, layers: collections.abc.Sequence) -> None:
         ...
@@ -44,15 +44,19 @@ class NetworkF32:
     def training_owner(self) -> int:
         ...
 class TrainerF32:
-    def __init__(self, network: NetworkF32, batch_size: typing.SupportsInt | typing.SupportsIndex, loss: str, optimizer: str, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, diagnostics: bool) -> None:
+    def __init__(self, network: NetworkF32, batch_size: typing.SupportsInt | typing.SupportsIndex, loss: str, optimizer: str, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, loss_scale: typing.SupportsFloat | typing.SupportsIndex, noise: str, noise_amount: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, diagnostics: bool) -> None:
         ...
     def diagnostics(self) -> list:
         ...
-    def evaluate(self, x: typing.Any, target: typing.Any, labels: typing.Any) -> dict:
+    def evaluate(self, x: typing.Any, target: typing.Any, labels: typing.Any, conditions: typing.Any, per_row: bool) -> dict:
         ...
     def reset_diagnostics(self) -> None:
         ...
-    def run(self, x: typing.Any, target: typing.Any, labels: typing.Any, order: typing.Any, first_batch: typing.SupportsInt | typing.SupportsIndex, last_batch: typing.SupportsInt | typing.SupportsIndex, lr: typing.SupportsFloat | typing.SupportsIndex) -> dict:
+    def run(self, x: typing.Any, target: typing.Any, labels: typing.Any, conditions: typing.Any, order: typing.Any, first_batch: typing.SupportsInt | typing.SupportsIndex, last_batch: typing.SupportsInt | typing.SupportsIndex, lr: typing.SupportsFloat | typing.SupportsIndex) -> dict:
+        ...
+    def set_fixed_noise(self, noise: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None) -> None:
+        ...
+    def set_kl_weight(self, weight: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
     def batch_size(self) -> int:
@@ -97,15 +101,19 @@ class NetworkF64:
     def training_owner(self) -> int:
         ...
 class TrainerF64:
-    def __init__(self, network: NetworkF64, batch_size: typing.SupportsInt | typing.SupportsIndex, loss: str, optimizer: str, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, diagnostics: bool) -> None:
+    def __init__(self, network: NetworkF64, batch_size: typing.SupportsInt | typing.SupportsIndex, loss: str, optimizer: str, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, loss_scale: typing.SupportsFloat | typing.SupportsIndex, noise: str, noise_amount: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, diagnostics: bool) -> None:
         ...
     def diagnostics(self) -> list:
         ...
-    def evaluate(self, x: typing.Any, target: typing.Any, labels: typing.Any) -> dict:
+    def evaluate(self, x: typing.Any, target: typing.Any, labels: typing.Any, conditions: typing.Any, per_row: bool) -> dict:
         ...
     def reset_diagnostics(self) -> None:
         ...
-    def run(self, x: typing.Any, target: typing.Any, labels: typing.Any, order: typing.Any, first_batch: typing.SupportsInt | typing.SupportsIndex, last_batch: typing.SupportsInt | typing.SupportsIndex, lr: typing.SupportsFloat | typing.SupportsIndex) -> dict:
+    def run(self, x: typing.Any, target: typing.Any, labels: typing.Any, conditions: typing.Any, order: typing.Any, first_batch: typing.SupportsInt | typing.SupportsIndex, last_batch: typing.SupportsInt | typing.SupportsIndex, lr: typing.SupportsFloat | typing.SupportsIndex) -> dict:
+        ...
+    def set_fixed_noise(self, noise: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None) -> None:
+        ...
+    def set_kl_weight(self, weight: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
     def batch_size(self) -> int:
@@ -148,5 +156,6 @@ def simd_level() -> str:
 __version__: str
 activations: tuple
 compiler: str
+input_noises: tuple
 losses: tuple
 optimizers: tuple

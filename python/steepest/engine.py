@@ -13,7 +13,7 @@ import contextlib
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, cast
+from typing import Any, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple, cast
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from steepest import _core
 ACTIVATIONS: Tuple[str, ...] = tuple(_core.activations)
 LOSSES: Tuple[str, ...] = tuple(_core.losses)
 OPTIMIZERS: Tuple[str, ...] = tuple(_core.optimizers)
+INPUT_NOISES: Tuple[str, ...] = tuple(_core.input_noises)
 
 _NETWORKS: Dict[Any, Any] = {np.dtype(np.float32): _core.NetworkF32, np.dtype(np.float64): _core.NetworkF64}
 _TRAINERS: Dict[Any, Any] = {np.dtype(np.float32): _core.TrainerF32, np.dtype(np.float64): _core.TrainerF64}
@@ -37,7 +38,11 @@ LayerSpec = Tuple[Any, ...]
 class RunResult:
     """What a training run (or an evaluation) over some batches did."""
 
-    loss_sum: float  # Σ over batches of (mean batch loss · batch rows)
+    loss_sum: float  # Σ over batches of (batch loss · batch rows)
+    # A network with a sampling layer (a VAE): the loss is the reconstruction plus the KL
+    # weight times the KL divergence, each summed the same way.
+    reconstruction_sum: float
+    kl_sum: float
     samples: int
     batches: int
     nonfinite_batch: int  # the batch whose loss was not finite (its update not applied), or -1
@@ -49,20 +54,50 @@ class RunResult:
         return self.loss_sum / max(1, self.samples)
 
 
+class TrainingTargets(Protocol):
+    """What a model learns to output for each row: float rows ``dense`` or integer
+    ``labels`` (softmax cross entropy; one of the two is None), and a conditional model's
+    ``conditions`` (each row's class, or None)."""
+
+    dense: Optional[np.ndarray]
+    labels: Optional[np.ndarray]
+    conditions: Optional[np.ndarray]
+
+
+def _without(result: Dict[str, Any], key: str) -> Dict[str, Any]:
+    result.pop(key, None)
+    return result
+
+
 class Trainer:
     """The native training loop over one network, with its buffers and optimizer state."""
 
     def __init__(self, trainer: Any) -> None:
         self._trainer = trainer
 
-    def run(self, X: np.ndarray, dense: Optional[np.ndarray], labels: Optional[np.ndarray], order: np.ndarray, first_batch: int, last_batch: int, lr: float) -> RunResult:
+    def run(self, X: np.ndarray, targets: "TrainingTargets", order: np.ndarray, first_batch: int, last_batch: int, lr: float) -> RunResult:
         """Batches [first_batch, last_batch) of an epoch visiting the rows of X in ``order``,
-        with the GIL released. Targets are float rows ``dense`` or integer ``labels``."""
-        return RunResult(**self._trainer.run(X, dense, labels, order, first_batch, last_batch, lr))
+        with the GIL released."""
+        return RunResult(**self._trainer.run(X, targets.dense, targets.labels, targets.conditions, order, first_batch, last_batch, lr))
 
-    def evaluate(self, X: np.ndarray, dense: Optional[np.ndarray], labels: Optional[np.ndarray]) -> RunResult:
-        """The loss over all rows without training (dropout off), with the training's kernels."""
-        return RunResult(**self._trainer.evaluate(X, dense, labels))
+    def evaluate(self, X: np.ndarray, targets: "TrainingTargets") -> RunResult:
+        """The loss over all rows without training (dropout and input noise off), with the
+        training's kernels."""
+        return RunResult(**_without(self._trainer.evaluate(X, targets.dense, targets.labels, targets.conditions, False), "per_row"))
+
+    def loss_per_row(self, X: np.ndarray, targets: "TrainingTargets") -> np.ndarray:
+        """Each row's loss, as :meth:`evaluate` computes it (a sampling layer samples once
+        per call, from draws of its own)."""
+        return cast(np.ndarray, self._trainer.evaluate(X, targets.dense, targets.labels, targets.conditions, True)["per_row"])
+
+    def set_kl_weight(self, weight: float) -> None:
+        """β, the weight of a sampling layer's KL divergence in the loss, from now on."""
+        self._trainer.set_kl_weight(weight)
+
+    def set_fixed_noise(self, noise: Optional[np.ndarray]) -> None:
+        """A test hook: the sampling layer uses row r of ``noise`` (batch_size x latent) as
+        the ε of each batch's row r instead of drawing it; None goes back to drawing."""
+        self._trainer.set_fixed_noise(noise)
 
     def diagnostics(self) -> List[Optional[Dict[str, Any]]]:
         """Per layer since the last reset (None for dropout): see :class:`steepest.History`."""
@@ -149,10 +184,25 @@ class Engine:
         with the GIL released; Ctrl-C stops it within about a batch."""
         return cast(np.ndarray, self._network.predict(X, batch_size))
 
-    def trainer(self, batch_size: int, loss: str, optimizer: Dict[str, Any], seed: int, diagnostics: bool) -> Trainer:
+    def trainer(
+        self,
+        batch_size: int,
+        loss: str,
+        optimizer: Dict[str, Any],
+        seed: int,
+        diagnostics: bool,
+        *,
+        loss_scale: float = 1.0,
+        noise: Tuple[str, float] = ("none", 0.0),
+    ) -> Trainer:
         """A training loop over this network; ``optimizer`` holds the optimizer's name and
-        settings (see ``steepest.train.optimizers``)."""
-        return Trainer(_TRAINERS[self.dtype](self._network, batch_size, loss, seed=seed, diagnostics=diagnostics, **optimizer))
+        settings (see ``steepest.train.optimizers``). The loss and its gradient are multiplied
+        by ``loss_scale`` (the output count, for a loss summed over a sample's outputs), and
+        each batch's inputs are corrupted by ``noise`` (one of INPUT_NOISES and its amount)."""
+        core = _TRAINERS[self.dtype](
+            self._network, batch_size, loss, seed=seed, diagnostics=diagnostics, loss_scale=loss_scale, noise=noise[0], noise_amount=noise[1], **optimizer
+        )
+        return Trainer(core)
 
     @contextlib.contextmanager
     def training(self) -> Iterator[None]:

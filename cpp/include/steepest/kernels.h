@@ -104,6 +104,17 @@ struct KernelSet {
   // however a run of indices is split over calls.
   void (*standard_normal)(index_t n, std::uint64_t stream, std::uint64_t first_index, T* out);
 
+  // A variational autoencoder's sampling layer (cpp/kernels/sampling.inc): a is rows x 2L, each
+  // row [mean | log_var]; eps and z are rows x L. z = mean + exp(½ log_var) ∘ eps; returns
+  // Σ_r KL(N(mean_r, exp(log_var_r)) ‖ N(0, I)), writing each row's KL to kl_rows and adding
+  // each dimension's sum over rows to kl_dims (both skipped if null).
+  double (*gaussian_sample_forward)(index_t rows, index_t latent, const T* a, const T* eps, T* z, double* kl_rows,
+                                    double* kl_dims);
+  // da (rows x 2L, not aliasing a) = the gradient of (loss through z) + kl_weight · Σ_r KL_r
+  // with respect to a, given dz (rows x L) and the forward's a and eps.
+  void (*gaussian_sample_backward)(index_t rows, index_t latent, const T* a, const T* eps, const T* dz, T kl_weight,
+                                   T* da);
+
   // Runs `iterations` rounds of 12 independent multiply-add chains, each one vector wide, and
   // returns the floating-point operations done, exactly 2 · 12 · lanes · iterations (the
   // benchmark report's measure of the machine's peak); *sink is read as the multiplier and

@@ -15,12 +15,16 @@
 namespace steepest {
 
 struct LayerSpec {
-  enum class Kind { dense, dropout };
+  // dense: act(x·W + b). dropout: zeroes inputs while training. condition: appends a one-hot
+  // row of each sample's class (a conditional model's label), in -> in + classes.
+  // gaussian_sample: a variational autoencoder's sampling layer, [mean | log_var] (2L) -> z (L).
+  enum class Kind { dense, dropout, condition, gaussian_sample };
   Kind kind;
   index_t in_features;
-  index_t out_features;     // equal to in_features for dropout
+  index_t out_features;     // in_features for dropout, + classes for condition, half for gaussian_sample
   Activation activation;    // dense only
   double dropout_rate;      // dropout only: the probability of zeroing an input
+  index_t classes;          // condition only
   index_t weight_offset;    // dense only: offsets into the parameter block
   index_t bias_offset;
 };
@@ -44,7 +48,8 @@ class Network {
   index_t parameter_count() const { return parameter_count_; }
 
   // y (rows x output_features) = the network applied to x (rows x input_features), in
-  // batches of batch_rows (dropout is the identity here). Holds the shared side of the
+  // batches of batch_rows (dropout is the identity here; a network with a condition or a
+  // sampling layer predicts through its parts, which have none). Holds the shared side of the
   // parameter lock, so it waits for a training run to reach a batch boundary and never reads
   // half-updated weights. `check_interrupt`, when given, is called between batches at most
   // every kInterruptCheck (the caller's Ctrl-C); it stops the prediction by throwing.

@@ -19,9 +19,35 @@ struct OptimizerConfig {
   double l1 = 0, l2 = 0;  // on weights only, never biases
 };
 
-// What one call of Trainer::run did.
+// What training minimises beyond the mean loss of the outputs, and how it corrupts inputs.
+struct Objective {
+  // The loss and its gradient times this: the output count for a loss summed over the
+  // outputs of a sample (a variational autoencoder's reconstruction), not averaged.
+  double loss_scale = 1;
+  // A denoising model's corruption of each batch's inputs (the targets stay clean): gaussian
+  // adds amount · N(0, 1), mask zeroes each input with probability amount.
+  InputNoise noise = InputNoise::none;
+  double noise_amount = 0;
+};
+
+// The rows a run or an evaluation reads: x (rows x input features); targets as float rows
+// (rows x outputs) or, for softmax cross entropy, integer labels (rows); and a conditional
+// model's classes (rows), which its condition layers append as one-hot rows.
+template <class T>
+struct Samples {
+  const T* x = nullptr;
+  const T* target = nullptr;
+  const std::int64_t* labels = nullptr;
+  const std::int64_t* conditions = nullptr;
+};
+
+// What one call of Trainer::run (or evaluate) did.
 struct RunResult {
-  double loss_sum = 0;           // Σ over batches of (mean batch loss · batch rows)
+  double loss_sum = 0;           // Σ over batches of (batch loss · batch rows)
+  // A network with a sampling layer: its batch loss is the reconstruction plus kl_weight
+  // times the KL divergence, each summed here the same way.
+  double reconstruction_sum = 0;
+  double kl_sum = 0;
   index_t samples = 0;
   index_t batches = 0;
   index_t nonfinite_batch = -1;  // the batch whose loss was NaN/inf (its update was not applied)
@@ -40,6 +66,8 @@ struct LayerReport {
   double update_ratio = 0;        // ||ΔW|| / ||W|| of the last step of the last run
   double dead_fraction = 0;       // ReLU units never active on the data seen
   double saturated_fraction = 0;  // sigmoid/tanh outputs within 1% of their bounds
+  // A sampling layer: the mean KL divergence of each latent dimension over the samples seen.
+  std::vector<double> kl_per_dimension;
 };
 
 // Per dense layer, accumulated over the batches since the last reset.
@@ -50,26 +78,35 @@ struct LayerDiagnostics {
   std::vector<std::uint8_t> ever_active;  // ReLU: unit had an output > 0 at least once
   double saturated = 0;          // sigmoid/tanh: outputs within 1% of the bounds
   double outputs = 0;            // outputs seen
+  std::vector<double> kl_sums;   // sampling layer: Σ over samples of each dimension's KL
+  double samples = 0;            // sampling layer: samples seen
 };
 
 template <class T>
 class Trainer {
  public:
-  Trainer(Network<T>& network, index_t batch_size, Loss loss, OptimizerConfig optimizer, std::uint64_t seed,
-          bool diagnostics);
+  Trainer(Network<T>& network, index_t batch_size, Loss loss, OptimizerConfig optimizer, Objective objective,
+          std::uint64_t seed, bool diagnostics);
 
-  // Runs batches [first_batch, last_batch) of an epoch that visits the rows of x in `order`
-  // (n indices), batch b taking order[b·batch_size, (b+1)·batch_size) (the last one may be
-  // smaller). Targets are `target` (rows x output_features) or, for softmax cross entropy,
-  // integer `labels`. Stops before updating on a batch whose loss is not finite, and puts
-  // back the newest weights known to give a finite loss (see start_of_run_). Holds the
-  // network's parameter lock exclusively, so readers in other threads see batch boundaries.
-  RunResult run(const T* x, const T* target, const std::int64_t* labels, const std::int64_t* order, index_t n,
-                index_t first_batch, index_t last_batch, T lr);
+  // Runs batches [first_batch, last_batch) of an epoch that visits the rows of `data` in
+  // `order` (n indices), batch b taking order[b·batch_size, (b+1)·batch_size) (the last one
+  // may be smaller). Stops before updating on a batch whose loss is not finite, and puts back
+  // the newest weights known to give a finite loss (see start_of_run_). Holds the network's
+  // parameter lock exclusively, so readers in other threads see batch boundaries.
+  RunResult run(const Samples<T>& data, const std::int64_t* order, index_t n, index_t first_batch, index_t last_batch,
+                T lr);
 
-  // The loss (and judgements) of the network on n rows of x, in batches, without training
-  // and with dropout off: the same loss kernels as run, for validation data.
-  RunResult evaluate(const T* x, const T* target, const std::int64_t* labels, index_t n);
+  // The loss (and judgements) of the network on n rows of `data`, in batches, without
+  // training, with dropout and input noise off: the same loss kernels as run, for
+  // validation data. A sampling layer still samples, from a stream of its own per call. If
+  // per_row is not null, each row's loss goes there (n values).
+  RunResult evaluate(const Samples<T>& data, index_t n, double* per_row);
+
+  // β of a sampling layer's KL term in the loss, from the next batch on (default 1).
+  void set_kl_weight(double weight) { kl_weight_ = weight; }
+  // A test hook: the sampling layer takes row r of `noise` (at least batch_size x latent) as
+  // the ε of each batch's row r, instead of drawing it. Empty goes back to drawing.
+  void set_fixed_noise(std::vector<T> noise) { fixed_noise_ = std::move(noise); }
 
   std::vector<LayerReport> diagnostics() const;
   void reset_diagnostics();
@@ -78,10 +115,19 @@ class Trainer {
   const Network<T>& network() const { return network_; }
 
  private:
-  void gather(const T* x, const T* target, const std::int64_t* labels, const std::int64_t* rows_in_order,
-              index_t first_row, index_t rows);
-  // The batch's mean loss, and its gradient with respect to the output when training.
-  double forward_and_loss(index_t rows, bool training);
+  void gather(const Samples<T>& data, const std::int64_t* rows_in_order, index_t first_row, index_t rows);
+  void corrupt_inputs(index_t rows);
+  // The batch through the network; the draws of its dropout and sampling layers come from
+  // the streams of (pass_seed, pass): a training step's are (seed, step).
+  void forward(index_t rows, bool training, std::uint64_t pass_seed, std::uint64_t pass);
+  // The batch's loss (the objective's: scaled, plus the weighted KL), its parts into
+  // *reconstruction and *kl, and its gradient with respect to the output when training.
+  double loss(index_t rows, bool training, double* reconstruction, double* kl);
+  // The mean loss kernel over rows [first_row, first_row + rows) of the batch's outputs, its
+  // gradient into dprediction unless null.
+  double output_loss(index_t first_row, index_t rows, T* dprediction) const;
+  void condition_forward(const LayerSpec& layer, index_t rows, const T* in, T* out) const;
+  void condition_backward(const LayerSpec& layer, index_t rows, const T* dout, T* din) const;
   void judge(index_t rows, RunResult& result) const;
   void backward(index_t rows);
   void update(T lr, bool measure_update);
@@ -93,19 +139,29 @@ class Trainer {
   index_t batch_size_;
   Loss loss_;
   OptimizerConfig optimizer_;
+  Objective objective_;
+  double kl_weight_ = 1;
+  std::vector<T> fixed_noise_;
   std::uint64_t seed_;
   bool collect_diagnostics_;
   bool output_is_logits_;  // sigmoid + BCE and softmax + CE are computed from the logits
   bool loss_from_logits_;  // the loss kernel takes logits: those cases and BCE with logits
   bool labels_in_use_ = false;  // this run's targets are integer labels
+  bool sampling_layer_ = false;  // the network has a gaussian_sample layer (a VAE)
+  double batch_kl_ = 0;          // the batch's mean KL divergence, from the sampling layer
   index_t steps_ = 0;
+  std::uint64_t evaluations_ = 0;
 
   // activations_[l] is the input of layer l (batch x in_features); the last is the output.
   std::vector<std::vector<T>> activations_;
   std::vector<std::vector<T>> gradients_;  // gradients_[l]: d loss / d activations_[l]
   std::vector<std::vector<std::uint8_t>> dropout_masks_;
+  std::vector<std::vector<T>> sampling_noise_;  // per sampling layer: the batch's ε (rows x latent)
+  std::vector<double> kl_rows_;                  // the batch's KL per row (a sampling layer's)
+  std::vector<T> input_noise_;                   // the batch's Gaussian input noise
   std::vector<T> target_batch_;
   std::vector<std::int64_t> label_batch_;
+  std::vector<std::int64_t> condition_batch_;
   std::vector<T> parameter_gradients_;
   std::vector<T> state_a_, state_b_;  // velocity, or Adam's first and second moments
   std::vector<T> weights_before_;

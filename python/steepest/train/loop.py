@@ -69,7 +69,7 @@ class _Batches:
             if self.every_n:
                 end = min(end, (done // self.every_n + 1) * self.every_n)
             started = time.perf_counter()
-            result = self.trainer.run(self.X, self.targets.dense, self.targets.labels, order, done, end, lr)
+            result = self.trainer.run(self.X, self.targets, order, done, end, lr)
             totals.loss_sum += result.loss_sum
             totals.samples += result.samples
             totals.judged += result.judged
@@ -192,7 +192,7 @@ def fit(
                 took = time.perf_counter() - started
                 logs = _metrics(totals)
                 if X_val is not None and targets_val is not None:
-                    validation = trainer.evaluate(X_val, targets_val.dense, targets_val.labels)
+                    validation = trainer.evaluate(X_val, targets_val)
                     logs.update({"val_" + key: value for key, value in _metrics(_Totals(validation.loss_sum, validation.samples, validation.judged, validation.correct)).items()})
                 logs["lr"] = lr
                 logs["time"] = took

@@ -13,13 +13,17 @@ from steepest.train.protocol import Model
 
 
 class Targets:
-    """Float rows ``dense``, or integer ``labels`` for softmax cross entropy (one is None)."""
+    """Float rows ``dense``, or integer ``labels`` for softmax cross entropy (one is None),
+    and a conditional model's ``conditions`` (each row's class, or None)."""
 
-    def __init__(self, dense: Optional[np.ndarray], labels: Optional[np.ndarray]) -> None:
-        self.dense, self.labels = dense, labels
+    def __init__(self, dense: Optional[np.ndarray], labels: Optional[np.ndarray], conditions: Optional[np.ndarray] = None) -> None:
+        self.dense, self.labels, self.conditions = dense, labels, conditions
 
     def subset(self, rows: slice) -> "Targets":
-        return Targets(None if self.dense is None else self.dense[rows], None if self.labels is None else self.labels[rows])
+        def part(array: Optional[np.ndarray]) -> Optional[np.ndarray]:
+            return None if array is None else array[rows]
+
+        return Targets(part(self.dense), part(self.labels), part(self.conditions))
 
 
 def check_loss(model: Model, loss: Any) -> str:
