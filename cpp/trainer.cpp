@@ -138,7 +138,10 @@ std::vector<LayerReport> Trainer<T>::diagnostics() const {
     if (!report.dense) {
       report.gradient_norm = report.update_ratio = report.dead_fraction = report.saturated_fraction = none;
       if (layer.kind == LayerSpec::Kind::gaussian_sample && d.samples > 0)
-        for (double sum : d.kl_sums) report.kl_per_dimension.push_back(sum / d.samples);
+        for (double sum : d.kl_sums) {
+          report.kl_per_dimension.push_back(sum / d.samples);
+          report.active_dimensions += sum / d.samples > LayerReport::kActiveKl;
+        }
       continue;
     }
     report.gradient_norm = d.batches ? d.gradient_norm_sum / double(d.batches) : 0.0;

@@ -214,6 +214,7 @@ py::list diagnostics(const Trainer<T>& trainer) {
     if (!report.kl_per_dimension.empty()) {
       py::dict entry;
       entry["kl_per_dimension"] = report.kl_per_dimension;
+      entry["active_dimensions"] = report.active_dimensions;
       out.append(entry);
       continue;
     }

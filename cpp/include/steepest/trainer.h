@@ -66,8 +66,12 @@ struct LayerReport {
   double update_ratio = 0;        // ||ΔW|| / ||W|| of the last step of the last run
   double dead_fraction = 0;       // ReLU units never active on the data seen
   double saturated_fraction = 0;  // sigmoid/tanh outputs within 1% of their bounds
-  // A sampling layer: the mean KL divergence of each latent dimension over the samples seen.
+  // A sampling layer: the mean KL divergence of each latent dimension over the samples seen,
+  // and how many dimensions are active, their KL above kActiveKl (the others have collapsed
+  // to the prior: the decoder ignores them).
   std::vector<double> kl_per_dimension;
+  index_t active_dimensions = 0;
+  static constexpr double kActiveKl = 0.01;  // nats
 };
 
 // Per dense layer, accumulated over the batches since the last reset.

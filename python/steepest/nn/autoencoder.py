@@ -109,11 +109,14 @@ class Autoencoder(Sequential):
         return cast(np.ndarray, np.mean(difference * difference, axis=1))
 
     def fit(self, X: Any, y: Any = None, **kwargs: Any) -> History:
-        """As :meth:`Sequential.fit`, with ``y`` defaulting to ``X`` (reconstruction)."""
+        """As :meth:`Sequential.fit`, with ``y`` defaulting to ``X`` (reconstruction): with
+        ``noise``, a denoising autoencoder (Vincent et al., 2008), whose target stays the clean
+        input."""
         return super().fit(X, X if y is None else y, **kwargs)
 
-    def _default_target(self, X: np.ndarray, y: Any) -> Any:
-        return X if y is None else y
+    def partial_fit(self, X: Any, y: Any = None, **kwargs: Any) -> float:
+        """As :meth:`Sequential.partial_fit`, with ``y`` defaulting to ``X``."""
+        return super().partial_fit(X, X if y is None else y, **kwargs)
 
     def _config(self) -> Dict[str, Any]:
         return {"encoder_layers": self.encoder_layers}

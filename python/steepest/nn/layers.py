@@ -138,6 +138,48 @@ class Dropout(Layer):
         return f"Dropout({self.rate})"
 
 
+class Condition(Layer):
+    """Appends a one-hot row of each sample's class to its inputs: a conditional model's label
+    (Sohn, Lee & Yan, "Learning Structured Output Representation using Deep Conditional
+    Generative Models", 2015). ``in_features`` inputs become ``in_features + classes``.
+
+    Built by :class:`steepest.VAE` when ``n_classes`` is set.
+    """
+
+    def __init__(self, in_features: int, classes: int) -> None:
+        super().__init__()
+        self.in_features = positive_int(in_features, "in_features")
+        self.classes = positive_int(classes, "classes")
+        self.out_features = self.in_features + self.classes
+
+    def _spec(self) -> Tuple[Any, ...]:
+        return ("condition", self.in_features, self.classes)
+
+    def __repr__(self) -> str:
+        return f"Condition({self.in_features}, classes={self.classes})"
+
+
+class GaussianSample(Layer):
+    """A variational autoencoder's sampling layer: each row ``[mean | log_var]`` of
+    ``2 · latent_features`` values becomes ``z = mean + exp(½ log_var) · ε`` with
+    ``ε ~ N(0, I)`` (the reparameterization of Kingma & Welling, 2014), and the KL divergence
+    of ``N(mean, exp(log_var))`` to ``N(0, I)`` joins the loss.
+
+    Built by :class:`steepest.VAE`.
+    """
+
+    def __init__(self, latent_features: int) -> None:
+        super().__init__()
+        self.out_features = positive_int(latent_features, "latent_features")
+        self.in_features = 2 * self.out_features
+
+    def _spec(self) -> Tuple[Any, ...]:
+        return ("gaussian_sample", self.out_features)
+
+    def __repr__(self) -> str:
+        return f"GaussianSample({self.out_features})"
+
+
 def chain_widths(layers: Sequence[Layer], input_features: Optional[int] = None) -> None:
     """Give each Dropout the width of its neighbours; ValueError if dense sizes do not chain."""
     width = input_features

@@ -8,13 +8,13 @@ code: a hostile header is refused with ValueError before anything is built.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Type, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Type, TypeVar
 
 import numpy as np
 
 from steepest import io
 from steepest._validation import positive_int, require_finite
-from steepest.nn.layers import Dense, Dropout, Layer
+from steepest.nn.layers import Condition, Dense, Dropout, GaussianSample, Layer
 
 if TYPE_CHECKING:
     from steepest.nn.sequential import Sequential
@@ -39,12 +39,7 @@ def model_to_bytes(model: "Sequential") -> bytes:
     only predicts NaN, and a file of it would load as if it were sound."""
     parameters = model.get_parameters()
     require_finite(parameters, "the model's parameters")
-    layers: List[Dict[str, Any]] = []
-    for layer in model.layers:
-        if isinstance(layer, Dense):
-            layers.append({"type": "dense", "in_features": layer.in_features, "out_features": layer.out_features, "activation": layer.activation})
-        elif isinstance(layer, Dropout):
-            layers.append({"type": "dropout", "features": layer.in_features, "rate": layer.rate})
+    layers = [_saved_layer(layer) for layer in model.layers]
     kind = type(model).__name__
     header = {
         # A subclass of the user's saves as the registered kind it is built on.
@@ -120,15 +115,10 @@ def _layers(specs: List[Any], source: str) -> List[Layer]:
     for index, spec in enumerate(specs):
         if not isinstance(spec, dict):
             raise io.invalid(source, f"layer {index} is not an object")
-        if spec.get("type") not in ("dense", "dropout"):
+        if not isinstance(spec.get("type"), str) or spec["type"] not in _LAYER_READERS:
             raise io.invalid(source, f"layer {index} has unknown type {spec.get('type')!r}")
         try:
-            if spec.get("type") == "dense":
-                layers.append(Dense(spec["in_features"], spec["out_features"], spec["activation"]))
-            else:
-                dropout = Dropout(spec["rate"])
-                dropout.in_features = dropout.out_features = positive_int(spec["features"], "features")
-                layers.append(dropout)
+            layers.append(_LAYER_READERS[spec["type"]](spec))
         except (KeyError, TypeError, ValueError) as error:
             raise io.invalid(source, f"layer {index}: {error}") from None
     if sum(layer.parameter_count for layer in layers) > _MAX_PARAMETERS:
@@ -141,3 +131,41 @@ def _layers(specs: List[Any], source: str) -> List[Layer]:
         raise io.invalid(source, "a model needs at least one dense layer")
     return layers
 
+
+def _saved_layer(layer: Layer) -> Dict[str, Any]:
+    if isinstance(layer, Dense):
+        return {"type": "dense", "in_features": layer.in_features, "out_features": layer.out_features, "activation": layer.activation}
+    if isinstance(layer, Dropout):
+        return {"type": "dropout", "features": layer.in_features, "rate": layer.rate}
+    if isinstance(layer, Condition):
+        return {"type": "condition", "in_features": layer.in_features, "classes": layer.classes}
+    if isinstance(layer, GaussianSample):
+        return {"type": "gaussian_sample", "latent_features": layer.out_features}
+    raise TypeError(f"cannot save a {type(layer).__name__} layer")
+
+
+def _dropout(spec: Dict[str, Any]) -> Dropout:
+    dropout = Dropout(spec["rate"])
+    dropout.in_features = dropout.out_features = positive_int(spec["features"], "features")
+    return dropout
+
+
+def _dense(spec: Dict[str, Any]) -> Dense:
+    return Dense(spec["in_features"], spec["out_features"], spec["activation"])
+
+
+def _condition(spec: Dict[str, Any]) -> Condition:
+    return Condition(spec["in_features"], spec["classes"])
+
+
+def _gaussian_sample(spec: Dict[str, Any]) -> GaussianSample:
+    return GaussianSample(spec["latent_features"])
+
+
+# Each saved layer type's reader; KeyError, TypeError or ValueError for a wrong field.
+_LAYER_READERS: Dict[str, Callable[[Dict[str, Any]], Layer]] = {
+    "dense": _dense,
+    "dropout": _dropout,
+    "condition": _condition,
+    "gaussian_sample": _gaussian_sample,
+}

@@ -11,10 +11,11 @@ import numpy as np
 from steepest._validation import as_matrix, float_dtype, positive_int, require_finite
 from steepest.engine import Engine
 from steepest.nn import saving
-from steepest.nn.layers import Dense, Layer, chain_widths
+from steepest.nn.layers import Dense, Dropout, Layer, chain_widths
 from steepest.train import loop
 from steepest.train.callbacks import Callback
 from steepest.train.history import History
+from steepest.train.objective import Objective, check_noise
 from steepest.train.optimizers import Optimizer
 from steepest.train.state import TrainingState
 
@@ -62,7 +63,7 @@ class Sequential:
             raise ValueError("a model needs at least one Dense layer")
         self.seed = int(seed)
         dtype = float_dtype(dtype)
-        self._attach(Engine.build([layer._spec() for layer in layers], dtype, sum(layer.parameter_count for layer in layers)), layers)
+        self._attach(_engine_of(layers, dtype), layers)
         rng = np.random.default_rng(self.seed)
         for layer in self.layers:
             if isinstance(layer, Dense):
@@ -89,7 +90,14 @@ class Sequential:
     def _from_saved(cls: Type[Model], layers: List[Layer], dtype: np.dtype, seed: int, config: Dict[str, Any]) -> Model:
         """A model of this class as a file describes it, parameters still zero (see
         :mod:`steepest.nn.saving`); ValueError if the layers do not suit the class."""
-        return cls._assemble(layers, Engine.build([layer._spec() for layer in layers], dtype, sum(layer.parameter_count for layer in layers)), seed)
+        if not all(isinstance(layer, (Dense, Dropout)) for layer in layers):
+            raise ValueError(f"a {cls.__name__} has dense and dropout layers only")
+        return cls._build(layers, dtype, seed)
+
+    @classmethod
+    def _build(cls: Type[Model], layers: List[Layer], dtype: Any, seed: int) -> Model:
+        """A model of this class over a new engine of ``layers``, its parameters zero."""
+        return cls._assemble(layers, _engine_of(layers, dtype), seed)
 
     @property
     def history_(self) -> Optional[History]:
@@ -187,6 +195,7 @@ class Sequential:
         callbacks: Sequence[Callback] = (),
         verbose: int = 1,
         diagnostics: bool = True,
+        noise: Optional[Tuple[str, float]] = None,
     ) -> History:
         """Train with mini-batch gradient descent; the whole epoch runs natively.
 
@@ -214,6 +223,10 @@ class Sequential:
             line per epoch.
         diagnostics : bool, default True
             Gather per-layer training diagnostics into the History.
+        noise : ("gaussian", std) or ("mask", rate), optional
+            Corrupt each batch's inputs while training, drawn natively from the seed:
+            Gaussian noise of that standard deviation added, or each input zeroed with that
+            probability. The targets stay as given (an autoencoder's: the clean input).
 
         Returns
         -------
@@ -224,10 +237,7 @@ class Sequential:
         TrainingDivergedError
             The loss became NaN or infinite; the model is back to the last weights that gave a finite loss.
         """
-        return loop.fit(
-            self,
-            self._engine,
-            self._state,
+        return self._fit(
             X,
             y,
             epochs=epochs,
@@ -240,6 +250,7 @@ class Sequential:
             callbacks=callbacks,
             verbose=verbose,
             diagnostics=diagnostics,
+            objective=Objective(noise=check_noise(noise)),
         )
 
     def partial_fit(self, X: Any, y: Any = None, *, batch_size: int = 32, optimizer: Optional[Optimizer] = None, loss: str = "mse") -> float:
@@ -248,10 +259,11 @@ class Sequential:
         Optimizer state (momentum, Adam's moments) carries over between calls with the same
         settings, so a stream of chunks trains like one long epoch.
         """
-        return loop.partial_fit(self, self._engine, self._state, X, self._default_target(X, y), batch_size=batch_size, optimizer=optimizer, loss=loss)
+        return loop.partial_fit(self, self._engine, self._state, X, y, batch_size=batch_size, optimizer=optimizer, loss=loss)
 
-    def _default_target(self, X: np.ndarray, y: Any) -> Any:
-        return y
+    def _fit(self, X: Any, y: Any, **settings: Any) -> History:
+        """The fit loop over this model (settings as :func:`steepest.train.loop.fit` takes them)."""
+        return loop.fit(self, self._engine, self._state, X, y, **settings)
 
     # ------------------------------------------------------------------- persistence ----
 
@@ -265,3 +277,8 @@ class Sequential:
 
     def _config(self) -> Dict[str, Any]:
         return {}
+
+
+def _engine_of(layers: Sequence[Layer], dtype: Any) -> Engine:
+    """A new engine for ``layers``, every parameter zero."""
+    return Engine.build([layer._spec() for layer in layers], dtype, sum(layer.parameter_count for layer in layers))

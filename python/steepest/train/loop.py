@@ -13,10 +13,11 @@ import numpy as np
 
 from steepest._validation import as_matrix, positive_int
 from steepest._warnings import warn
-from steepest.engine import Engine, Trainer
+from steepest.engine import Engine, RunResult, Trainer
 from steepest.train.callbacks import Callback
 from steepest.train.errors import diverged
 from steepest.train.history import History
+from steepest.train.objective import Objective
 from steepest.train.optimizers import SGD, Optimizer
 from steepest.train.progress import Progress
 from steepest.train.protocol import Model
@@ -39,6 +40,8 @@ class _Totals:
     """An epoch's sums so far."""
 
     loss_sum: float = 0.0
+    reconstruction_sum: float = 0.0
+    kl_sum: float = 0.0
     samples: int = 0
     judged: int = 0
     correct: int = 0
@@ -47,6 +50,14 @@ class _Totals:
     @property
     def mean_loss(self) -> float:
         return self.loss_sum / max(1, self.samples)
+
+    def add(self, result: RunResult) -> None:
+        self.loss_sum += result.loss_sum
+        self.reconstruction_sum += result.reconstruction_sum
+        self.kl_sum += result.kl_sum
+        self.samples += result.samples
+        self.judged += result.judged
+        self.correct += result.correct
 
 
 class _Batches:
@@ -70,10 +81,7 @@ class _Batches:
                 end = min(end, (done // self.every_n + 1) * self.every_n)
             started = time.perf_counter()
             result = self.trainer.run(self.X, self.targets, order, done, end, lr)
-            totals.loss_sum += result.loss_sum
-            totals.samples += result.samples
-            totals.judged += result.judged
-            totals.correct += result.correct
+            totals.add(result)
             if result.nonfinite_batch >= 0:
                 totals.nonfinite_batch = result.nonfinite_batch
                 return totals
@@ -97,10 +105,14 @@ def _split_validation(X: np.ndarray, targets: Targets, validation_split: float) 
     return X[:cut], targets.subset(slice(0, cut)), X[cut:], targets.subset(slice(cut, None))
 
 
-def _metrics(totals: _Totals) -> Dict[str, float]:
-    """Loss, and accuracy for classification losses, as fit reports them."""
+def _metrics(totals: _Totals, objective: Objective) -> Dict[str, float]:
+    """Loss, and accuracy for classification losses (or the reconstruction and the KL
+    divergence, per sample, for a model with a KL term), as fit reports them."""
     metrics = {"loss": totals.mean_loss}
-    if totals.judged:
+    if objective.kl_weight is not None:
+        metrics["reconstruction"] = totals.reconstruction_sum / max(1, totals.samples)
+        metrics["kl"] = totals.kl_sum / max(1, totals.samples)
+    elif totals.judged:
         metrics["accuracy"] = totals.correct / totals.judged
     return metrics
 
@@ -117,15 +129,20 @@ def fit(
     optimizer: Optional[Optimizer],
     loss: str,
     shuffle: bool,
-    validation_data: Optional[Tuple[object, object]],
+    validation_data: Optional[Sequence[object]],
     validation_split: float,
     callbacks: Sequence[Callback],
     verbose: int,
     diagnostics: bool,
+    objective: Objective = Objective(),
+    conditions: Optional[np.ndarray] = None,
 ) -> History:
     """Train ``model`` (whose parameters are ``engine``'s) for ``epochs`` epochs: see
     :meth:`steepest.Sequential.fit`. The History is also kept in ``state``, whole or (after
-    Ctrl-C) up to the last finished epoch."""
+    Ctrl-C) up to the last finished epoch.
+
+    A conditional model gives each row's class in ``conditions``, and its validation data
+    as a triple (X_val, y_val, classes_val)."""
     with engine.training():
         epochs = positive_int(epochs, "epochs")
         batch_size = positive_int(batch_size, "batch_size")
@@ -140,14 +157,18 @@ def fit(
 
         X = as_matrix(X, "X", model.dtype.type, features=model.input_features)
         targets = prepare_targets(model, loss, y, len(X))
+        targets.conditions = conditions
         X, targets, X_val, targets_val = _split_validation(X, targets, validation_split)
         if validation_data is not None:
             if X_val is not None:
                 raise ValueError("give validation_data or validation_split, not both")
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("validation_data must be a pair (X_val, y_val)")
+            pair = 2 if conditions is None else 3
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != pair:
+                raise ValueError("validation_data must be a pair (X_val, y_val)" if pair == 2 else "validation_data must be (X_val, y_val, classes of the rows)")
             X_val = as_matrix(validation_data[0], "validation X", model.dtype.type, features=model.input_features)
             targets_val = prepare_targets(model, loss, validation_data[1], len(X_val), name="validation y")
+            if conditions is not None:
+                targets_val.conditions = validation_data[2]
         samples = len(X)
         if batch_size > samples:
             raise ValueError(f"batch_size={batch_size} is larger than the {samples} training samples; use batch_size <= {samples}")
@@ -156,7 +177,7 @@ def fit(
         # model's whole life, so the same model, data and settings replay bit for bit, and
         # fit(epochs=2) shuffles as fit(epochs=1) twice does.
         dropout_seed = np.random.SeedSequence([model.seed, state.epochs_trained, 1]).generate_state(1, np.uint64)[0]
-        trainer = engine.trainer(batch_size, loss, optimizer._engine_settings(), int(dropout_seed), diagnostics)
+        trainer = engine.trainer(batch_size, loss, optimizer._engine_settings(), int(dropout_seed), diagnostics, loss_scale=objective.loss_scale, noise=objective.noise)
         every_n = min([c.every_n_batches for c in callbacks if c.every_n_batches > 0], default=0)
         batches = _Batches(trainer, X, targets, batch_size, every_n)
         history = History()
@@ -170,6 +191,8 @@ def fit(
         try:
             for epoch in range(epochs):
                 lr = optimizer.learning_rate(epoch) * math.prod(c.learning_rate_factor() for c in callbacks)
+                if objective.kl_weight is not None:
+                    trainer.set_kl_weight(objective.kl_weight(state.epochs_trained))
                 if shuffle:
                     order = np.random.default_rng([model.seed, state.epochs_trained]).permutation(samples).astype(np.int64)
                 else:
@@ -190,10 +213,11 @@ def fit(
                 if totals.nonfinite_batch >= 0:
                     raise diverged(history, epoch, totals.nonfinite_batch, lr)
                 took = time.perf_counter() - started
-                logs = _metrics(totals)
+                logs = _metrics(totals, objective)
                 if X_val is not None and targets_val is not None:
-                    validation = trainer.evaluate(X_val, targets_val)
-                    logs.update({"val_" + key: value for key, value in _metrics(_Totals(validation.loss_sum, validation.samples, validation.judged, validation.correct)).items()})
+                    validation = _Totals()
+                    validation.add(trainer.evaluate(X_val, targets_val))
+                    logs.update({"val_" + key: value for key, value in _metrics(validation, objective).items()})
                 logs["lr"] = lr
                 logs["time"] = took
                 logs["samples_per_second"] = totals.samples / took if took > 0 else math.inf
@@ -227,19 +251,34 @@ def fit(
         return history
 
 
-def partial_fit(model: Model, engine: Engine, state: TrainingState, X: np.ndarray, y: object, *, batch_size: int, optimizer: Optional[Optimizer], loss: str) -> float:
+def partial_fit(
+    model: Model,
+    engine: Engine,
+    state: TrainingState,
+    X: np.ndarray,
+    y: object,
+    *,
+    batch_size: int,
+    optimizer: Optional[Optimizer],
+    loss: str,
+    objective: Objective = Objective(),
+    conditions: Optional[np.ndarray] = None,
+) -> float:
     """One pass over the chunk ``(X, y)`` in order: see :meth:`steepest.Sequential.partial_fit`."""
     with engine.training():
         optimizer = _optimizer(optimizer)
         loss = check_loss(model, loss)
         X = as_matrix(X, "X", model.dtype.type, features=model.input_features)
         targets = prepare_targets(model, loss, y, len(X))
+        targets.conditions = conditions
         batch_size = min(positive_int(batch_size, "batch_size"), len(X))
         # The learning rate goes to each run, so a schedule keeps the optimizer's state.
         settings = optimizer._engine_settings()
-        key = (batch_size, loss, type(optimizer), tuple(sorted(settings.items())))
+        key = (batch_size, loss, type(optimizer), tuple(sorted(settings.items())), objective.loss_scale, objective.noise)
         if state.partial is None or state.partial[1] != key:
-            state.partial = (engine.trainer(batch_size, loss, settings, model.seed, False), key)
+            state.partial = (engine.trainer(batch_size, loss, settings, model.seed, False, loss_scale=objective.loss_scale, noise=objective.noise), key)
+        if objective.kl_weight is not None:
+            state.partial[0].set_kl_weight(objective.kl_weight(state.epochs_trained))
         lr = optimizer.learning_rate(0)
         totals = _Batches(state.partial[0], X, targets, batch_size).epoch(np.arange(len(X), dtype=np.int64), lr, lambda done, totals: None)
         if totals.nonfinite_batch >= 0:
