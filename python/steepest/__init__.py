@@ -18,7 +18,7 @@ True
 from steepest import ops
 from steepest.runtime import get_num_threads, set_num_threads, show_config, simd_level
 from steepest._core import __version__
-from steepest.nn import MLP, Autoencoder, Dense, Dropout, Sequential, load
+from steepest.nn import MLP, VAE, Autoencoder, Dense, Dropout, Sequential, load
 from steepest.train import SGD, Adam, Callback, CosineDecay, EarlyStopping, ExponentialDecay, History, ReduceLROnPlateau, StepDecay, TrainingDivergedError
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "History",
     "ReduceLROnPlateau",
     "Sequential",
+    "VAE",
     "StepDecay",
     "TrainingDivergedError",
     "__version__",

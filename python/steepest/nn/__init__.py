@@ -6,5 +6,6 @@ from steepest.nn.layers import Dense, Dropout, Layer
 from steepest.nn.mlp import MLP
 from steepest.nn.saving import load
 from steepest.nn.sequential import Sequential
+from steepest.nn.vae import VAE
 
-__all__ = ["MLP", "Autoencoder", "Dense", "Dropout", "Layer", "Sequential", "load"]
+__all__ = ["MLP", "VAE", "Autoencoder", "Dense", "Dropout", "Layer", "Sequential", "load"]

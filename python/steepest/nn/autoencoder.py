@@ -10,7 +10,7 @@ import numpy as np
 from steepest._validation import as_matrix
 from steepest.nn import saving
 from steepest.nn.layers import Dense, Layer, check_activation
-from steepest.nn.mlp import layer_sizes_of
+from steepest.nn.sizes import decoder_sizes_of, layer_sizes_of
 from steepest.nn.sequential import Sequential
 from steepest.train.history import History
 
@@ -57,11 +57,7 @@ class Autoencoder(Sequential):
         dtype: Any = "float32",
     ) -> None:
         encoder_sizes = layer_sizes_of(layer_sizes)
-        decoder = layer_sizes_of(decoder_sizes) if decoder_sizes is not None else encoder_sizes[::-1]
-        if decoder[0] != encoder_sizes[-1] or decoder[-1] != encoder_sizes[0]:
-            raise ValueError(
-                f"decoder_sizes must go from the latent size {encoder_sizes[-1]} back to the input size {encoder_sizes[0]}, got {list(decoder)}"
-            )
+        decoder = decoder_sizes_of(encoder_sizes, decoder_sizes)
         for name, value in (("activation", activation), ("latent_activation", latent_activation), ("output_activation", output_activation)):
             check_activation(value, name)
         layers: List[Layer] = [Dense(a, b, activation) for a, b in zip(encoder_sizes[:-2], encoder_sizes[1:-1])]
@@ -74,11 +70,6 @@ class Autoencoder(Sequential):
     @property
     def latent_features(self) -> int:
         return self.layers[self.encoder_layers - 1].out_features
-
-    def _part(self, first: int, last: int) -> Sequential:
-        # An autoencoder's layers are all Dense (its constructor and _from_saved ensure it).
-        layers: List[Layer] = [Dense(layer.in_features, layer.out_features, cast(Dense, layer).activation) for layer in self.layers[first:last]]
-        return Sequential._assemble(layers, self._engine.part(first, last), self.seed)
 
     @property
     def encoder(self) -> Sequential:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any, Dict, List, Sequence
 
 import numpy as np
 
-from steepest._validation import positive_int
 from steepest.nn import saving
 from steepest.nn.layers import Dense, Layer, check_activation
 from steepest.nn.sequential import Sequential
+from steepest.nn.sizes import layer_sizes_of
 
 
 @saving.register
@@ -46,13 +45,3 @@ class MLP(Sequential):
         if not all(isinstance(layer, Dense) for layer in layers):
             raise ValueError("an MLP must be dense layers only")
         return super()._from_saved(layers, dtype, seed, config)
-
-
-def layer_sizes_of(sizes: Any) -> List[int]:
-    """``sizes`` as a list of at least two positive ints (input, then each layer's width)."""
-    if not isinstance(sizes, Iterable) or isinstance(sizes, str):
-        raise TypeError(f"layer_sizes must be a list of ints, got {type(sizes).__name__}")
-    sizes = list(sizes)
-    if len(sizes) < 2:
-        raise ValueError(f"layer_sizes needs at least an input and an output size, got {sizes}")
-    return [positive_int(size, f"layer_sizes[{i}]") for i, size in enumerate(sizes)]

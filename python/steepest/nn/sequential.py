@@ -4,7 +4,7 @@ the native loop (:mod:`steepest.train`), saved through :mod:`steepest.nn.saving`
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, TypeVar
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, TypeVar, cast
 
 import numpy as np
 
@@ -56,14 +56,17 @@ class Sequential:
         layers = list(layers)
         if not layers:
             raise ValueError("a model needs at least one layer")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be an int >= 0, got {seed!r}")
         chain_widths(layers)
         if not any(isinstance(layer, Dense) for layer in layers):
             raise ValueError("a model needs at least one Dense layer")
+        self._start(layers, seed, dtype)
+
+    def _start(self, layers: List[Layer], seed: Any, dtype: Any) -> None:
+        """Build a new model of ``layers`` (already checked to chain) and draw its weights."""
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be an int >= 0, got {seed!r}")
         self.seed = int(seed)
-        dtype = float_dtype(dtype)
-        self._attach(_engine_of(layers, dtype), layers)
+        self._attach(_engine_of(layers, float_dtype(dtype)), layers)
         rng = np.random.default_rng(self.seed)
         for layer in self.layers:
             if isinstance(layer, Dense):
@@ -98,6 +101,12 @@ class Sequential:
     def _build(cls: Type[Model], layers: List[Layer], dtype: Any, seed: int) -> Model:
         """A model of this class over a new engine of ``layers``, its parameters zero."""
         return cls._assemble(layers, _engine_of(layers, dtype), seed)
+
+    def _part(self, first: int, last: int) -> "Sequential":
+        """Layers [first, last), all dense, as a model of their own sharing this model's
+        weights (no copy): an autoencoder's encoder and decoder."""
+        layers: List[Layer] = [Dense(layer.in_features, layer.out_features, cast(Dense, layer).activation) for layer in self.layers[first:last]]
+        return Sequential._assemble(layers, self._engine.part(first, last), self.seed)
 
     @property
     def history_(self) -> Optional[History]:
