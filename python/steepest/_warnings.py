@@ -12,7 +12,8 @@ _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def warn(message: str, category: Type[Warning]) -> None:
-    level = 1
+    # stacklevel 1 is this function, 2 its caller (frame 1 here), and so on.
+    level = 2
     frame = sys._getframe(1)
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
         frame = frame.f_back  # type: ignore[assignment]

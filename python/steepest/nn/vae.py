@@ -153,7 +153,7 @@ class VAE(Sequential):
         """Decode the latent means: the model's reconstruction of ``X``."""
         return self.decode(self.encode(X, y), y)
 
-    def predict(self, X: Any, y: Any = None, *, batch_size: int = 1024) -> np.ndarray:  # type: ignore[override]
+    def predict(self, X: Any, y: Any = None, *, batch_size: int = 1024) -> np.ndarray:
         """The reconstruction of ``X`` (see :meth:`reconstruct`)."""
         positive_int(batch_size, "batch_size")
         return self.reconstruct(X, y)
@@ -200,7 +200,7 @@ class VAE(Sequential):
         X = self._check_data(X)
         targets = Targets(X, None, self._classes(y, len(X), "y"))
         trainer = self._engine.trainer(
-            min(len(X), 1024), self._loss, SGD()._engine_settings(), self.seed if seed is None else _check_seed(seed), False, loss_scale=self._loss_scale
+            min(len(X), 1024), self._loss, SGD().engine_settings(), self.seed if seed is None else _check_seed(seed), False, loss_scale=self._loss_scale
         )
         trainer.set_kl_weight(1.0)
         total = np.zeros(len(X))
@@ -276,7 +276,7 @@ class VAE(Sequential):
         self._warn_on_collapse(history)
         return history
 
-    def partial_fit(self, X: Any, y: Any = None, *, batch_size: int = 32, optimizer: Optional[Optimizer] = None, loss: str = "") -> float:  # type: ignore[override]
+    def partial_fit(self, X: Any, y: Any = None, *, batch_size: int = 32, optimizer: Optional[Optimizer] = None, loss: str = "") -> float:
         """One pass over the chunk ``X`` (and its classes ``y``), in order; returns its mean
         negative ELBO. ``loss`` is the model's own and cannot be chosen."""
         if loss:
@@ -323,13 +323,13 @@ class VAE(Sequential):
     # ------------------------------------------------------------------- the data ----
 
     def _check_data(self, X: Any, name: str = "X") -> np.ndarray:
-        X = as_matrix(X, name, self.dtype.type, features=self.input_features)
-        if self.reconstruction == "bernoulli" and (X.min() < 0 or X.max() > 1):
+        rows = as_matrix(X, name, self.dtype.type, features=self.input_features)
+        if self.reconstruction == "bernoulli" and (rows.min() < 0 or rows.max() > 1):
             raise ValueError(
-                f"reconstruction='bernoulli' needs {name} in [0, 1] (found values in [{X.min():.4g}, {X.max():.4g}]): "
+                f"reconstruction='bernoulli' needs {name} in [0, 1] (found values in [{rows.min():.4g}, {rows.max():.4g}]): "
                 "use reconstruction='gaussian' for real-valued data, or scale the data to [0, 1]"
             )
-        return X
+        return rows
 
     def _classes(self, y: Any, samples: int, name: str) -> Optional[np.ndarray]:
         """The integer classes of a conditional model's rows; ValueError if missing or out of
@@ -397,7 +397,7 @@ def _check_classes(n_classes: Any) -> int:
     n_classes = positive_int(n_classes, "n_classes")
     if n_classes < 2:
         raise ValueError(f"n_classes must be >= 2 for a conditional VAE (or None), got {n_classes}")
-    return n_classes
+    return int(n_classes)
 
 
 def _check_warmup(epochs: Any) -> int:

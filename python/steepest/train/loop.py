@@ -177,7 +177,7 @@ def fit(
         # model's whole life, so the same model, data and settings replay bit for bit, and
         # fit(epochs=2) shuffles as fit(epochs=1) twice does.
         dropout_seed = np.random.SeedSequence([model.seed, state.epochs_trained, 1]).generate_state(1, np.uint64)[0]
-        trainer = engine.trainer(batch_size, loss, optimizer._engine_settings(), int(dropout_seed), diagnostics, loss_scale=objective.loss_scale, noise=objective.noise)
+        trainer = engine.trainer(batch_size, loss, optimizer.engine_settings(), int(dropout_seed), diagnostics, loss_scale=objective.loss_scale, noise=objective.noise)
         every_n = min([c.every_n_batches for c in callbacks if c.every_n_batches > 0], default=0)
         batches = _Batches(trainer, X, targets, batch_size, every_n)
         history = History()
@@ -273,7 +273,7 @@ def partial_fit(
         targets.conditions = conditions
         batch_size = min(positive_int(batch_size, "batch_size"), len(X))
         # The learning rate goes to each run, so a schedule keeps the optimizer's state.
-        settings = optimizer._engine_settings()
+        settings = optimizer.engine_settings()
         key = (batch_size, loss, type(optimizer), tuple(sorted(settings.items())), objective.loss_scale, objective.noise)
         if state.partial is None or state.partial[1] != key:
             state.partial = (engine.trainer(batch_size, loss, settings, model.seed, False, loss_scale=objective.loss_scale, noise=objective.noise), key)

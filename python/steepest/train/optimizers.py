@@ -32,7 +32,9 @@ class Optimizer:
         lr = self.lr(epoch) if callable(self.lr) else self.lr
         return non_negative_float(lr, f"learning rate of epoch {epoch}")
 
-    def _engine_settings(self) -> Dict[str, Any]:
+    def engine_settings(self) -> Dict[str, Any]:
+        """The optimizer's name and settings as the native trainer takes them (see
+        :meth:`steepest.engine.Engine.trainer`); the learning rate goes to each run."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -72,7 +74,7 @@ class SGD(Optimizer):
             raise ValueError("nesterov=True needs momentum > 0")
         self.nesterov = bool(nesterov)
 
-    def _engine_settings(self) -> Dict[str, Any]:
+    def engine_settings(self) -> Dict[str, Any]:
         return dict(optimizer="sgd", momentum=self.momentum, nesterov=self.nesterov, beta1=0.9, beta2=0.999, eps=1e-8, l1=self.l1, l2=self.l2)
 
 
@@ -94,5 +96,5 @@ class Adam(Optimizer):
         self.beta2 = non_negative_float(beta2, "beta2", below_one=True)
         self.eps = non_negative_float(eps, "eps", positive=True)
 
-    def _engine_settings(self) -> Dict[str, Any]:
+    def engine_settings(self) -> Dict[str, Any]:
         return dict(optimizer="adam", momentum=0.0, nesterov=False, beta1=self.beta1, beta2=self.beta2, eps=self.eps, l1=self.l1, l2=self.l2)
