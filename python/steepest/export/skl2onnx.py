@@ -54,7 +54,9 @@ class ContainerGraph:
 
         name = str(self._scope.get_unique_variable_name(hint))
         tensor = numpy_helper.from_array(value, name)
-        self._container.add_initializer(name, tensor.data_type, list(tensor.dims), tensor)
+        # The container copies a tensor's raw bytes, which strings do not have.
+        content = list(tensor.string_data) if tensor.string_data else tensor
+        self._container.add_initializer(name, tensor.data_type, list(tensor.dims), content)
         return name
 
     def node(self, op_type: str, inputs: Sequence[str], output: Optional[str] = None, **attributes: Any) -> str:
