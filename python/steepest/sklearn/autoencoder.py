@@ -160,8 +160,9 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
     def transform(self, X: Any) -> np.ndarray:
         """Latent codes ``(n_samples, n_components)``."""
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=self._numpy_dtype())
+        if not self._passes_as_is(X):
+            check_is_fitted(self)
+            X = validate_data(self, X, reset=False, dtype=self._numpy_dtype())
         with threads(self.n_threads):
             return self.model_.encode(X)
 
