@@ -45,8 +45,10 @@ def test_the_table_and_the_json_file(tmp_path, capsys, monkeypatch):
     assert inference.main(["--quick", "--json", str(path)]) == 0
     printed = capsys.readouterr().out
     assert "CPU:" in printed and "1 thread" in printed
+    assert "| toy 64-8-10 | latency, 1 row, labels (us) |" in printed
     assert "| toy 64-8-10 | latency, 1 row (us) |" in printed and "| toy 64-8-10 | throughput, batch 1024 (rows/s) |" in printed
     report = json.loads(path.read_text())
     (row,) = report["rows"]
     assert report["machine"]["cpu"] and row["sizes"] == [64, 8, 10]
     assert set(row["latency_us"]) == set(row["rows_per_second"]) == set(row["largest_difference"])
+    assert set(row["predict_latency_us"]) == {"estimator", "sklearn"}

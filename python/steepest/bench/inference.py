@@ -9,8 +9,9 @@ Run ``python -m steepest.bench.inference`` (``--repeats 7``, ``--quick``, ``--mo
 
 Each library is called as its users call it for probabilities: ``MLP.predict``,
 ``predict_proba`` of the estimators, ``InferenceSession.run`` (a session of one intra-op
-thread), and ``torch.no_grad()`` around ``net(torch.from_numpy(x))`` ending in ``softmax``.
-Before timing, every library's output is checked against steepest's.
+thread), and ``torch.no_grad()`` around ``net(torch.from_numpy(x))`` ending in ``softmax``;
+the estimators' ``predict`` (labels) is timed for one row too. Before timing, every
+library's output is checked against steepest's.
 """
 
 from __future__ import annotations
@@ -76,11 +77,17 @@ def libraries(estimator: Any) -> Dict[str, Predict]:
     """Each installed library's prediction of the estimator's probabilities."""
     model = estimator.model_
     found: Dict[str, Predict] = {"steepest": model.predict, "estimator": estimator.predict_proba}
-    for name, make in (("onnxruntime", onnxruntime_predict), ("torch", torch_predict), ("sklearn", sklearn_predict)):
+    for name, make in (("onnxruntime", onnxruntime_predict), ("torch", torch_predict)):
         predict = make(estimator)
         if predict is not None:
             found[name] = predict
+    found["sklearn"] = sklearn_model(estimator).predict_proba
     return found
+
+
+def label_predictors(estimator: Any) -> Dict[str, Predict]:
+    """``predict`` (the labels) of steepest's estimator and of scikit-learn's."""
+    return {"estimator": estimator.predict, "sklearn": sklearn_model(estimator).predict}
 
 
 def onnxruntime_predict(estimator: Any) -> Optional[Predict]:
@@ -120,7 +127,7 @@ def torch_predict(estimator: Any) -> Optional[Predict]:
     return predict
 
 
-def sklearn_predict(estimator: Any) -> Optional[Predict]:
+def sklearn_model(estimator: Any) -> Any:
     """scikit-learn's MLPClassifier with steepest's weights (fitted for one epoch on two
     rows of each class, so that it has its classes, then given the weights)."""
     from sklearn.neural_network import MLPClassifier
@@ -133,7 +140,7 @@ def sklearn_predict(estimator: Any) -> Optional[Predict]:
         theirs.fit(X, np.repeat(estimator.classes_, 2))
     theirs.coefs_ = [weight.copy() for weight in estimator.coefs_]
     theirs.intercepts_ = [bias.copy() for bias in estimator.intercepts_]
-    return theirs.predict_proba  # type: ignore[no-any-return]
+    return theirs
 
 
 def check_agreement(found: Dict[str, Predict], rows: np.ndarray) -> Dict[str, float]:
@@ -187,12 +194,14 @@ def run(configs: Sequence[InferenceConfig], repeats: int, seconds: float) -> Lis
             differences = check_agreement(found, X)
             one = np.ascontiguousarray(X[:1])
             latency = measure(found, one, repeats, seconds)
+            labels = measure(label_predictors(estimator), one, repeats, seconds)
             batch = measure(found, X, repeats, seconds)
             rows.append(
                 {
                     "config": config.name,
                     "sizes": list(config.sizes),
                     "latency_us": {name: value * 1e6 for name, value in latency.items()},
+                    "predict_latency_us": {name: value * 1e6 for name, value in labels.items()},
                     "rows_per_second": {name: BATCH / value for name, value in batch.items()},
                     "largest_difference": differences,
                 }
@@ -232,6 +241,10 @@ def table_lines(rows: List[Dict[str, Any]]) -> List[str]:
         cells = [f"{latency[n]:,.1f}" if n in latency else "-" for n in names]
         ratios = [f"{latency[n] / latency['steepest']:.2f}" if n in latency else "-" for n in names[1:]]
         lines.append(f"| {model} | latency, 1 row (us) | " + " | ".join(cells + ratios) + " |")
+        labels = row["predict_latency_us"]
+        cells = [f"{labels[n]:,.1f}" if n in labels else "-" for n in names]
+        ratios = [f"{labels[n] / latency['steepest']:.2f}" if n in labels else "-" for n in names[1:]]
+        lines.append(f"| {model} | latency, 1 row, labels (us) | " + " | ".join(cells + ratios) + " |")
         cells = [f"{throughput[n]:,.0f}" if n in throughput else "-" for n in names]
         ratios = [f"{throughput['steepest'] / throughput[n]:.2f}" if n in throughput else "-" for n in names[1:]]
         lines.append(f"| {model} | throughput, batch {BATCH} (rows/s) | " + " | ".join(cells + ratios) + " |")
