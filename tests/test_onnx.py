@@ -7,7 +7,6 @@ converted by skl2onnx. Skips without onnx and onnxruntime."""
 import os
 import subprocess
 import sys
-import warnings
 
 import numpy as np
 import pytest
@@ -147,20 +146,6 @@ def test_round_trip_through_a_file(tmp_path):
 # --------------------------------------------------------------------- estimators ----
 
 
-def fitted(estimator, X, y=None):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # max_iter is kept small on purpose
-        return estimator.fit(X, y)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    from sklearn.datasets import load_digits
-
-    X, y = load_digits(return_X_y=True)
-    return (X / 16).astype(np.float32), y
-
-
 CLASS_LABELS = {
     "integers": lambda y: y,
     "strings": lambda y: np.array([f"digit {d}" for d in y]),
@@ -173,13 +158,13 @@ CLASS_LABELS = {
 
 @pytest.mark.parametrize("labels", CLASS_LABELS, ids=list(CLASS_LABELS))
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_classifier_labels_are_the_original_classes(digits, labels, dtype):
+def test_classifier_labels_are_the_original_classes(digits, labels, dtype, fit_quietly):
     from steepest.sklearn import MLPClassifier
 
     X, y = digits
     X = X.astype(dtype)
     y = CLASS_LABELS[labels](y)
-    clf = fitted(MLPClassifier((32,), max_iter=10, random_state=0, dtype=dtype), X, y)
+    clf = fit_quietly(MLPClassifier((32,), max_iter=10, random_state=0, dtype=dtype), X, y)
     graph = clf.to_onnx()
     onnx.checker.check_model(graph, full_check=True)
     assert [output.name for output in graph.graph.output] == ["label", "probabilities"]
@@ -192,23 +177,23 @@ def test_classifier_labels_are_the_original_classes(digits, labels, dtype):
     assert kind == ("O" if "strings" in labels else "i"), label.dtype
 
 
-def test_multilabel_classifier_gives_the_indicator(digits):
+def test_multilabel_classifier_gives_the_indicator(digits, fit_quietly):
     from steepest.sklearn import MLPClassifier
 
     X, y = digits
     Y = np.stack([y % 2, y > 4, y == 0], axis=1).astype(int)
-    clf = fitted(MLPClassifier((32,), max_iter=10, random_state=0), X, Y)
+    clf = fit_quietly(MLPClassifier((32,), max_iter=10, random_state=0), X, Y)
     label, probabilities = run(clf.to_onnx(), X, "X")
     assert label.dtype == np.int64 and (label == clf.predict(X)).all()
     assert_agree(probabilities, clf.predict_proba(X))
 
 
 @pytest.mark.parametrize("outputs", [1, 3])
-def test_regressor_outputs_variable(digits, outputs):
+def test_regressor_outputs_variable(digits, outputs, fit_quietly):
     from steepest.sklearn import MLPRegressor
 
     X, _ = digits
-    reg = fitted(MLPRegressor(hidden_layer_sizes=(32,), max_iter=10, random_state=0), X, X[:, 20 : 20 + outputs] if outputs > 1 else X[:, 20])
+    reg = fit_quietly(MLPRegressor(hidden_layer_sizes=(32,), max_iter=10, random_state=0), X, X[:, 20 : 20 + outputs] if outputs > 1 else X[:, 20])
     graph = reg.to_onnx()
     assert [output.name for output in graph.graph.output] == ["variable"]
     (variable,) = run(graph, X, "X")
@@ -216,11 +201,11 @@ def test_regressor_outputs_variable(digits, outputs):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_autoencoder_transformer_outputs_the_encoding(digits, dtype):
+def test_autoencoder_transformer_outputs_the_encoding(digits, dtype, fit_quietly):
     from steepest.sklearn import AutoencoderTransformer
 
     X = digits[0].astype(dtype)
-    ae = fitted(AutoencoderTransformer(n_components=3, hidden_layer_sizes=(24,), activation="tanh", max_iter=10, random_state=0, dtype=dtype), X)
+    ae = fit_quietly(AutoencoderTransformer(n_components=3, hidden_layer_sizes=(24,), activation="tanh", max_iter=10, random_state=0, dtype=dtype), X)
     graph = ae.to_onnx()
     (variable,) = run(graph, X, "X")
     assert variable.shape == (len(X), 3)
@@ -232,7 +217,7 @@ def test_autoencoder_transformer_outputs_the_encoding(digits, dtype):
 
 @pytest.mark.parametrize("zipmap", [True, False])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_a_pipeline_through_skl2onnx(digits, zipmap, dtype):
+def test_a_pipeline_through_skl2onnx(digits, zipmap, dtype, fit_quietly):
     skl2onnx = pytest.importorskip("skl2onnx")
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -241,7 +226,7 @@ def test_a_pipeline_through_skl2onnx(digits, zipmap, dtype):
 
     X, y = digits
     y = np.array(list("abcdefghij"))[y]
-    pipeline = fitted(make_pipeline(StandardScaler(), MLPClassifier((32,), max_iter=10, random_state=0, dtype=dtype)), X, y)
+    pipeline = fit_quietly(make_pipeline(StandardScaler(), MLPClassifier((32,), max_iter=10, random_state=0, dtype=dtype)), X, y)
     graph = skl2onnx.to_onnx(pipeline, X[:1], options=None if zipmap else {"zipmap": False})
     onnx.checker.check_model(graph)
     label, probabilities = run(graph, X, "X")
@@ -252,7 +237,7 @@ def test_a_pipeline_through_skl2onnx(digits, zipmap, dtype):
     np.testing.assert_allclose(probabilities, pipeline.predict_proba(X), rtol=0, atol=1e-5)
 
 
-def test_regressor_and_transformer_pipelines_through_skl2onnx(digits):
+def test_regressor_and_transformer_pipelines_through_skl2onnx(digits, fit_quietly):
     skl2onnx = pytest.importorskip("skl2onnx")
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -260,30 +245,41 @@ def test_regressor_and_transformer_pipelines_through_skl2onnx(digits):
     from steepest.sklearn import AutoencoderTransformer, MLPRegressor
 
     X, _ = digits
-    regression = fitted(make_pipeline(StandardScaler(), MLPRegressor(hidden_layer_sizes=(16,), max_iter=10, random_state=0)), X, X[:, 20])
-    encoding = fitted(make_pipeline(StandardScaler(), AutoencoderTransformer(n_components=2, hidden_layer_sizes=(16,), max_iter=10, random_state=0)), X)
+    regression = fit_quietly(make_pipeline(StandardScaler(), MLPRegressor(hidden_layer_sizes=(16,), max_iter=10, random_state=0)), X, X[:, 20])
+    encoding = fit_quietly(make_pipeline(StandardScaler(), AutoencoderTransformer(n_components=2, hidden_layer_sizes=(16,), max_iter=10, random_state=0)), X)
     for pipeline, want in ((regression, regression.predict(X)[:, None]), (encoding, encoding.transform(X))):
         (got,) = run(skl2onnx.to_onnx(pipeline, X[:1]), X, "X")
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * np.abs(want).max())
 
 
-@pytest.mark.parametrize("order", ["steepest first", "skl2onnx first"])
+NOTHING_IMPORTED = "assert 'skl2onnx' not in sys.modules and 'onnx' not in sys.modules"
+IMPORT_ORDERS = {
+    "steepest first": ["import steepest.sklearn", NOTHING_IMPORTED, "import skl2onnx"],
+    "skl2onnx first": ["import skl2onnx", "import steepest.sklearn"],
+    "looked up, then imported": [
+        "import steepest.sklearn",
+        "import importlib.util; assert importlib.util.find_spec('skl2onnx') is not None",
+        NOTHING_IMPORTED,
+        "import skl2onnx",
+    ],
+}
+
+
+@pytest.mark.parametrize("order", list(IMPORT_ORDERS))
 def test_converters_are_registered_in_either_import_order(order):
-    """And importing steepest.sklearn imports neither skl2onnx nor onnx."""
+    """And importing steepest.sklearn imports neither skl2onnx nor onnx; looking skl2onnx up
+    (importlib.util.find_spec) before importing it is not importing it."""
     pytest.importorskip("skl2onnx")
-    imports = ["import steepest.sklearn", "import skl2onnx"]
     script = "\n".join(
         [
             "import sys, numpy as np",
-            *(imports if order == "steepest first" else imports[::-1]),
+            *IMPORT_ORDERS[order],
             "from steepest.sklearn import MLPRegressor",
             "X = np.random.default_rng(0).random((40, 3)).astype(np.float32)",
             "reg = MLPRegressor(hidden_layer_sizes=(4,), max_iter=2).fit(X, X[:, 0])",
             "print(len(skl2onnx.to_onnx(reg, X[:1]).graph.node))",
         ]
     )
-    if order == "steepest first":
-        script = script.replace("import skl2onnx", "assert 'skl2onnx' not in sys.modules and 'onnx' not in sys.modules\nimport skl2onnx", 1)
     done = subprocess.run([sys.executable, "-W", "ignore", "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) >= 3

@@ -3,7 +3,6 @@ width and dtype skips scikit-learn's re-validation; its results are the slow pat
 bit, and everything else (NaN, infinity, wrong width, wrong dtype, wrong shape) gets the
 slow path's error, word for word. Never speed: that is python -m steepest.bench.inference."""
 
-import warnings
 
 import numpy as np
 import pytest
@@ -12,30 +11,16 @@ from steepest.sklearn import AutoencoderTransformer, MLPClassifier, MLPRegressor
 from steepest.sklearn import _base
 
 
-def fitted(estimator, X, y=None):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # max_iter is kept small on purpose
-        return estimator.fit(X, y)
-
-
 @pytest.fixture(scope="module")
-def digits():
-    from sklearn.datasets import load_digits
-
-    X, y = load_digits(return_X_y=True)
-    return (X / 16).astype(np.float32), y
-
-
-@pytest.fixture(scope="module")
-def estimators(digits):
+def estimators(digits, fit_quietly):
     X, y = digits
     return {
-        "multiclass": fitted(MLPClassifier((16,), max_iter=5, random_state=0), X, y),
-        "binary": fitted(MLPClassifier((16,), max_iter=5, random_state=0), X, np.where(y < 5, "low", "high")),
-        "multilabel": fitted(MLPClassifier((16,), max_iter=5, random_state=0), X, np.stack([y % 2, y > 4], axis=1)),
-        "float64": fitted(MLPClassifier((16,), max_iter=5, random_state=0, dtype="float64"), X.astype(np.float64), y),
-        "regressor": fitted(MLPRegressor(hidden_layer_sizes=(16,), max_iter=5, random_state=0), X, X[:, 20]),
-        "transformer": fitted(AutoencoderTransformer(n_components=2, hidden_layer_sizes=(16,), max_iter=5, random_state=0), X),
+        "multiclass": fit_quietly(MLPClassifier((16,), max_iter=5, random_state=0), X, y),
+        "binary": fit_quietly(MLPClassifier((16,), max_iter=5, random_state=0), X, np.where(y < 5, "low", "high")),
+        "multilabel": fit_quietly(MLPClassifier((16,), max_iter=5, random_state=0), X, np.stack([y % 2, y > 4], axis=1)),
+        "float64": fit_quietly(MLPClassifier((16,), max_iter=5, random_state=0, dtype="float64"), X.astype(np.float64), y),
+        "regressor": fit_quietly(MLPRegressor(hidden_layer_sizes=(16,), max_iter=5, random_state=0), X, X[:, 20]),
+        "transformer": fit_quietly(AutoencoderTransformer(n_components=2, hidden_layer_sizes=(16,), max_iter=5, random_state=0), X),
     }
 
 
@@ -132,10 +117,10 @@ def test_an_unfitted_estimator_still_raises_not_fitted(digits):
         MLPClassifier().predict(digits[0][:1])
 
 
-def test_feature_names_are_still_checked(digits):
+def test_feature_names_are_still_checked(digits, fit_quietly):
     pandas = pytest.importorskip("pandas")
     X, y = digits
     frame = pandas.DataFrame(X, columns=[f"pixel{i}" for i in range(64)])
-    estimator = fitted(MLPClassifier((8,), max_iter=2, random_state=0), frame, y)
+    estimator = fit_quietly(MLPClassifier((8,), max_iter=2, random_state=0), frame, y)
     with pytest.warns(UserWarning, match="does not have valid feature names"):
         estimator.predict(X[:1])

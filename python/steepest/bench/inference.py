@@ -17,8 +17,6 @@ library's output is checked against steepest's.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import time
 import warnings
@@ -263,9 +261,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     rows = run([c for c in CONFIGS if c.name in args.models], repeats, seconds)
     print("\n".join(header_lines(machine.describe(), repeats) + [""] + table_lines(rows)))
     if args.json:
-        os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"machine": machine.describe(), "rows": rows}, f, indent=1)
+        machine.write_json({"machine": machine.describe(), "rows": rows}, args.json)
     return 0
 
 

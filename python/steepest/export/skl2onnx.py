@@ -22,7 +22,7 @@ import sys
 import warnings
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence
 
 #: skl2onnx's options for classifiers, which make its parser handle ``zipmap`` for ours.
 CLASSIFIER_OPTIONS = {"zipmap": [True, False, "columns"], "nocl": [True, False]}
@@ -128,8 +128,10 @@ def register(convertibles: Sequence[Convertible]) -> None:
 
 
 class _RegisterAfterImport(importlib.abc.MetaPathFinder):
-    """Finds nothing itself: when skl2onnx is first imported, it hands the import system
-    skl2onnx's own spec with a loader that registers the converters once skl2onnx has run."""
+    """Finds nothing itself: asked for skl2onnx, it hands over skl2onnx's own spec (from the
+    other finders) with a loader that registers the converters once skl2onnx has run, and
+    leaves the import system then. It stays until then, because being asked is not being
+    imported (``importlib.util.find_spec`` asks too)."""
 
     def __init__(self, convertibles: Sequence[Convertible]) -> None:
         self.convertibles = list(convertibles)
@@ -137,24 +139,29 @@ class _RegisterAfterImport(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname: str, path: Any, target: Optional[ModuleType] = None) -> Optional[importlib.machinery.ModuleSpec]:
         if fullname != "skl2onnx":
             return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(fullname)  # the finders after this one
-        if spec is not None and spec.loader is not None:
-            spec.loader = _RegisteringLoader(spec.loader, self.convertibles)
-        return spec
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            spec: Optional[importlib.machinery.ModuleSpec] = find(fullname, path, target) if finder is not self and find is not None else None
+            if spec is not None:
+                if spec.loader is not None:
+                    spec.loader = _RegisteringLoader(spec.loader, self)
+                return spec
+        return None
 
 
 class _RegisteringLoader(importlib.abc.Loader):
-    def __init__(self, loader: importlib.abc.Loader, convertibles: List[Convertible]) -> None:
+    def __init__(self, loader: importlib.abc.Loader, finder: _RegisterAfterImport) -> None:
         self._loader = loader
-        self._convertibles = convertibles
+        self._finder = finder
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> Optional[ModuleType]:
         return self._loader.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:
         self._loader.exec_module(module)
-        register_or_warn(self._convertibles)
+        if self._finder in sys.meta_path:
+            sys.meta_path.remove(self._finder)
+        register_or_warn(self._finder.convertibles)
 
     def __getattr__(self, name: str) -> Any:  # the rest of the loader's interface (resources, ...)
         return getattr(self._loader, name)
