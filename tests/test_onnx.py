@@ -237,6 +237,16 @@ def test_a_pipeline_through_skl2onnx(digits, zipmap, dtype, fit_quietly):
     np.testing.assert_allclose(probabilities, pipeline.predict_proba(X), rtol=0, atol=1e-5)
 
 
+def test_skl2onnx_option_nocl_gives_class_indices(digits, fit_quietly):
+    skl2onnx = pytest.importorskip("skl2onnx")
+    from steepest.sklearn import MLPClassifier
+
+    X, y = digits
+    clf = fit_quietly(MLPClassifier((16,), max_iter=5, random_state=0), X, np.array(list("abcdefghij"))[y])
+    label, _ = run(skl2onnx.to_onnx(clf, X[:1], options={"zipmap": False, "nocl": True}), X, "X")
+    assert label.dtype == np.int64 and (clf.classes_[label] == clf.predict(X)).all()
+
+
 def test_regressor_and_transformer_pipelines_through_skl2onnx(digits, fit_quietly):
     skl2onnx = pytest.importorskip("skl2onnx")
     from sklearn.pipeline import make_pipeline

@@ -15,6 +15,7 @@ gives ``label`` and ``probabilities``, which skl2onnx turns into ``output_label`
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -24,7 +25,10 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Callable, Dict, Optional, Sequence
 
-#: skl2onnx's options for classifiers, which make its parser handle ``zipmap`` for ours.
+import numpy as np
+
+#: skl2onnx's options for classifiers, as its MLPClassifier converter's: ``zipmap`` makes
+#: its parser add the ZipMap after ours; ``nocl`` gives class indices instead of classes.
 CLASSIFIER_OPTIONS = {"zipmap": [True, False, "columns"], "nocl": [True, False]}
 
 
@@ -36,6 +40,14 @@ class Convertible:
     estimator: type
     facts: Callable[[Any], Any]
     classifier: bool
+
+    def graph_facts(self, operator: Any, options: Any) -> Any:
+        """The facts of the operator's estimator, with class indices for classes under
+        ``nocl`` (``options`` is the scope's or the container's ``get_options``)."""
+        facts = self.facts(operator.raw_operator)
+        if self.classifier and options(operator.raw_operator, {"nocl": False})["nocl"]:
+            facts = dataclasses.replace(facts, classes=np.arange(len(facts.classes)))
+        return facts
 
     @property
     def alias(self) -> str:
@@ -80,7 +92,7 @@ def shape_calculator(convertible: Convertible) -> Callable[[Any], None]:
         from onnx import TensorProto
         from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType, Int64TensorType, StringTensorType
 
-        facts = convertible.facts(operator.raw_operator)
+        facts = convertible.graph_facts(operator, operator.scope_inst.get_options)
         batch = operator.inputs[0].get_first_dimension()
         types: Dict[int, Any] = {TensorProto.INT64: Int64TensorType, TensorProto.STRING: StringTensorType, TensorProto.FLOAT: FloatTensorType, TensorProto.DOUBLE: DoubleTensorType}
         values = types[_input_element_type(operator)]
@@ -100,7 +112,7 @@ def converter(convertible: Convertible) -> Callable[[Any, Any, Any], None]:
 
         if container.target_opset < onnx_export.OPSET_MIN:
             raise ValueError(f"opset {container.target_opset} is not supported: steepest exports opsets {onnx_export.OPSET_MIN} and newer")
-        facts = convertible.facts(operator.raw_operator)
+        facts = convertible.graph_facts(operator, container.get_options)
         graph = ContainerGraph(scope, container)
         wanted = _input_element_type(operator)
         model_type = onnx_export.element_type(facts.dtype)
