@@ -2,6 +2,7 @@
 probabilities, a wrong one is refused before anything is timed, and the table and the JSON
 file say what was measured. Never speed (that is the report's job, not CI's)."""
 
+import importlib.util
 import json
 
 import numpy as np
@@ -52,3 +53,14 @@ def test_the_table_and_the_json_file(tmp_path, capsys, monkeypatch):
     assert report["machine"]["cpu"] and row["sizes"] == [64, 8, 10]
     assert set(row["latency_us"]) == set(row["rows_per_second"]) == set(row["largest_difference"])
     assert set(row["predict_latency_us"]) == {"estimator", "sklearn"}
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_the_profile_times_each_layer_and_each_onnxruntime_node(rows):
+    lines = inference.profile(TOY, rows, repeats=1, seconds=1e-4)
+    assert lines[0].startswith(f"toy, {rows} row")
+    assert any(f"steepest layer 0: dense_forward {rows}x64x8 relu" in line for line in lines)
+    assert any(f"steepest layer 1: dense_forward {rows}x8x10 softmax" in line for line in lines)
+    if importlib.util.find_spec("onnxruntime") is not None:
+        assert any("onnxruntime" in line and "Gemm" in line for line in lines)
+        assert any("whole run" in line for line in lines)

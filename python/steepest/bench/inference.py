@@ -5,7 +5,8 @@ all computing the same softmax network from the same weights, at one thread, sid
 interleaved repetitions in rotating order, medians.
 
 Run ``python -m steepest.bench.inference`` (``--repeats 7``, ``--quick``, ``--models digits``,
-``--json FILE``).
+``--json FILE``, ``--profile`` for each layer's time in steepest's kernels and each node's in
+onnxruntime's profiler).
 
 Each library is called as its users call it for probabilities: ``MLP.predict``,
 ``predict_proba`` of the estimators, ``InferenceSession.run`` (a session of one intra-op
@@ -17,7 +18,10 @@ library's output is checked against steepest's.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -207,6 +211,58 @@ def run(configs: Sequence[InferenceConfig], repeats: int, seconds: float) -> Lis
     return rows
 
 
+def profile(config: InferenceConfig, rows: int, repeats: int, seconds: float) -> List[str]:
+    """Where the time goes at ``rows`` rows: each dense layer alone in steepest's kernels
+    (``steepest.ops.dense_forward`` into a preallocated output) beside the median kernel time
+    of each node in onnxruntime's own profiler, and each library's whole call."""
+    from steepest import ops
+
+    estimator, X = digits_model(config)
+    x = np.ascontiguousarray(X[:rows])
+    layers = [(weight, bias, "relu") for weight, bias in zip(estimator.coefs_, estimator.intercepts_)]
+    layers[-1] = (layers[-1][0], layers[-1][1], "softmax")
+    inputs = [x]
+    for weight, bias, activation in layers:
+        inputs.append(ops.dense_forward(inputs[-1], weight, bias, activation))
+
+    def layer(index: int) -> Predict:
+        weight, bias, activation = layers[index]
+        return lambda _: ops.dense_forward(inputs[index], weight, bias, activation, out=inputs[index + 1])
+
+    calls: Dict[str, Predict] = {
+        f"steepest layer {i}: dense_forward {'x'.join(map(str, (rows, *w.shape)))} {a}": layer(i) for i, (w, _, a) in enumerate(layers)
+    }
+    calls["steepest MLP.predict, whole"] = estimator.model_.predict
+    lines = [f"{config.name}, {rows} row{'s' if rows > 1 else ''}: median microseconds per call"]
+    lines += [f"  {name:<58} {value * 1e6:10.1f}" for name, value in measure(calls, x, repeats, seconds).items()]
+    try:
+        import onnxruntime
+    except ImportError:
+        return lines + ["  (onnxruntime is not installed)"]
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    options.enable_profiling = True
+    options.profile_file_prefix = os.path.join(tempfile.mkdtemp(), "onnxruntime")
+    session = onnxruntime.InferenceSession(estimator.model_.to_onnx().SerializeToString(), options, providers=["CPUExecutionProvider"])
+    started = time.perf_counter()
+    runs = 0
+    while time.perf_counter() - started < seconds * repeats or runs < 10:
+        session.run(None, {"input": x})
+        runs += 1
+    path = session.end_profiling()
+    with open(path, encoding="utf-8") as file:
+        events = json.load(file)
+    os.remove(path)
+    nodes: Dict[str, List[float]] = {}
+    for event in events:
+        if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
+            nodes.setdefault(event["name"][: -len("_kernel_time")], []).append(event["dur"])
+        elif event.get("cat") == "Session" and event["name"] == "model_run":
+            nodes.setdefault("whole run (in the session)", []).append(event["dur"])
+    lines += [f"  onnxruntime {name:<46} {statistics.median(values):10.1f}" for name, values in nodes.items()]
+    return lines
+
+
 def header_lines(description: Dict[str, Any], repeats: int) -> List[str]:
     blas = description["blas"]
     versions = ", ".join(f"{name} {version}" for name, version in library_versions().items())
@@ -256,10 +312,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     names = [c.name for c in CONFIGS]
     parser.add_argument("--models", nargs="*", default=names, choices=names, metavar="NAME", help=f"which models (of {', '.join(names)})")
     parser.add_argument("--json", help="also write the rows to this JSON file")
+    parser.add_argument("--profile", action="store_true", help="also time each layer in steepest's kernels and each node in onnxruntime's profiler")
     args = parser.parse_args(argv)
     repeats, seconds = (3, 0.005) if args.quick else (args.repeats, 0.05)
     rows = run([c for c in CONFIGS if c.name in args.models], repeats, seconds)
     print("\n".join(header_lines(machine.describe(), repeats) + [""] + table_lines(rows)))
+    if args.profile:
+        with thread_limits(1):
+            steepest.set_num_threads(1)
+            for config in [c for c in CONFIGS if c.name in args.models]:
+                for count in (1, BATCH):
+                    print("\n" + "\n".join(profile(config, count, repeats, seconds)))
     if args.json:
         machine.write_json({"machine": machine.describe(), "rows": rows}, args.json)
     return 0
