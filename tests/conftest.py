@@ -132,3 +132,26 @@ def dtype(request):
 @pytest.fixture
 def assert_close(request):
     return request.config.stash[_LEDGER].assert_close
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """scikit-learn's handwritten digits: float32 pixels in [0, 1] and their labels."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return (X / 16).astype(np.float32), y
+
+
+@pytest.fixture(scope="session")
+def fit_quietly():
+    """``fit(estimator, X, y)``: fits without the ConvergenceWarning of a deliberately small
+    ``max_iter``; returns the estimator."""
+    import warnings
+
+    def fit(estimator, X, y=None):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return estimator.fit(X, y)
+
+    return fit

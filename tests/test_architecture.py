@@ -22,6 +22,9 @@ LAYERS = [
     ["steepest._core", "steepest._validation", "steepest._warnings", "steepest.runtime", "steepest.ops", "steepest.io"],
     ["steepest.engine"],
     ["steepest.train"],
+    # Builds ONNX graphs from what models show everyone (weights, biases, activations), so
+    # that the models above can export themselves without an import cycle.
+    ["steepest.export"],
     ["steepest.nn"],
     # The package's own namespace (its __init__ re-exports the layers below); the layers
     # above may use it as users do.

@@ -77,26 +77,30 @@ def record_report_runs(monkeypatch, statuses):
 
 KERNELS = [sys.executable, "-m", "steepest.bench"]
 TRAINING = [sys.executable, "-m", "steepest.bench.training"]
+INFERENCE = [sys.executable, "-m", "steepest.bench.inference"]
 
 
-def test_bench_runs_the_kernel_report_then_the_training_report_with_their_options(monkeypatch, tmp_path):
-    calls = record_report_runs(monkeypatch, [0, 0])
+def test_bench_runs_the_kernel_then_the_training_then_the_inference_report_with_their_options(monkeypatch, tmp_path):
+    calls = record_report_runs(monkeypatch, [0, 0, 0])
     out = str(tmp_path / "results")
-    assert main(["bench", "--quick", "--threads", "1", "2", "--out", out, "--only", "NN", "--configs", "tiny", "small", "--repeats", "2"]) == 0
+    arguments = ["--quick", "--threads", "1", "2", "--out", out, "--only", "NN", "--configs", "tiny", "small", "--repeats", "2", "--models", "digits"]
+    assert main(["bench", *arguments]) == 0
     assert [command for command, _ in calls] == [
         KERNELS + ["--out", out, "--quick", "--threads", "1,2", "--only", "NN"],
         TRAINING + ["--json", os.path.join(out, "training.json"), "--quick", "--threads", "1", "2", "--configs", "tiny", "small", "--repeats", "2"],
+        INFERENCE + ["--json", os.path.join(out, "inference.json"), "--quick", "--models", "digits", "--repeats", "2"],
     ]
     # Both reports measure NumPy as it loads without the benchmarks' handicaps.
     assert all(env == machine.benchmark_environment() for _, env in calls)
 
 
 def test_bench_defaults_leave_each_report_its_own(monkeypatch):
-    calls = record_report_runs(monkeypatch, [0, 0])
+    calls = record_report_runs(monkeypatch, [0, 0, 0])
     assert main(["bench"]) == 0
     assert [command for command, _ in calls] == [
         KERNELS + ["--out", "bench-results"],
         TRAINING + ["--json", os.path.join("bench-results", "training.json")],
+        INFERENCE + ["--json", os.path.join("bench-results", "inference.json")],
     ]
 
 
@@ -107,6 +111,9 @@ def test_bench_runs_one_report_when_asked(monkeypatch):
     calls.clear()
     assert main(["bench", "--report", "kernels", "--threads", "1"]) == 0
     assert [command[:3] for command, _ in calls] == [KERNELS]
+    calls.clear()
+    assert main(["bench", "--report", "inference"]) == 0
+    assert [command[:3] for command, _ in calls] == [INFERENCE]
 
 
 def test_bench_stops_at_a_failing_report_and_returns_its_status(monkeypatch):
@@ -124,12 +131,12 @@ def test_bench_refuses_bad_options_before_running_anything(monkeypatch, capsys, 
     assert "usage: steepest" in capsys.readouterr().err
 
 
-def test_bench_quick_runs_both_reports_end_to_end(tmp_path):
+def test_bench_quick_runs_every_report_end_to_end(tmp_path):
     # The real reports, each cut to one case or configuration at one thread: the options
     # steepest bench passes must be ones each report accepts.
     out = tmp_path / "results"
     command = [sys.executable, "-m", "steepest", "bench", "--quick", "--threads", "1", "--out", str(out),
-               "--only", "matmul NN 32x16x16", "--configs", "tiny"]
+               "--only", "matmul NN 32x16x16", "--configs", "tiny", "--models", "digits"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "| matmul NN 32x16x16 float32 | 1 |" in done.stdout
@@ -137,6 +144,9 @@ def test_bench_quick_runs_both_reports_end_to_end(tmp_path):
     assert json.loads((out / "kernels.json").read_text())["results"][0]["name"] == "matmul NN 32x16x16 float32"
     (row,) = json.loads((out / "training.json").read_text())
     assert row["config"] == "tiny" and row["threads"] == 1
+    assert done.stdout.index("samples/s, median of 3 epochs") < done.stdout.index("| digits 64-128-10 | latency, 1 row (us) |")
+    (row,) = json.loads((out / "inference.json").read_text())["rows"]
+    assert row["config"] == "digits" and {"steepest", "estimator", "sklearn"} <= set(row["latency_us"])
 
 
 def test_python_dash_m_steepest_runs_the_same_command_line():

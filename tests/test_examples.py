@@ -2,8 +2,10 @@
 and docs/*.md, each in a fresh interpreter in a temporary folder.
 
 A Markdown block is run when its fence says ```python; one preceded by the line
-``<!-- not run: REASON -->`` is skipped, with its reason shown."""
+``<!-- not run: REASON -->`` is skipped, with its reason shown, and one preceded by
+``<!-- needs: MODULE ... -->`` runs only where those optional modules import."""
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -18,7 +20,9 @@ DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # Generous: the slowest example (tuning on Dask) trains dozens of models on 2 shared cores.
 TIMEOUT_SECONDS = 300
 
-BLOCK = re.compile(r"(?:<!-- not run: (?P<reason>[^>]*) -->\s*\n)?```(?P<language>[\w-]*)\n(?P<code>.*?)```", re.S)
+BLOCK = re.compile(
+    r"(?:<!-- not run: (?P<reason>[^>]*) -->\s*\n)?(?:<!-- needs: (?P<needs>[^>]*) -->\s*\n)?```(?P<language>[\w-]*)\n(?P<code>.*?)```", re.S
+)
 
 
 def run_python(arguments, folder):
@@ -43,7 +47,9 @@ def python_blocks(document):
     for match in BLOCK.finditer(document.read_text(encoding="utf-8")):
         if match["language"] != "python":
             continue
-        (skipped if match["reason"] else runnable).append(match["reason"] or match["code"])
+        missing = [name for name in (match["needs"] or "").split() if importlib.util.find_spec(name) is None]
+        reason = match["reason"] or (f"needs {', '.join(missing)}" if missing else None)
+        (skipped if reason else runnable).append(reason or match["code"])
     return runnable, skipped
 
 
@@ -58,3 +64,13 @@ def test_python_in_the_documentation_runs(document, tmp_path):
     run_python([str(script)], tmp_path)
     for reason in skipped:
         print(f"{document.name}: a block not run: {reason}")
+
+
+def test_a_block_that_needs_a_missing_module_is_skipped_with_the_reason(tmp_path):
+    document = tmp_path / "doc.md"
+    document.write_text(
+        "```python\nprint(1)\n```\n\n<!-- needs: numpy no_such_module_here -->\n```python\nprint(2)\n```\n\n"
+        "<!-- needs: numpy -->\n```python\nprint(3)\n```\n",
+        encoding="utf-8",
+    )
+    assert python_blocks(document) == (["print(1)\n", "print(3)\n"], ["needs no_such_module_here"])

@@ -269,3 +269,13 @@ def test_history_json_is_strict_with_missing_metrics_as_null(tmp_path):
     data = json.loads((tmp_path / "h.json").read_text(), parse_constant=lambda name: pytest.fail(f"{name} in JSON"))
     assert data["history"]["val_loss"] == [None, 0.7]
     assert data["diagnostics"][1][0]["gradient_norm"] is None
+
+
+def test_predict_takes_an_equal_dtype_that_is_not_numpys_own_descriptor():
+    """The engine compares dtypes by identity; an equal descriptor (with metadata, as a
+    memmap's may be) must not slip through validation's shortcut for ready arrays."""
+    model = steepest.MLP([4, 3], seed=0)
+    X = np.random.default_rng(0).random((5, 4)).astype(np.float32)
+    tagged = X.view(np.dtype(np.float32, metadata={"source": "memmap"}))
+    assert tagged.dtype == np.float32 and tagged.dtype is not np.dtype(np.float32)
+    np.testing.assert_array_equal(model.predict(tagged), model.predict(X))

@@ -30,6 +30,22 @@ def as_matrix(value: Any, name: str, dtype: type, *, features: Optional[int] = N
     converted as NumPy would); complex, object, string and float16 arrays are refused, as
     are empty arrays and NaN or infinity (the first one's position is given).
     """
+    if (
+        type(value) is np.ndarray
+        and value.ndim == 2
+        # NumPy's own descriptor, which the engine compares by identity: an equal one (a
+        # memmap's, say) gets a view with NumPy's below.
+        and value.dtype is np.dtype(dtype)
+        and value.flags.c_contiguous
+        and value.shape[0] > 0
+        and value.shape[1] > 0
+        and (features is None or value.shape[1] == features)
+    ):
+        # Already what the engine takes, so the checks below would pass it unchanged: a
+        # shortcut for one-row predictions, where they cost as much as the prediction itself.
+        if check_finite:
+            require_finite(value, name)
+        return value
     try:
         array = value if isinstance(value, np.ndarray) else np.asarray(value)
     except ValueError as error:  # ragged nested lists: NumPy's message does not say which argument
@@ -59,6 +75,8 @@ def as_matrix(value: Any, name: str, dtype: type, *, features: Optional[int] = N
 def require_finite(array: np.ndarray, name: str, chunk_rows: int = 65536) -> None:
     """ValueError at the first NaN or infinity, read in chunks so a memmap is never loaded whole."""
     rows = array.shape[0] if array.ndim else 1
+    if rows <= chunk_rows and np.isfinite(array).all():
+        return
     for begin in range(0, rows, chunk_rows):
         block = array[begin : begin + chunk_rows]
         if not np.isfinite(block).all():

@@ -113,6 +113,9 @@ class Engine:
     def __init__(self, network: Any, dtype: np.dtype) -> None:
         self._network = network
         self.dtype = dtype
+        # A network's widths never change: read once, not on every predict (each read is a
+        # call into the core, a tenth of a one-row prediction's Python overhead).
+        self._widths = (int(network.input_features), int(network.output_features))
 
     @classmethod
     def build(cls, layers: Sequence[LayerSpec], dtype: Any, parameter_count: int) -> "Engine":
@@ -138,11 +141,11 @@ class Engine:
 
     @property
     def input_features(self) -> int:
-        return int(self._network.input_features)
+        return self._widths[0]
 
     @property
     def output_features(self) -> int:
-        return int(self._network.output_features)
+        return self._widths[1]
 
     @property
     def parameter_count(self) -> int:

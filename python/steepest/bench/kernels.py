@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import statistics
 import sys
@@ -364,8 +363,7 @@ def write_report(report: Dict[str, Any], out_dir: str) -> List[str]:
     """Writes kernels.json (and kernels.png); returns the lines to print about it."""
     os.makedirs(out_dir, exist_ok=True)
     json_path = os.path.join(out_dir, "kernels.json")
-    with open(json_path, "w") as f:
-        json.dump(report, f, indent=1)
+    machine.write_json(report, json_path)
     lines = [f"wrote {json_path}"]
     png_path = os.path.join(out_dir, "kernels.png")
     skipped = write_chart(report, png_path)

@@ -9,6 +9,7 @@ against the fastest NumPy, so they run with both unset (:data:`HANDICAPS`).
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import statistics
@@ -19,7 +20,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 
 import steepest
-from steepest import _core
+from steepest import _core, io
 
 #: Variables that change which BLAS kernel NumPy's OpenBLAS uses, unset for the baseline.
 HANDICAPS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -136,3 +137,10 @@ def fma_peak(dtype: str = "float32", threads: int = 1, seconds: float = 0.02) ->
 def median_fma_peak(dtype: str = "float32", threads: int = 1, repeats: int = 5, seconds: float = 0.02) -> float:
     """The median of ``repeats`` :func:`fma_peak` measurements."""
     return statistics.median(fma_peak(dtype, threads, seconds) for _ in range(repeats))
+
+
+def write_json(data: Any, path: str) -> None:
+    """``data`` as indented JSON at ``path``, its folder made if needed, written atomically
+    (an interrupted run leaves the previous results, never half a file)."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    io.write_atomically(json.dumps(data, indent=1).encode("utf-8"), path)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import math
 import os
 import statistics
@@ -25,6 +24,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import numpy as np
 
 import steepest
+from steepest.bench import machine
 
 
 @dataclass(frozen=True)
@@ -372,9 +372,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"steepest {steepest.__version__}, simd {steepest.simd_level()}; samples/s, median of {repeats} epochs")
     print(format_table(rows))
     if args.json:
-        os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(rows, f, indent=1)
+        machine.write_json(rows, args.json)
     return 0
 
 

@@ -1,5 +1,6 @@
-"""``steepest bench``: the benchmark report, kernels then training throughput, by running
-``python -m steepest.bench`` and ``python -m steepest.bench.training``."""
+"""``steepest bench``: the benchmark report, kernels, then training throughput, then inference
+speed, by running ``python -m steepest.bench``, ``python -m steepest.bench.training`` and
+``python -m steepest.bench.inference``."""
 
 from __future__ import annotations
 
@@ -11,26 +12,31 @@ from steepest.cli.exit_codes import OK, USAGE, CommandError
 
 EXAMPLES = """\
 examples:
-  steepest bench                              kernels, then training throughput
+  steepest bench                              kernels, training throughput, inference speed
   steepest bench --quick                      a short run (about half a minute)
   steepest bench --threads 1 --out results    one thread; JSON and picture into results/
   steepest bench --report training --configs tiny small
                                               only the training report, two configurations
+  steepest bench --report inference --models digits
+                                              one-row latency and batch throughput, one model
 
-Writes kernels.json, kernels.png (with matplotlib) and training.json into --out. Each
-report also runs alone: python -m steepest.bench --help, python -m steepest.bench.training --help."""
+Writes kernels.json, kernels.png (with matplotlib), training.json and inference.json into
+--out. Each report also runs alone: python -m steepest.bench --help, python -m
+steepest.bench.training --help, python -m steepest.bench.inference --help."""
 
-REPORTS = ("all", "kernels", "training")
+REPORTS = ("all", "kernels", "training", "inference")
 
 
 def add_parser(commands: Any) -> None:
     """Register ``steepest bench`` and its options with the subcommand parser."""
     parser = commands.add_parser(
         "bench",
-        help="the benchmark report: kernels and training throughput",
+        help="the benchmark report: kernels, training throughput and inference speed",
         description="Run steepest's benchmark report: the kernel report (products, fused layers and "
         "the SGD step against NumPy and, when installed, PyTorch), then the training report (whole "
-        "epochs against NumPy and, when installed, PyTorch and JAX).",
+        "epochs against NumPy and, when installed, PyTorch and JAX), then the inference report "
+        "(one-row latency and batch throughput against onnxruntime, PyTorch and scikit-learn, "
+        "when installed, at one thread).",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -40,7 +46,8 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--report", choices=REPORTS, default="all", help="which report to run (default: all)")
     parser.add_argument("--only", metavar="TEXT", help="kernel report: only the cases whose name contains TEXT")
     parser.add_argument("--configs", nargs="+", metavar="NAME", help="training report: only these configurations")
-    parser.add_argument("--repeats", type=positive_int, metavar="N", help="training report: timed epochs per library (default 5)")
+    parser.add_argument("--repeats", type=positive_int, metavar="N", help="training and inference reports: timed repeats per library (default 5 and 7)")
+    parser.add_argument("--models", nargs="+", metavar="NAME", help="inference report: only these models")
     parser.set_defaults(run=run)
 
 
@@ -73,6 +80,13 @@ def report_commands(args: argparse.Namespace) -> List[List[str]]:
         training += ["--configs", *args.configs] if args.configs else []
         training += ["--repeats", str(args.repeats)] if args.repeats else []
         commands.append(training)
+    if args.report in ("all", "inference"):
+        # One thread only (a serving process's setting): --threads does not apply.
+        inference = [sys.executable, "-m", "steepest.bench.inference", "--json", os.path.join(args.out, "inference.json")]
+        inference += ["--quick"] if args.quick else []
+        inference += ["--models", *args.models] if args.models else []
+        inference += ["--repeats", str(args.repeats)] if args.repeats else []
+        commands.append(inference)
     return commands
 
 

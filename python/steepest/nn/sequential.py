@@ -4,7 +4,7 @@ the native loop (:mod:`steepest.train`), saved through :mod:`steepest.nn.saving`
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Type, TypeVar, cast
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from steepest.train.history import History
 from steepest.train.objective import Objective, check_noise
 from steepest.train.optimizers import Optimizer
 from steepest.train.state import TrainingState
+
+if TYPE_CHECKING:
+    import onnx
 
 _PREDICT_BATCH = 1024
 
@@ -279,6 +282,32 @@ class Sequential:
     def save(self, path: Any) -> None:
         """Write the model to one file, atomically (see :func:`steepest.load`)."""
         saving.save(self, path)
+
+    def to_onnx(self, path: Any = None, *, opset: Optional[int] = None) -> "onnx.ModelProto":
+        """The model as an ONNX graph, for onnxruntime or any other ONNX runtime; written
+        atomically to ``path`` too when it is given. Needs ``pip install 'steepest[onnx]'``.
+
+        The graph takes ``input`` ``(batch, input_features)`` and gives ``output`` ``(batch,
+        output_features)`` in the model's dtype, as :meth:`predict` does: a ``Gemm`` per dense
+        layer, then its activation; dropout, the identity at inference, leaves no node. An
+        autoencoder's ``encoder`` and ``decoder`` export alone the same way.
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            The folder must exist; a failed export leaves no partial file.
+        opset : int, default 17
+            The ONNX operator set, 13 or newer.
+
+        Returns
+        -------
+        onnx.ModelProto
+            See the README's "Use the model elsewhere" for a run through onnxruntime.
+        """
+        from steepest.export import onnx as onnx_export  # onnx is optional: imported when used
+
+        dense = [layer for layer in self.layers if isinstance(layer, Dense)]
+        return onnx_export.dense_model(dense, self.dtype, opset=opset, path=path, name=type(self).__name__)
 
     def __reduce__(self) -> Tuple[Any, Tuple[bytes]]:
         # Pickles through the same versioned format as save(): no code in the payload.

@@ -9,10 +9,23 @@ Differences from scikit-learn, all raised as clear errors rather than silently c
 supported. Computation is in ``dtype`` (float32 by default), and Ctrl-C during ``fit``
 stops at the next batch with the weights kept and raises KeyboardInterrupt (scikit-learn
 swallows it with a warning).
+
+Each estimator exports itself to ONNX (``to_onnx``), and once skl2onnx is imported,
+``skl2onnx.to_onnx`` converts pipelines that hold one (see :mod:`steepest.export.skl2onnx`).
 """
+
+from steepest.export.skl2onnx import Convertible, register_when_imported
 
 from steepest.sklearn.autoencoder import AutoencoderTransformer
 from steepest.sklearn.classifier import MLPClassifier
 from steepest.sklearn.regressor import MLPRegressor
+
+register_when_imported(
+    [
+        Convertible(MLPClassifier, MLPClassifier._onnx_facts, classifier=True),
+        Convertible(MLPRegressor, MLPRegressor._onnx_facts, classifier=False),
+        Convertible(AutoencoderTransformer, AutoencoderTransformer._onnx_facts, classifier=False),
+    ]
+)
 
 __all__ = ["AutoencoderTransformer", "MLPClassifier", "MLPRegressor"]

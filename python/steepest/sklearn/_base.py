@@ -29,6 +29,9 @@ from steepest.train import SGD, Adam, Callback, Optimizer
 from steepest.sklearn._conventions import LossConvention, loss_convention
 
 if TYPE_CHECKING:
+    import onnx
+
+    from steepest.export.onnx import Estimator
     from steepest.train import History
 
 #: scikit-learn's activation names (and steepest's "sigmoid") to the engine's.
@@ -233,10 +236,72 @@ class BaseMLP(BaseEstimator):
         return [layer.bias for layer in self._dense_layers()]
 
     def _forward(self, X: Any) -> np.ndarray:
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=self._numpy_dtype())
+        if self._passes_as_is(X):
+            if self.n_threads is None:  # a context manager costs a microsecond
+                return self.model_.predict(X)
+        else:
+            check_is_fitted(self)
+            X = validate_data(self, X, reset=False, dtype=self._numpy_dtype())
         with threads(self.n_threads):
             return self.model_.predict(X)
+
+    def _passes_as_is(self, X: Any) -> bool:
+        """True if ``X`` is what scikit-learn's checks (``validate_data``, ten times the cost
+        of predicting one row) would pass unchanged: a finite, C-contiguous ndarray of the
+        fitted width in the model's dtype, given to a fitted estimator that was not fitted
+        with feature names (whose check warns about an ndarray). Anything else takes those
+        checks, so that bad input gets scikit-learn's errors either way."""
+        model = self.__dict__.get("model_")
+        return (
+            model is not None
+            and type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype == model.dtype
+            and X.flags.c_contiguous
+            and X.shape[0] > 0
+            and X.shape[1] == self.__dict__.get("n_features_in_")
+            and "feature_names_in_" not in self.__dict__
+            and bool(np.isfinite(X).all())
+        )
+
+    # ---------------------------------------------------------------------- export ----
+
+    def to_onnx(self, path: Any = None, *, opset: Optional[int] = None) -> "onnx.ModelProto":
+        """The fitted estimator as an ONNX graph under skl2onnx's names, for onnxruntime or any
+        other ONNX runtime; written atomically to ``path`` too when it is given. Needs ``pip
+        install 'steepest[onnx]'``.
+
+        The graph takes ``X`` ``(batch, n_features_in_)`` in ``dtype``. A classifier gives
+        ``label`` (its classes: int64 for numbers, string for strings; an int64 indicator
+        matrix for multi-label targets) and ``probabilities`` (as ``predict`` and
+        ``predict_proba``); a regressor ``variable`` ``(batch, n_outputs_)``; the autoencoder
+        transformer ``variable`` ``(batch, n_components)``, the encoding. Inside a Pipeline,
+        ``skl2onnx.to_onnx(pipeline, X)`` converts it too (steepest registers its converters
+        with skl2onnx).
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            The folder must exist; a failed export leaves no partial file.
+        opset : int, default 17
+            The ONNX operator set, 13 or newer.
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit``.
+        """
+        check_is_fitted(self)
+        from steepest.export import onnx as onnx_export  # onnx is optional: imported when used
+
+        return onnx_export.estimator_model(self._onnx_facts(), opset=opset, path=path, name=type(self).__name__)
+
+    def _onnx_facts(self) -> "Estimator":
+        """What the ONNX graph of this fitted estimator is made from (also read by the
+        skl2onnx converter registered in steepest.sklearn)."""
+        from steepest.export.onnx import Estimator
+
+        return Estimator(self._dense_layers(), np.dtype(self._numpy_dtype()), getattr(self, "classes_", None))
 
     # -------------------------------------------------------------------- training ----
 

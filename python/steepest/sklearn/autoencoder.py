@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Tuple, Union, cast
+from typing import TYPE_CHECKING, Any, Optional, Sequence, Tuple, Union, cast
 
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from steepest.nn import Autoencoder, Sequential
+from steepest.nn import Autoencoder, Dense, Sequential
 from steepest.sklearn._base import ENGINE_ACTIVATIONS, BaseMLP, threads
 from steepest.sklearn._parameters import FITTED_ATTRIBUTES, SOLVER_PARAMETERS
+
+if TYPE_CHECKING:
+    from steepest.export.onnx import Estimator
 
 
 class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP):
@@ -157,8 +160,9 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
     def transform(self, X: Any) -> np.ndarray:
         """Latent codes ``(n_samples, n_components)``."""
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=self._numpy_dtype())
+        if not self._passes_as_is(X):
+            check_is_fitted(self)
+            X = validate_data(self, X, reset=False, dtype=self._numpy_dtype())
         with threads(self.n_threads):
             return self.model_.encode(X)
 
@@ -177,6 +181,12 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         X = validate_data(self, X, reset=False, dtype=self._numpy_dtype())
         with threads(self.n_threads):
             return -self.model_.reconstruction_error(X)
+
+    def _onnx_facts(self) -> "Estimator":
+        # The transformer's graph is its transform: the encoder.
+        from steepest.export.onnx import Estimator
+
+        return Estimator([layer for layer in self.model_.encoder.layers if isinstance(layer, Dense)], np.dtype(self._numpy_dtype()))
 
     def score(self, X: Any, y: Any = None) -> float:
         """The mean of :meth:`score_samples`: minus the mean reconstruction error."""
