@@ -94,6 +94,27 @@ def test_autoencoder_whole_and_its_parts(part, dtype):
     check_against_steepest(model, model.to_onnx())
 
 
+@pytest.mark.parametrize("classes", [None, 3], ids=["plain", "conditional"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_vae_decoder_as_a_generator_and_encoder_mean(classes, dtype):
+    vae = randomized(steepest.VAE([20, 16, 4], n_classes=classes, dtype=dtype))
+    rows = 50
+    labels = None if classes is None else np.arange(rows) % classes
+    one_hot = np.zeros((rows, classes or 0), dtype=dtype)
+    if classes:
+        one_hot[np.arange(rows), labels] = 1
+    Z = data(4, rows, dtype)
+    (generated,) = run(vae.to_onnx(part="decoder"), np.hstack([Z, one_hot]))
+    assert_agree(generated, vae.decode(Z, labels))
+    X = np.random.default_rng(3).random((rows, 20)).astype(dtype)
+    encoder = vae.to_onnx(part="encoder")
+    onnx.checker.check_model(encoder, full_check=True)
+    (means,) = run(encoder, np.hstack([X, one_hot]))
+    assert_agree(means, vae.encode(X, labels))
+    with pytest.raises(ValueError, match="part must be"):
+        vae.to_onnx(part="whole")
+
+
 def test_a_trained_model_and_the_graphs_layout():
     X, y = data(8, 256, np.float32), np.arange(256) % 3
     model = steepest.MLP([8, 16, 3], output_activation="softmax", seed=0)

@@ -362,6 +362,23 @@ class VAE(Sequential):
 
     # ---------------------------------------------------------------- persistence ----
 
+    def to_onnx(self, path: Any = None, *, part: str = "decoder", opset: Optional[int] = None) -> Any:
+        """The decoder as a generator, or the encoder's mean, as an ONNX graph (see
+        :meth:`Sequential.to_onnx`); written atomically to ``path`` too when it is given.
+
+        ``part="decoder"`` takes ``input`` ``(batch, latent_features [+ n_classes])``, the
+        latent points with their one-hot classes for a conditional model, and gives the data;
+        ``part="encoder"`` takes the data (with the one-hot classes) and gives the latent means.
+        """
+        from steepest.export import onnx as onnx_export  # onnx is optional: imported when used
+
+        if part not in ("decoder", "encoder"):
+            raise ValueError(f"part must be 'decoder' or 'encoder', got {part!r}")
+        model = self.decoder if part == "decoder" else self.encoder
+        dense = [layer for layer in model.layers if isinstance(layer, Dense)]
+        columns = None if part == "decoder" else (0, self.latent_features)
+        return onnx_export.dense_model(dense, self.dtype, columns=columns, opset=opset, path=path, name=f"VAE {part}")
+
     def _config(self) -> Dict[str, Any]:
         return {"reconstruction": self.reconstruction, "beta": self.beta, "n_classes": self.n_classes}
 
