@@ -9,6 +9,7 @@
 
 #include "steepest/dense.h"
 #include "steepest/dispatch.h"
+#include "steepest/workspace.h"
 
 namespace steepest {
 
@@ -89,14 +90,15 @@ void Network<T>::predict(const T* x, index_t rows, T* y, index_t batch_rows,
   // (and batch_rows x widest could overflow).
   if (batch_rows > rows) batch_rows = rows;
   if (batch_rows > std::numeric_limits<index_t>::max() / index_t(sizeof(T)) / widest_) throw std::bad_alloc();
-  std::vector<T> ping(static_cast<std::size_t>(batch_rows * widest_)), pong(ping.size());
+  const auto buffer_size = static_cast<std::size_t>(batch_rows * widest_);
+  T* buffers[2] = {thread_scratch<T>(ScratchSlot::predict_ping, buffer_size),
+                   thread_scratch<T>(ScratchSlot::predict_pong, buffer_size)};
   std::shared_lock<std::shared_mutex> reading(parameter_lock());
   const index_t last = static_cast<index_t>(layers_.size()) - 1;
   auto checked = std::chrono::steady_clock::now();
   for (index_t begin = 0; begin < rows; begin += batch_rows) {
     const index_t n = rows - begin < batch_rows ? rows - begin : batch_rows;
     const T* input = x + begin * input_features();
-    T* buffers[2] = {ping.data(), pong.data()};
     int next = 0;
     for (index_t l = 0; l <= last; ++l) {
       const LayerSpec& layer = layers_[static_cast<std::size_t>(l)];

@@ -6,7 +6,10 @@
 
 namespace steepest {
 
-enum class ScratchSlot : int { packed_a = 0, packed_b = 1, transposed_c = 2, count = 3 };
+// packed_a/packed_b/transposed_c: the products' packing (gemm.cpp); predict_ping/pong: the
+// activations a prediction passes between layers (network.cpp), kept from call to call so
+// that a predict neither allocates nor faults pages in.
+enum class ScratchSlot : int { packed_a = 0, packed_b = 1, transposed_c = 2, predict_ping = 3, predict_pong = 4, count = 5 };
 
 // A 64-byte aligned buffer of at least `bytes`, private to the calling thread; its contents
 // are undefined. Throws std::bad_alloc if it cannot grow.
