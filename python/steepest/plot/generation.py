@@ -89,7 +89,7 @@ def samples_grid(
         cells = [list(images[start : start + per_row]) for start in range(0, per_row * rows, per_row)]
         names = []
     columns = max(len(row) for row in cells)
-    ax = _draw(ax, _mosaic(cells, (height, width), columns), (len(cells), columns), value_range, title)
+    ax = _draw(ax, _mosaic(cells, (height, width), columns), (height, width), value_range, title)
     if names:
         ax.set_yticks([_centre(row, height) for row in range(len(names))], names)
         ax.tick_params(axis="y", length=0)
@@ -160,7 +160,7 @@ def latent_manifold(
     points = np.array([(z1, z2) for z2 in z[::-1] for z1 in z])
     decoded = model.decode(points, labels)
     cells: List[List[Optional[np.ndarray]]] = [list(decoded[row * grid : (row + 1) * grid]) for row in range(grid)]
-    ax = _draw(ax, _mosaic(cells, (height, width), grid), (grid, grid), (0.0, 1.0) if model.reconstruction == "bernoulli" else None, title)
+    ax = _draw(ax, _mosaic(cells, (height, width), grid), (height, width), (0.0, 1.0) if model.reconstruction == "bernoulli" else None, title)
     shown = sorted({int(i) for i in np.linspace(0, grid - 1, 5).round()})
     ax.set_xticks([_centre(i, width) for i in shown], [_coordinate(z[i]) for i in shown])
     ax.set_yticks([_centre(i, height) for i in shown], [_coordinate(z[::-1][i]) for i in shown])
@@ -240,7 +240,7 @@ def interpolation_strips(
         cells.append([x_a, *path, x_b])
     columns = steps + 2
     value_range = (0.0, 1.0) if model.reconstruction == "bernoulli" else None
-    ax = _draw(ax, _mosaic(cells, (height, width), columns), (len(cells), columns), value_range, title)
+    ax = _draw(ax, _mosaic(cells, (height, width), columns), (height, width), value_range, title)
     rectangle = pyplot().Rectangle
     for row in range(len(cells)):
         for column in (0, columns - 1):
@@ -317,9 +317,11 @@ def _centre(index: int, size: int) -> float:
     return index * (size + GAP) + (size - 1) / 2
 
 
-def _draw(ax: Any, mosaic: np.ndarray, cells: Tuple[int, int], value_range: Optional[Tuple[float, float]], title: Optional[str]) -> Any:
-    rows, columns = cells
-    ax = new_axes(ax, (MARGIN_INCHES + CELL_INCHES * columns, MARGIN_INCHES + CELL_INCHES * rows))
+def _draw(ax: Any, mosaic: np.ndarray, image_shape: Tuple[int, int], value_range: Optional[Tuple[float, float]], title: Optional[str]) -> Any:
+    # The longer side of a cell gets CELL_INCHES, so that rows of 1 x 5 images are as
+    # tall as they need and no taller.
+    inches_per_pixel = CELL_INCHES / (max(image_shape) + GAP)
+    ax = new_axes(ax, (MARGIN_INCHES + inches_per_pixel * mosaic.shape[1], MARGIN_INCHES + inches_per_pixel * mosaic.shape[0]))
     colours = pyplot().get_cmap("gray_r").with_extremes(bad=GAP_COLOUR)
     low, high = value_range if value_range is not None else (np.nanmin(mosaic), np.nanmax(mosaic))
     ax.imshow(mosaic, cmap=colours, vmin=low, vmax=high, interpolation="nearest")
