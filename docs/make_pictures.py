@@ -1,17 +1,21 @@
 """Draw the pictures of docs/concepts.md into docs/images/, with steepest itself.
 
-    python docs/make_pictures.py            # from the repository root; about half a minute
+    python docs/make_pictures.py            # from the repository root; about a minute
 
-The four pictures of ``steepest demo`` come from the demo; the others each vary one
-training setting on the digits and draw what changes.
+The pictures of ``steepest demo`` come from the demo; the others each vary one training
+setting on the digits and draw what changes, or set an autoencoder beside a VAE.
 """
 
 import sys
+import warnings
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
+
+import matplotlib.patches  # noqa: E402
+import matplotlib.pyplot  # noqa: E402
 
 import numpy as np  # noqa: E402  (after choosing the file backend)
 
@@ -82,3 +86,65 @@ for activation in ("relu", "tanh", "sigmoid"):
 save(plot.loss_curves(runs, metrics=["loss"], log_scale=True, title="Four-layer MLP, SGD lr=0.1: the activation function").figure, "activations.png")
 save(plot.diagnostics(runs["sigmoid"], names=["gradient_norm"],
                       title="The sigmoid network: gradients shrink towards the input"), "sigmoid_diagnostics.png")
+
+# Generation: what the autoencoder's latent space lacks and the VAE's prior gives.
+EPOCHS = 100
+# β = 4 and the 16-D VAE without warm-up collapse on purpose: their pictures show it.
+warnings.filterwarnings("ignore", message="posterior collapse", category=RuntimeWarning)
+
+
+def fit_generator(model, *, warmup=20, noise=None):
+    """Train an autoencoder or a VAE on the training digits as the demo does; its History."""
+    arguments = {"kl_warmup_epochs": warmup} if isinstance(model, steepest.VAE) else {}
+    return model.fit(X_train, epochs=EPOCHS, optimizer=steepest.Adam(lr=steepest.CosineDecay(0.005, EPOCHS)), noise=noise, verbose=0, **arguments)
+
+
+# Holes: the autoencoder's codes spread in clusters with empty space between; the VAE's means
+# pack into its prior N(0, I).
+flat_autoencoder, flat_vae = steepest.Autoencoder([64, 128, 32, 2], seed=0), steepest.VAE([64, 128, 32, 2], seed=0)
+fit_generator(flat_autoencoder)
+fit_generator(flat_vae)
+figure, (left, right) = matplotlib.pyplot.subplots(1, 2, figsize=(10, 4.6), layout="constrained")
+plotted = slice(0, 800)  # enough points to show the shapes, in a smaller file than all 1438
+plot.latent_space(flat_autoencoder.encode(X_train[plotted]), y_train[plotted], ax=left, title="autoencoder: clusters, and holes between them")
+plot.latent_space(flat_vae.encode(X_train[plotted]), y_train[plotted], ax=right, title="VAE: the codes' means, held within its prior N(0, I)")
+right.add_patch(matplotlib.patches.Circle((0, 0), 2.0, fill=False, linestyle="--", color="grey"))  # 2 σ of the prior
+right.set_aspect("equal")
+save(figure, "latent_holes.png")
+
+# Decoding random points: the 8-D autoencoder's random codes against the VAE's samples.
+autoencoder, vae = steepest.Autoencoder([64, 128, 32, 8], seed=0), steepest.VAE([64, 128, 32, 8], seed=0)
+fit_generator(autoencoder)
+fit_generator(vae)
+codes = autoencoder.encode(X_train)
+rng = np.random.default_rng(0)
+save(plot.image_grid({
+    "AE: fitted normal": autoencoder.decode(rng.multivariate_normal(codes.mean(axis=0), np.cov(codes.T), size=12)),
+    "AE: uniform": autoencoder.decode(rng.uniform(codes.min(axis=0), codes.max(axis=0), size=(12, 8))),
+    "VAE: N(0, I)": vae.sample(12, seed=0),
+}, (8, 8), title="Decoded random points of an 8-D latent space"), "random_codes.png")
+
+# β: the weight of the KL term trades reconstruction against a code the prior can generate.
+rows = {"original": X_test[:10]}
+for beta in (0.25, 1.0, 4.0):
+    model = steepest.VAE([64, 128, 32, 8], beta=beta, seed=0)
+    history = fit_generator(model)
+    label = f"β = {beta:g}\nrec. {history['reconstruction'][-1]:.1f}, KL {history['kl'][-1]:.1f}"
+    rows[f"{label}\nreconstructs"] = model.reconstruct(X_test[:10])
+    rows[f"β = {beta:g} generates"] = model.sample(10, seed=0)
+save(plot.image_grid(rows, (8, 8), title="β: reconstruction against KL (nats per training image)"), "beta.png")
+
+# Posterior collapse: a 16-D VAE without warm-up keeps one dimension; warmed up, it keeps more.
+for warmup, name in ((0, "collapse.png"), (50, "warmup.png")):
+    history = fit_generator(steepest.VAE([64, 128, 32, 16], seed=0), warmup=warmup)
+    how = "no warm-up" if warmup == 0 else f"kl_warmup_epochs={warmup}"
+    title = f"A 16-D VAE on the training digits, {how}: negative ELBO {history['loss'][-1]:.2f} nats in the last epoch"
+    save(plot.latent_kl(history, title=title), name)
+
+# Denoising: trained on corrupted inputs against clean targets, an autoencoder learns to repair.
+denoising = steepest.Autoencoder([64, 128, 32, 8], seed=0)
+fit_generator(denoising, noise=("mask", 0.3))
+shown = X_test[:12]
+corrupted = np.where(np.random.default_rng(1).random(shown.shape) < 0.3, 0.0, shown).astype(np.float32)
+save(plot.image_grid({"clean": shown, "30% masked": corrupted, "autoencoder": autoencoder.predict(corrupted), "denoising AE": denoising.predict(corrupted)},
+                     (8, 8), title="Test digits with 30% of their pixels zeroed, and what each autoencoder makes of them"), "denoising.png")

@@ -126,6 +126,188 @@ def test_diagnostics_need_recorded_diagnostics_and_known_names():
         plot.diagnostics(make_history([1.0], diagnostics=[[{"gradient_norm": 1.0}]]), names=["grad"])
 
 
+def mosaic_of(ax):
+    """The one image an Axes of steepest.plot.generation shows, NaN where the gaps are."""
+    (image,) = ax.images
+    return np.ma.filled(image.get_array().astype(float), np.nan)
+
+
+def cell(mosaic, row, column, shape=(2, 2), gap=1):
+    height, width = shape
+    top, left = row * (height + gap), column * (width + gap)
+    return mosaic[top : top + height, left : left + width].ravel()
+
+
+def test_samples_grid_fills_rows_left_to_right_with_gaps_between_cells():
+    images = np.arange(5 * 4, dtype=float).reshape(5, 4) / 20
+    mosaic = mosaic_of(plot.samples_grid(images, (2, 2), rows=2))
+    assert mosaic.shape == (2 * 2 + 1, 3 * 2 + 2)   # 2 rows of 3 cells of 2x2, gaps of 1
+    np.testing.assert_array_equal(cell(mosaic, 0, 2), images[2])
+    np.testing.assert_array_equal(cell(mosaic, 1, 1), images[4])
+    assert np.isnan(cell(mosaic, 1, 2)).all()           # the short row's blank
+    assert np.isnan(mosaic[2]).all() and np.isnan(mosaic[:, 2]).all()
+    # As square as the count allows without rows=: 10 images in 3 rows of 4.
+    assert mosaic_of(plot.samples_grid(np.zeros((10, 4)), (2, 2))).shape == (3 * 3 - 1, 4 * 3 - 1)
+
+
+def test_samples_grid_one_row_per_class_in_sorted_order_named_on_the_left():
+    images = np.linspace(0, 1, 7 * 4).reshape(7, 4)
+    labels = np.array([3, 1, 3, 3, 1, 7, 3])
+    ax = plot.samples_grid(images, (2, 2), labels=labels, title="by class")
+    mosaic = mosaic_of(ax)
+    assert mosaic.shape == (3 * 3 - 1, 4 * 3 - 1)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["1", "3", "7"]
+    assert list(ax.get_yticks()) == [0.5, 3.5, 6.5]     # the centres of the rows
+    np.testing.assert_array_equal(cell(mosaic, 1, 3), images[6])   # the fourth 3
+    np.testing.assert_array_equal(cell(mosaic, 2, 0), images[5])
+    assert np.isnan(cell(mosaic, 2, 1)).all()
+    assert ax.images[0].get_clim() == (0.0, 1.0) and ax.get_title() == "by class"
+
+
+def test_samples_grid_of_a_conditional_vae_draws_each_class_asked_for():
+    model = steepest.VAE([16, 8, 2], n_classes=3, seed=0)
+    labels = np.repeat([0, 1, 2], 4)
+    samples = model.sample(12, seed=0, labels=labels)
+    mosaic = mosaic_of(plot.samples_grid(samples, (4, 4), labels=labels))
+    assert mosaic.shape == (3 * 5 - 1, 4 * 5 - 1)
+    np.testing.assert_allclose(cell(mosaic, 2, 3, (4, 4)), samples[11], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda: plot.samples_grid(np.zeros((4, 5)), (2, 2)), ValueError, r"images must have shape \(images, 4\)"),
+        (lambda: plot.samples_grid(np.zeros((4, 4)), (2, 0)), ValueError, "image_shape must be"),
+        (lambda: plot.samples_grid(np.zeros((4, 4)), (2, 2), rows=0), ValueError, "rows must be an int >= 1"),
+        (lambda: plot.samples_grid(np.zeros((4, 4)), (2, 2), rows=2, labels=[0, 0, 1, 1]), ValueError, "rows or labels, not both"),
+        (lambda: plot.samples_grid(np.zeros((4, 4)), (2, 2), labels=[0, 1]), ValueError, r"labels must have shape \(4,\)"),
+    ],
+    ids=["width", "image shape", "rows", "rows and labels", "labels"],
+)
+def test_samples_grid_clear_errors(call, error, words):
+    with pytest.raises(error, match=words):
+        call()
+
+
+def test_latent_manifold_decodes_the_priors_quantiles_z2_upwards():
+    from statistics import NormalDist
+
+    model = steepest.VAE([16, 8, 2], seed=0)
+    z = plot.generation.latent_grid(5, 0.8)
+    assert np.allclose([NormalDist().cdf(v) for v in z], np.linspace(0.1, 0.9, 5)) and z[2] == 0 and np.array_equal(z, -z[::-1])
+    ax = plot.latent_manifold(model, grid=5, span=0.8)
+    mosaic = mosaic_of(ax)
+    assert mosaic.shape == (5 * 5 - 1, 5 * 5 - 1)
+    for row, column in [(0, 0), (0, 4), (3, 1), (4, 4)]:
+        expected = model.decode(np.array([[z[column], z[4 - row]]]))[0]   # top row: the largest z2
+        np.testing.assert_allclose(cell(mosaic, row, column, (4, 4)), expected, rtol=1e-6)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["-1.28", "-0.52", "0", "0.52", "1.28"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["1.28", "0.52", "0", "-0.52", "-1.28"]
+
+
+def test_latent_manifold_of_a_conditional_vae_draws_the_label_given():
+    model = steepest.VAE([6, 8, 2], n_classes=3, seed=0)
+    mosaic = mosaic_of(plot.latent_manifold(model, grid=3, label=2, image_shape=(2, 3)))
+    assert mosaic.shape == (3 * 3 - 1, 3 * 4 - 1)
+    z = plot.generation.latent_grid(3, 0.9)
+    np.testing.assert_allclose(cell(mosaic, 2, 0, (2, 3)), model.decode(np.array([[z[0], z[0]]]), [2])[0], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda: plot.latent_manifold(steepest.VAE([16, 8, 8])), ValueError, "draws a 2-D latent space, but this VAE's has 8 dimensions"),
+        (lambda: plot.latent_manifold(steepest.Autoencoder([16, 2])), TypeError, "steepest.VAE"),
+        (lambda: plot.latent_manifold(steepest.VAE([16, 8, 2]), grid=1), ValueError, "grid must be an int >= 2"),
+        (lambda: plot.latent_manifold(steepest.VAE([16, 8, 2]), span=1.0), ValueError, r"span must be a probability in \(0, 1\)"),
+        (lambda: plot.latent_manifold(steepest.VAE([16, 8, 2], n_classes=3)), ValueError, "conditional .n_classes=3.: pass label="),
+        (lambda: plot.latent_manifold(steepest.VAE([16, 8, 2]), label=1), ValueError, "label= is for a conditional VAE"),
+        (lambda: plot.latent_manifold(steepest.VAE([16, 8, 2]), image_shape=(2, 4)), ValueError, "holds 8 pixels but the model has 16 features"),
+        (lambda: plot.latent_manifold(steepest.VAE([6, 8, 2])), ValueError, r"6 features are not a square image: pass image_shape="),
+    ],
+    ids=["latent size", "not a vae", "grid", "span", "label missing", "label unwanted", "image shape", "not square"],
+)
+def test_latent_manifold_clear_errors(call, error, words):
+    with pytest.raises(error, match=words):
+        call()
+
+
+def test_interpolation_strips_originals_framed_at_the_ends_of_each_path():
+    model = steepest.VAE([4, 8, 2], seed=0)
+    X = np.random.default_rng(0).random((4, 4))
+    ax = plot.interpolation_strips(model, [(X[0], X[1]), (X[2], X[3])], steps=3)
+    mosaic = mosaic_of(ax)
+    assert mosaic.shape == (2 * 3 - 1, 5 * 3 - 1)       # 2 strips of x_a, 3 steps, x_b
+    np.testing.assert_array_equal(cell(mosaic, 1, 0), X[2])
+    np.testing.assert_array_equal(cell(mosaic, 1, 4), X[3])
+    path = model.interpolate(X[2], X[3], steps=3)
+    for step in range(3):
+        np.testing.assert_allclose(cell(mosaic, 1, 1 + step), path[step], rtol=1e-6)
+    frames = [(patch.get_x(), patch.get_y()) for patch in ax.patches]
+    assert frames == [(-0.5, -0.5), (11.5, -0.5), (-0.5, 2.5), (11.5, 2.5)]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["x_a", "x_b"]
+
+
+def test_interpolation_strips_of_a_conditional_vae_one_class_per_pair():
+    model = steepest.VAE([4, 8, 2], n_classes=2, seed=0)
+    pairs = np.random.default_rng(0).random((2, 2, 4))
+    mosaic = mosaic_of(plot.interpolation_strips(model, pairs, steps=2, labels=[0, 1], image_shape=(1, 4)))
+    np.testing.assert_allclose(cell(mosaic, 1, 1, (1, 4)), model.interpolate(pairs[1, 0], pairs[1, 1], steps=2, labels=1)[0], rtol=1e-6)
+    with pytest.raises(ValueError, match=r"labels must be one class, or one per pair \(2\)"):
+        plot.interpolation_strips(model, pairs, labels=[0, 1, 1], image_shape=(1, 4))
+    with pytest.raises(ValueError, match="pass labels="):
+        plot.interpolation_strips(model, pairs, image_shape=(1, 4))
+
+
+def test_interpolation_strips_clear_errors():
+    model = steepest.VAE([4, 8, 2], seed=0)
+    with pytest.raises(ValueError, match=r"pairs must have shape \(pairs, 2, 4\).*got shape \(2, 3, 4\)"):
+        plot.interpolation_strips(model, np.zeros((2, 3, 4)))
+    with pytest.raises(ValueError, match="pairs must be a sequence of"):
+        plot.interpolation_strips(model, [(np.zeros(4), np.zeros(3))])
+    with pytest.raises(ValueError, match="steps must be >= 2"):
+        plot.interpolation_strips(model, np.zeros((1, 2, 4)), steps=1)
+    with pytest.raises(TypeError, match="steepest.VAE"):
+        plot.interpolation_strips(steepest.Autoencoder([4, 2]), np.zeros((1, 2, 4)))
+
+
+def kl_history(kl_per_epoch):
+    """A History whose layer 1 is a sampling layer with these KL values per dimension."""
+    diagnostics = [[{"gradient_norm": 1.0}, {"kl_per_dimension": kl, "active_dimensions": sum(v > 0.01 for v in kl)}, None] for kl in kl_per_epoch]
+    return make_history([1.0] * len(kl_per_epoch), diagnostics=diagnostics)
+
+
+def test_latent_kl_lines_per_dimension_and_the_last_epochs_bars():
+    figure = plot.latent_kl(kl_history([[0.5, 0.2, 0.3], [0.6, 0.02, 0.0], [0.7, 0.005, 0.0]]), title="collapse")
+    lines, bars = figure.axes
+    dimension_lines = lines.get_lines()[:3]
+    assert [line.get_label() for line in dimension_lines] == ["dimension 1", "dimension 2", "dimension 3"]
+    assert list(dimension_lines[1].get_ydata()) == [0.2, 0.02, 0.005]
+    assert list(dimension_lines[2].get_ydata()) == [0.3, 1e-4, 1e-4]   # zero drawn at the log axis's floor
+    threshold = lines.get_lines()[3]
+    assert list(threshold.get_ydata()) == [0.01, 0.01] and lines.get_yscale() == "log"
+    heights = [patch.get_height() for patch in bars.patches]
+    assert heights == [0.7, 0.005, 1e-4]
+    assert bars.get_title() == "last epoch: 1 of 3 dimensions active (grey: collapsed)"
+    assert figure.get_suptitle() == "collapse"
+
+
+def test_latent_kl_threshold_is_the_one_active_dimensions_counts_with():
+    X = np.random.default_rng(0).random((128, 8))
+    history = steepest.VAE([8, 8, 6], beta=3.0, seed=0).fit(X, epochs=3, verbose=0)
+    for epoch in history.diagnostics:
+        kl, active = epoch[2]["kl_per_dimension"], epoch[2]["active_dimensions"]
+        assert sum(value > plot.layer_diagnostics.ACTIVE_KL for value in kl) == active
+    assert len(plot.latent_kl(history).axes[1].patches) == 6
+
+
+def test_latent_kl_needs_a_vaes_history():
+    with pytest.raises(ValueError, match="no per-dimension KL: it comes from steepest.VAE's fit"):
+        plot.latent_kl(make_history([1.0], diagnostics=[[{"gradient_norm": 1.0}]]))
+    with pytest.raises(TypeError, match="takes a steepest History"):
+        plot.latent_kl({"loss": [1.0]})
+
+
 def test_tuning_results_from_cv_results_with_error_bars_log_axis_and_the_best_marked():
     cv_results = {
         "params": [{"alpha": 1e-4}, {"alpha": 1e-2}, {"alpha": 1.0}],

@@ -6,22 +6,30 @@ required; the other keys default as in the Python API)::
     [data]
     path = "digits.csv"          # .npy, .npz or .csv; relative to this file's folder
     target = "label"             # .csv: column name or index; .npy: column index;
-                                 # .npz: name of the array of targets. Omit for an autoencoder.
+                                 # .npz: name of the array of targets. Omit for an autoencoder
+                                 # (or give it: it colours the latent-space picture); a
+                                 # conditional VAE's classes.
     features = "X"               # .npz: name of the array of features (default "X");
                                  # .csv/.npy: list of columns (default: all but the target)
 
     [model]
-    kind = "mlp"                 # "mlp" or "autoencoder"
+    kind = "mlp"                 # "mlp", "autoencoder" or "vae"
     layer_sizes = [64, 128, 10]  # starts with the number of features
     activation = "relu"
     output_activation = "softmax"
     seed = 0
+    # kind = "autoencoder": latent_activation, decoder_sizes (as steepest.Autoencoder)
+    # kind = "vae": decoder_sizes, reconstruction ("bernoulli" or "gaussian"), beta,
+    #   n_classes (a conditional VAE: [data] target holds each sample's class, 0 to n - 1)
 
     [training]
     epochs = 20
     batch_size = 32
-    loss = "softmax_cross_entropy"
+    loss = "softmax_cross_entropy"  # not for a VAE: its loss is its negative ELBO
     validation_split = 0.2
+    noise = ["mask", 0.25]       # or ["gaussian", std]: inputs corrupted while training
+                                 # (a denoising autoencoder); the targets stay clean
+    kl_warmup_epochs = 10        # a VAE: its KL weight rises to beta over these epochs
 
     [optimizer]
     name = "adam"                # "sgd" or "adam", with their arguments (lr, momentum, l2, ...)
@@ -32,7 +40,10 @@ required; the other keys default as in the Python API)::
 
     [output]
     folder = "digits-run"        # default: "<config name>-output" beside the config file
-    plots = true                 # loss and diagnostics pictures (needs matplotlib)
+    plots = true                 # loss and diagnostics pictures (needs matplotlib); a VAE's
+                                 # generated samples and KL per latent dimension too
+    image_shape = [8, 8]         # how a VAE's samples are drawn: default square when the
+                                 # feature count is a square, else one row per sample
 
 A mistake (a missing file, an unknown key, a column that is not there) raises
 :class:`ConfigError` naming the file, the table and the key, with the close matches.
@@ -73,22 +84,44 @@ if sys.version_info >= (3, 11):
 else:  # tomllib joined the standard library in Python 3.11
     import tomli as tomllib
 
-__all__ = ["ConfigError", "build_callbacks", "build_model", "build_optimizer", "fit_arguments", "load_data", "output_folder", "read_config"]
+__all__ = [
+    "ConfigError",
+    "build_callbacks",
+    "build_model",
+    "build_optimizer",
+    "fit_arguments",
+    "image_shape",
+    "load_data",
+    "output_folder",
+    "read_config",
+    "targets_and_labels",
+]
 
 # Every key each table accepts; anything else is a mistake worth reporting.
 TABLES: Dict[str, Tuple[str, ...]] = {
     "data": ("path", "target", "features"),
-    "model": ("kind", "layer_sizes", "activation", "output_activation", "latent_activation", "decoder_sizes", "seed", "dtype"),
-    "training": ("epochs", "batch_size", "loss", "shuffle", "validation_split"),
+    "model": ("kind", "layer_sizes", "activation", "output_activation", "latent_activation", "decoder_sizes", "reconstruction", "beta", "n_classes", "seed", "dtype"),
+    "training": ("epochs", "batch_size", "loss", "shuffle", "validation_split", "noise", "kl_warmup_epochs"),
     "optimizer": ("name", "lr", "momentum", "nesterov", "beta1", "beta2", "eps", "l1", "l2"),
     "early_stopping": ("monitor", "patience", "min_delta", "mode", "restore_best_weights"),
-    "output": ("folder", "plots"),
+    "output": ("folder", "plots", "image_shape"),
 }
 REQUIRED = {"data": ("path",), "model": ("layer_sizes",)}
-MODEL_KINDS = ("mlp", "autoencoder")
+MODEL_KINDS = ("mlp", "autoencoder", "vae")
 OPTIMIZER_KEYS = {"sgd": ("lr", "momentum", "nesterov", "l1", "l2"), "adam": ("lr", "beta1", "beta2", "eps", "l1", "l2")}
-# Model keys that only one kind of model takes.
-AUTOENCODER_ONLY = ("latent_activation", "decoder_sizes")
+# Keys that only some kinds of model take, by table.
+KIND_ONLY: Dict[str, Dict[str, Tuple[str, ...]]] = {
+    "model": {
+        "latent_activation": ("autoencoder",),
+        "decoder_sizes": ("autoencoder", "vae"),
+        "reconstruction": ("vae",),
+        "beta": ("vae",),
+        "n_classes": ("vae",),
+    },
+    "training": {"loss": ("mlp", "autoencoder"), "kl_warmup_epochs": ("vae",)},
+}
+# Why a key does not apply, where the kind alone does not say.
+NOT_APPLICABLE_HINTS = {"loss": ": a VAE's loss is its negative ELBO (choose [model] reconstruction)"}
 DATA_SUFFIXES = (".npy", ".npz", ".csv")
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -147,10 +180,14 @@ def read_config(path: PathLike) -> Dict[str, Any]:
     kind = config["model"].setdefault("kind", "mlp")
     if kind not in MODEL_KINDS:
         raise ConfigError(f"{source}: [model] kind must be one of {', '.join(map(repr, MODEL_KINDS))}, got {kind!r}")
-    if kind == "mlp":
-        misplaced = [key for key in AUTOENCODER_ONLY if key in config["model"]]
-        if misplaced:
-            raise ConfigError(f"{source}: [model] {misplaced[0]!r} applies to kind = \"autoencoder\" only")
+    for table, rules in KIND_ONLY.items():
+        for key, kinds in rules.items():
+            if key in config[table] and kind not in kinds:
+                names = " or ".join(f'"{k}"' for k in kinds)
+                raise ConfigError(f"{source}: [{table}] {key!r} applies to kind = {names} only{NOT_APPLICABLE_HINTS.get(key, '')}")
+    shape = config["output"].get("image_shape")
+    if shape is not None and not (isinstance(shape, list) and len(shape) == 2 and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape)):
+        raise ConfigError(f"{source}: [output] image_shape must be [height, width], two whole numbers >= 1; got {shape!r}")
     name = config["optimizer"].setdefault("name", "sgd")
     if name not in OPTIMIZER_KEYS:
         raise ConfigError(f"{source}: [optimizer] name must be one of {', '.join(map(repr, OPTIMIZER_KEYS))}, got {name!r}")
@@ -290,7 +327,7 @@ def build_model(config: Dict[str, Any], X: np.ndarray) -> Any:
         The layer sizes do not start with the number of features, or a setting is
         invalid (the message says which).
     """
-    from steepest.nn import MLP, Autoencoder
+    from steepest.nn import MLP, VAE, Autoencoder
 
     settings = dict(config["model"])
     kind = settings.pop("kind")
@@ -301,9 +338,59 @@ def build_model(config: Dict[str, Any], X: np.ndarray) -> Any:
     if sizes[0] != X.shape[1]:
         raise ConfigError(f"{where} layer_sizes starts with {sizes[0]} inputs but the data has {X.shape[1]} feature columns")
     try:
-        return (Autoencoder if kind == "autoencoder" else MLP)(**settings)
+        return {"mlp": MLP, "autoencoder": Autoencoder, "vae": VAE}[kind](**settings)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{where} {error}") from None
+
+
+def targets_and_labels(config: Dict[str, Any], model: Any, y: Optional[np.ndarray]) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+    """What ``fit`` learns ``X`` against, and the labels that colour the pictures.
+
+    An MLP learns the target; an autoencoder and a VAE learn from ``X`` alone, and their
+    target, when the config names one, only colours the latent-space picture; a conditional
+    VAE (``n_classes``) takes the target as each sample's class.
+
+    Raises
+    ------
+    ConfigError
+        A conditional VAE without a target, or with a target that is not its classes.
+    """
+    from steepest.nn import VAE, Autoencoder
+
+    if isinstance(model, VAE) and model.n_classes:
+        n_classes = model.n_classes
+        where = f"{config['source']}: [model] n_classes = {n_classes} makes a conditional VAE"
+        if y is None:
+            raise ConfigError(f"{where}: name the column of each sample's class as [data] target")
+        values = np.asarray(y)
+        if values.ndim != 1 or values.dtype.kind not in "fiu":
+            raise ConfigError(f"{where}: [data] target must hold one number per sample, its class (0 to {n_classes - 1})")
+        bad = np.flatnonzero(~np.isfinite(values) | (values != np.round(values)) | (values < 0) | (values >= n_classes))
+        if bad.size:
+            raise ConfigError(f"{where}, whose classes are 0 to {n_classes - 1}, but [data] target holds {values[bad[0]]:g} (sample {bad[0]})")
+        classes = values.astype(np.int64)
+        return classes, classes
+    if isinstance(model, (VAE, Autoencoder)):
+        return None, y
+    return y, None
+
+
+def image_shape(config: Dict[str, Any], features: int) -> Tuple[int, int]:
+    """How one sample of ``features`` values is drawn as an image: ``[output] image_shape``,
+    else square when ``features`` is a square number, else one row.
+
+    Raises
+    ------
+    ConfigError
+        ``[output] image_shape`` does not hold ``features`` pixels.
+    """
+    shape = config["output"].get("image_shape")
+    if shape is None:
+        side = int(np.sqrt(features))
+        return (side, side) if side * side == features else (1, features)
+    if shape[0] * shape[1] != features:
+        raise ConfigError(f"{config['source']}: [output] image_shape {shape} holds {shape[0] * shape[1]} pixels but the data has {features} features")
+    return int(shape[0]), int(shape[1])
 
 
 def build_optimizer(config: Dict[str, Any]) -> Any:
@@ -333,7 +420,16 @@ def build_callbacks(config: Dict[str, Any]) -> List[Any]:
 def fit_arguments(config: Dict[str, Any]) -> Dict[str, Any]:
     """Keyword arguments for ``model.fit`` from the config's ``[training]``, optimizer and
     callbacks included."""
+    from steepest.train.objective import check_noise
+
     arguments = dict(config["training"])
+    if "noise" in arguments:
+        try:
+            arguments["noise"] = check_noise(arguments["noise"])
+        except TypeError:
+            raise ConfigError(f"{config['source']}: [training] noise must be [\"gaussian\", std] or [\"mask\", rate], got {arguments['noise']!r}") from None
+        except ValueError as error:
+            raise ConfigError(f"{config['source']}: [training] noise: {error}") from None
     arguments["optimizer"] = build_optimizer(config)
     arguments["callbacks"] = build_callbacks(config)
     return arguments

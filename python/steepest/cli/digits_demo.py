@@ -3,6 +3,7 @@ scikit-learn (no download).
 
 Autoencoders compress scikit-learn's 8×8 digits to 2-D and 8-D latent spaces and are
 compared with PCA keeping the same number of components; an MLP classifies the same
+digits; variational autoencoders (one conditional on the digit's label) generate new
 digits. Results are printed and written, with pictures, to an output folder.
 
 Needs scikit-learn (for the digits) and matplotlib (for the pictures): the extra
@@ -15,6 +16,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any, Dict, List, Optional, Tuple, Union, cast
@@ -36,6 +38,19 @@ LATENT_SIZES = (2, 8)
 AUTOENCODER_HIDDEN = (128, 32)
 AUTOENCODER_EPOCHS = 100
 AUTOENCODER_LR = 0.005
+# The VAEs share the autoencoders' hidden layers. 100 epochs reach a test negative ELBO within
+# about half a nat of what 300 reach; the KL warm-up keeps more latent dimensions in use
+# (7 of 8 rather than 4 here, Bowman et al. 2016). The 2-D one draws the latent manifold.
+VAE_LATENT_SIZES = (2, 8)
+VAE_EPOCHS = 100
+VAE_LR = 0.005
+VAE_WARMUP_EPOCHS = 20
+# Draws of z per test image in the ELBO's estimate: enough for two decimals of its mean.
+ELBO_SAMPLES = 10
+# Test digits whose interpolations are drawn: the first test image of each digit of a pair.
+# Digits the 8-D VAE reconstructs clearly: its 1s and 8s come out blurred, and a path from a
+# blur shows little.
+INTERPOLATED_DIGITS = ((0, 6), (2, 3), (4, 9))
 CLASSIFIER_HIDDEN = 128
 CLASSIFIER_EPOCHS = 20
 CLASSIFIER_LR = 0.003
@@ -46,6 +61,11 @@ PICTURES = {
     "latent_2d.png": "every digit placed by the 2-D autoencoder, coloured by its label",
     "reconstructions.png": "test digits beside their reconstructions (autoencoders and PCA)",
     "diagnostics.png": "per layer: gradient norms, update ratios, dead ReLU and saturated units",
+    "vae_samples.png": "new digits: the 8-D VAE decodes samples of its prior",
+    "generated.png": "digits of a chosen class, one row per label, from the conditional VAE",
+    "manifold_2d.png": "what the 2-D VAE decodes across its latent space",
+    "interpolation.png": "the 8-D VAE's path between pairs of test digits",
+    "latent_kl.png": "the 8-D VAE's KL per latent dimension: dimensions in use and collapsed",
 }
 
 
@@ -62,6 +82,24 @@ class AutoencoderResult:
 
 
 @dataclass
+class VAEResult:
+    """One variational autoencoder of the demo, measured on the test images."""
+
+    name: str
+    latent_size: int
+    layer_sizes: List[int]
+    conditional: bool
+    #: The negative ELBO per test image in nats (of the image given its label for the
+    #: conditional VAE), estimated with ELBO_SAMPLES draws of z.
+    test_negative_elbo: float
+    #: Its KL part: KL(q(z|x) ‖ N(0, I)) per test image, in nats.
+    test_kl: float
+    active_dimensions: int
+    seconds: float
+    samples_per_second: float
+
+
+@dataclass
 class DemoResult:
     """What the demo measured; :func:`run` also writes it to ``summary.json``.
 
@@ -73,6 +111,9 @@ class DemoResult:
     classifier_accuracy : float
         The MLP's accuracy on the test images.
     classifier_seconds, classifier_samples_per_second : float
+    vaes : list of VAEResult
+        Per variational autoencoder: the test negative ELBO per image and its KL part, in
+        nats, the latent dimensions in use, training time and samples/s.
     pictures : list of str
         Paths of the pictures written.
     seconds : float
@@ -83,6 +124,7 @@ class DemoResult:
     classifier_accuracy: float = 0.0
     classifier_seconds: float = 0.0
     classifier_samples_per_second: float = 0.0
+    vaes: List[VAEResult] = field(default_factory=list)
     pictures: List[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -189,23 +231,87 @@ def _training_rate(history: Any) -> float:
     return samples / seconds if seconds > 0 else float("inf")
 
 
+def _train_vaes(
+    X_train: np.ndarray, X_test: np.ndarray, y_train: np.ndarray, y_test: np.ndarray, epochs: int,
+    result: DemoResult, stream: IO[str], quiet: bool, say: Any,
+) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """Train the demo's VAEs (2-D and 8-D, and a conditional 8-D one), report their test
+    negative ELBO, and return them and their histories by name ("2-D", "8-D", "conditional")."""
+    from steepest.nn import VAE
+    from steepest.train import Adam, CosineDecay
+
+    features = X_train.shape[1]
+    hidden = "-".join(str(size) for size in (features, *AUTOENCODER_HIDDEN))
+    say(f"\nVariational autoencoders {hidden}-L (relu, Bernoulli likelihood): {epochs} epochs of Adam,")
+    say(f"  cosine learning rate from {VAE_LR}, the KL term's weight warmed up over {VAE_WARMUP_EPOCHS} epochs")
+    models: Dict[str, Any] = {}
+    histories: Dict[str, Any] = {}
+    runs = [("2-D", "VAE", VAE_LATENT_SIZES[0], False), ("8-D", "VAE", VAE_LATENT_SIZES[1], False), ("conditional", "conditional VAE", VAE_LATENT_SIZES[1], True)]
+    for key, name, latent, conditional in runs:
+        sizes = [features, *AUTOENCODER_HIDDEN, latent]
+        model = VAE(sizes, n_classes=10 if conditional else None, seed=0)
+        labels_train, labels_test = (y_train, y_test) if conditional else (None, None)
+        test = (X_test, y_test) if conditional else X_test
+        fit_started = time.perf_counter()
+        with warnings.catch_warnings():
+            # The report says how many latent dimensions each VAE uses, collapse included.
+            warnings.filterwarnings("ignore", message="posterior collapse", category=RuntimeWarning)
+            history = model.fit(
+                X_train, labels_train, epochs=epochs, batch_size=BATCH_SIZE, optimizer=Adam(lr=CosineDecay(VAE_LR, epochs)),
+                validation_data=test, kl_warmup_epochs=VAE_WARMUP_EPOCHS, callbacks=[_WholeFitBar(f"{name} {latent}-D", epochs, stream, quiet)], verbose=0,
+            )
+        seconds = time.perf_counter() - fit_started
+        negative_elbo = -float(np.mean(model.elbo(X_test, labels_test, n_samples=ELBO_SAMPLES, seed=0)))
+        # The sampling layer's diagnostics count the dimensions whose KL is above 0.01 nats.
+        active = next(int(layer["active_dimensions"]) for layer in history.diagnostics[-1] if layer and "active_dimensions" in layer)
+        result.vaes.append(VAEResult(name, latent, sizes, conditional, negative_elbo, history["val_kl"][-1], active, seconds, _training_rate(history)))
+        models[key], histories[key] = model, history
+    say(f"Negative ELBO per test image, in nats (lower is better; {ELBO_SAMPLES} draws of z per image):")
+    say(f"  {'model':<16}  {'latent size':>11}  {'-ELBO':>6}  {'of it KL':>8}  {'dimensions in use':>17}  {'train time':>10}")
+    for row in result.vaes:
+        say(f"  {row.name:<16}  {row.latent_size:>11}  {row.test_negative_elbo:>6.2f}  {row.test_kl:>8.2f}  "
+            f"{f'{row.active_dimensions} of {row.latent_size}':>17}  {row.seconds:>8.1f} s")
+    same_size, told_the_digit = result.vaes[1], result.vaes[2]
+    say("  The conditional VAE's is a bound on -log p(image | its label): told the digit, its code keeps")
+    say(f"  less (KL {told_the_digit.test_kl:.2f} nats against {same_size.test_kl:.2f}).")
+    return models, histories
+
+
+def _vae_pictures(models: Dict[str, Any], histories: Dict[str, Any], X_test: np.ndarray, y_test: np.ndarray) -> Dict[str, Any]:
+    """The VAEs' pictures by file name (see PICTURES)."""
+    from steepest import plot
+
+    labels = np.repeat(np.arange(10), 10)
+    pairs = [(X_test[np.flatnonzero(y_test == a)[0]], X_test[np.flatnonzero(y_test == b)[0]]) for a, b in INTERPOLATED_DIGITS]
+    large = models["8-D"]
+    return {
+        "vae_samples.png": plot.samples_grid(large.sample(60, seed=0), IMAGE_SHAPE, rows=6, title=f"60 new digits: the {large.latent_features}-D VAE decodes z ~ N(0, I)").figure,
+        "generated.png": plot.samples_grid(models["conditional"].sample(len(labels), seed=0, labels=labels), IMAGE_SHAPE, labels=labels,
+                                           title="Digits of a chosen class: the conditional VAE, one row per label").figure,
+        "manifold_2d.png": plot.latent_manifold(models["2-D"], title="What the 2-D VAE decodes across its latent space").figure,
+        "interpolation.png": plot.interpolation_strips(large, pairs, steps=10, title=f"Between two test digits (framed): the {large.latent_features}-D VAE's path").figure,
+        "latent_kl.png": plot.latent_kl(histories["8-D"], title=f"The {large.latent_features}-D VAE's latent dimensions"),
+    }
+
+
 def run(
     out: Union[str, "os.PathLike[str]"] = "steepest-demo",
     *,
     autoencoder_epochs: int = AUTOENCODER_EPOCHS,
     classifier_epochs: int = CLASSIFIER_EPOCHS,
+    vae_epochs: int = VAE_EPOCHS,
     stream: Optional[IO[str]] = None,
     quiet: bool = False,
     dpi: int = 100,
 ) -> DemoResult:
-    """Train the demo's autoencoders and classifier, print what they learned, and write
-    the pictures and ``summary.json`` into ``out``.
+    """Train the demo's autoencoders, classifier and variational autoencoders, print what
+    they learned, and write the pictures and ``summary.json`` into ``out``.
 
     Parameters
     ----------
     out : path, default "steepest-demo"
         Created if needed; files of an earlier run are overwritten.
-    autoencoder_epochs, classifier_epochs : int
+    autoencoder_epochs, classifier_epochs, vae_epochs : int
         Fewer epochs make a quicker, less accurate demo.
     stream : text file, default sys.stdout
         Where the report goes; a live progress line is drawn only when it is a terminal.
@@ -222,9 +328,12 @@ def run(
     --------
     >>> import io, os, tempfile, steepest.cli.digits_demo
     >>> report = io.StringIO()
-    >>> result = steepest.cli.digits_demo.run(tempfile.mkdtemp(), autoencoder_epochs=2, classifier_epochs=2, stream=report)
-    >>> sorted(os.path.basename(p) for p in result.pictures)
-    ['diagnostics.png', 'latent_2d.png', 'loss.png', 'reconstructions.png']
+    >>> result = steepest.cli.digits_demo.run(tempfile.mkdtemp(), autoencoder_epochs=2, classifier_epochs=2, vae_epochs=2, stream=report)
+    >>> sorted(os.path.basename(p) for p in result.pictures)  # doctest: +NORMALIZE_WHITESPACE
+    ['diagnostics.png', 'generated.png', 'interpolation.png', 'latent_2d.png', 'latent_kl.png',
+     'loss.png', 'manifold_2d.png', 'reconstructions.png', 'vae_samples.png']
+    >>> [vae.name for vae in result.vaes]
+    ['VAE', 'VAE', 'conditional VAE']
     >>> "\\x1b" in report.getvalue() or "\\r" in report.getvalue()   # no control codes off a terminal
     False
     """
@@ -309,6 +418,8 @@ def run(
         f"({result.classifier_samples_per_second:,.0f} samples/s)"
     )
 
+    vaes, vae_histories = _train_vaes(X_train, X_test, y_train, y_test, vae_epochs, result, stream, quiet, say)
+
     small, large = (autoencoders[size] for size in LATENT_SIZES)
     shown = X_test[:10]
     pictures = {
@@ -332,6 +443,7 @@ def run(
             histories[f"autoencoder {LATENT_SIZES[-1]}-D"],
             title=f"Training diagnostics of the {LATENT_SIZES[-1]}-D autoencoder (layers 0-{len(large.layers) - 1}, input to output)",
         ),
+        **_vae_pictures(vaes, vae_histories, X_test, y_test),
     }
     say(f"\nPictures in {folder}{os.sep}:")
     for name, figure in pictures.items():

@@ -6,7 +6,9 @@ import argparse
 import shutil
 import sys
 from pathlib import Path
-from typing import Any, List
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
 
 from steepest.cli.exit_codes import FAILED, OK, CommandError
 
@@ -19,9 +21,9 @@ examples:
 A config (see steepest.cli.config_file for every key):
   [data]
   path = "digits.csv"            # .npy, .npz or .csv, relative to the config
-  target = "label"               # omit for an autoencoder
+  target = "label"               # omit for an autoencoder; a conditional VAE's classes
   [model]
-  kind = "mlp"                   # or "autoencoder"
+  kind = "mlp"                   # "autoencoder" or "vae" (with beta, n_classes, ...)
   layer_sizes = [64, 128, 10]
   output_activation = "softmax"
   [training]
@@ -33,7 +35,9 @@ A config (see steepest.cli.config_file for every key):
   lr = 0.003
 
 Writes model.steepest (load with steepest.load), history.csv, history.json, a copy of
-the config, and loss.png and diagnostics.png when matplotlib is installed."""
+the config, and loss.png and diagnostics.png when matplotlib is installed; for a VAE also
+samples.png (generated samples, one row per class when conditional) and latent_kl.png;
+for a 2-D latent space latent_2d.png, and a VAE's manifold_2d.png (unconditional)."""
 
 
 def add_parser(commands: Any) -> None:
@@ -55,20 +59,18 @@ def add_parser(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Train from the parsed config path; return the exit status."""
     from steepest.cli import config_file
-    from steepest.nn import Autoencoder
     from steepest.train import TrainingDivergedError
 
     try:
         config = config_file.read_config(args.config)
         X, y = config_file.load_data(config)
         model = config_file.build_model(config, X)
+        targets, labels = config_file.targets_and_labels(config, model, y)
         arguments = config_file.fit_arguments(config)
+        image_shape = config_file.image_shape(config, X.shape[1])
     except config_file.ConfigError as error:
         raise CommandError(str(error), FAILED) from None
     folder = Path(args.out) if args.out else config_file.output_folder(config)
-    # An autoencoder learns from X alone: a target only colours its latent-space picture.
-    labels = y if isinstance(model, Autoencoder) else None
-    targets = None if isinstance(model, Autoencoder) else y
     if not args.quiet:
         print(model.summary())
     try:
@@ -86,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         history.to_json(str(written[2]))
         shutil.copyfile(config["source"], written[3])
         if config["output"].get("plots", True):
-            written += _pictures(model, history, X, labels, folder)
+            written += _pictures(model, history, X, labels, image_shape, folder)
     except OSError as error:
         raise CommandError(f"cannot write the results to {folder}: {error}", FAILED) from None
     if not args.quiet:
@@ -97,16 +99,17 @@ def run(args: argparse.Namespace) -> int:
     return OK
 
 
-def _pictures(model: Any, history: Any, X: Any, labels: Any, folder: Path) -> List[Path]:
-    """The loss and diagnostics pictures (and the latent space of an autoencoder with a
-    2-D one); none, with a note, when matplotlib is missing."""
+def _pictures(model: Any, history: Any, X: Any, labels: Any, image_shape: Tuple[int, int], folder: Path) -> List[Path]:
+    """The loss and diagnostics pictures, the latent space of a model with a 2-D one, and a
+    VAE's samples, KL per latent dimension and 2-D manifold; none, with a note, when
+    matplotlib is missing."""
     try:
         import matplotlib
     except ImportError:
         print("pictures skipped: matplotlib is not installed (pip install 'steepest[plot]')", file=sys.stderr)
         return []
     from steepest import plot
-    from steepest.nn import Autoencoder
+    from steepest.nn import VAE, Autoencoder
 
     # The command only writes files: a file backend needs no display.
     matplotlib.use("Agg")
@@ -114,8 +117,38 @@ def _pictures(model: Any, history: Any, X: Any, labels: Any, folder: Path) -> Li
         "loss.png": plot.loss_curves(history).figure,
         "diagnostics.png": plot.diagnostics(history),
     }
-    if isinstance(model, Autoencoder) and model.latent_features == 2:
+    if isinstance(model, VAE):
+        pictures.update(_vae_pictures(model, history, X, labels, image_shape))
+    elif isinstance(model, Autoencoder) and model.latent_features == 2:
         pictures["latent_2d.png"] = plot.latent_space(model.encode(X), labels).figure
     for name, figure in pictures.items():
         plot.save(figure, folder / name)
     return [folder / name for name in pictures]
+
+
+# Samples drawn per row of samples.png, and the most rows (classes) it shows.
+SAMPLES_PER_ROW = 10
+MOST_SAMPLE_ROWS = 20
+
+
+def _vae_pictures(model: Any, history: Any, X: Any, labels: Optional[Any], image_shape: Tuple[int, int]) -> Dict[str, Any]:
+    """A VAE's pictures by file name: generated samples (one row per class, at most
+    MOST_SAMPLE_ROWS, when conditional), the KL per latent dimension, and with a 2-D latent
+    space the codes of the data and, unconditional, the decoded manifold."""
+    from steepest import plot
+
+    # Samples share the data's range: a Bernoulli VAE's lie in [0, 1], a Gaussian one's anywhere.
+    value_range = (0.0, 1.0) if model.reconstruction == "bernoulli" else (float(X.min()), float(X.max()))
+    if model.n_classes:
+        classes = np.repeat(np.arange(min(model.n_classes, MOST_SAMPLE_ROWS)), SAMPLES_PER_ROW)
+        grid = plot.samples_grid(model.sample(len(classes), seed=0, labels=classes), image_shape, labels=classes, value_range=value_range,
+                                 title="Generated samples, one row per class")
+    else:
+        grid = plot.samples_grid(model.sample(SAMPLES_PER_ROW * 5, seed=0), image_shape, rows=5, value_range=value_range,
+                                 title="Generated samples: decoded draws of the prior N(0, I)")
+    pictures = {"samples.png": grid.figure, "latent_kl.png": plot.latent_kl(history)}
+    if model.latent_features == 2:
+        pictures["latent_2d.png"] = plot.latent_space(model.encode(X, labels if model.n_classes else None), labels).figure
+        if not model.n_classes:
+            pictures["manifold_2d.png"] = plot.latent_manifold(model, image_shape=image_shape).figure
+    return pictures

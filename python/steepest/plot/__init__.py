@@ -1,4 +1,5 @@
-"""Pictures of training: loss curves, latent spaces, reconstructions, diagnostics, tuning.
+"""Pictures of training: loss curves, latent spaces, reconstructions, diagnostics, tuning,
+and what a generative model makes.
 
 Every function draws with matplotlib (the optional extra ``steepest[plot]``) and returns
 the matplotlib ``Axes`` or ``Figure`` it drew on, so a picture can be adjusted before it
@@ -7,8 +8,9 @@ matplotlib, every function raises an ``ImportError`` that names the extra to ins
 
 One module per kind of picture: :mod:`~steepest.plot.curves` (loss curves),
 :mod:`~steepest.plot.images` (image grids, reconstructions, latent spaces),
-:mod:`~steepest.plot.layer_diagnostics` (per-layer diagnostics) and
-:mod:`~steepest.plot.tuning` (hyperparameter searches).
+:mod:`~steepest.plot.generation` (a VAE's samples, latent manifold and interpolations),
+:mod:`~steepest.plot.layer_diagnostics` (per-layer diagnostics, a VAE's KL per latent
+dimension) and :mod:`~steepest.plot.tuning` (hyperparameter searches).
 
 Examples
 --------
@@ -27,16 +29,21 @@ True
 
 from steepest.plot._figures import save
 from steepest.plot.curves import loss_curves
+from steepest.plot.generation import interpolation_strips, latent_manifold, samples_grid
 from steepest.plot.images import image_grid, latent_space, reconstruction_grid
-from steepest.plot.layer_diagnostics import diagnostics
+from steepest.plot.layer_diagnostics import diagnostics, latent_kl
 from steepest.plot.tuning import tuning_results
 
 __all__ = [
     "diagnostics",
     "image_grid",
+    "interpolation_strips",
+    "latent_kl",
+    "latent_manifold",
     "latent_space",
     "loss_curves",
     "reconstruction_grid",
+    "samples_grid",
     "save",
     "tuning_results",
 ]

@@ -1,5 +1,5 @@
 """The per-layer training diagnostics of a History: gradient norms, update ratios, dead and
-saturated units, epoch by epoch.
+saturated units, epoch by epoch; and a VAE's KL per latent dimension.
 
 (Not ``diagnostics.py``: the package re-exports the function :func:`diagnostics`, and a
 submodule of the same name would shadow it or be shadowed.)"""
@@ -7,7 +7,7 @@ submodule of the same name would shadow it or be shadowed.)"""
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Sequence, cast
+from typing import Any, List, Optional, Sequence, cast
 
 import numpy as np
 
@@ -84,6 +84,81 @@ def diagnostics(history: History, names: Sequence[str] = ("gradient_norm", "upda
             ax.text(0.5, 0.5, "no layer of this kind", ha="center", va="center", transform=ax.transAxes, color="grey")
     for ax in list(axes.flat)[len(names):]:
         ax.set_axis_off()
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+# A latent dimension counts as active when its mean KL to the prior is above this many nats
+# (cpp/include/steepest/trainer.h, LayerReport::kActiveKl; a History's active_dimensions).
+ACTIVE_KL = 0.01
+# KL values are drawn on a log scale, where a collapsed dimension's KL of (nearly) 0 has no
+# place: they are drawn at this floor instead.
+_KL_FLOOR = 1e-4
+
+
+def latent_kl(history: History, *, title: Optional[str] = None) -> Any:
+    """Each latent dimension's KL to the prior, from the History of a VAE's fit: per epoch
+    (left) and in the last epoch (right), with the threshold above which a dimension counts
+    as active.
+
+    A dimension whose KL falls to zero carries no information about its input (the
+    encoder's output for it is the prior whatever the input): *posterior collapse*, caused
+    by a KL weight ``beta`` too high, a latent space larger than the data needs, or a
+    decoder that learns to do without the code (``kl_warmup_epochs`` holds the KL term back
+    while the decoder learns).
+
+    Parameters
+    ----------
+    history : History
+        From ``steepest.VAE.fit(..., diagnostics=True)`` (the default): the diagnostics of
+        its sampling layer hold ``kl_per_dimension`` and ``active_dimensions``.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib Figure
+
+    Examples
+    --------
+    >>> import numpy as np, steepest, steepest.plot
+    >>> X = np.random.default_rng(0).random((64, 8))
+    >>> history = steepest.VAE([8, 8, 3], seed=0).fit(X, epochs=2, verbose=0)
+    >>> per_epoch, last = steepest.plot.latent_kl(history).axes
+    >>> len(per_epoch.get_lines()), len(last.patches)   # 3 dimensions and the threshold; 3 bars
+    (4, 3)
+    """
+    if not isinstance(history, History):
+        raise TypeError(f"latent_kl takes a steepest History, got {type(history).__name__}")
+    per_epoch = history.layer_diagnostic("kl_per_dimension")
+    layer = next((i for row in per_epoch for i, value in enumerate(row) if value is not None), None)
+    if layer is None:
+        raise ValueError("this History holds no per-dimension KL: it comes from steepest.VAE's fit with diagnostics=True")
+    epochs = [epoch + 1 for epoch, row in zip(history.epochs, per_epoch) if row[layer] is not None]
+    kl = np.array([cast(List[float], row[layer]) for row in per_epoch if row[layer] is not None])
+    active = int(cast(float, history.layer_diagnostic("active_dimensions")[-1][layer]))
+    dimensions = kl.shape[1]
+    figure, (lines, bars) = pyplot().subplots(1, 2, figsize=(10, 3.6), layout="constrained", sharey=True)
+    colour_map = pyplot().get_cmap("tab10" if dimensions <= 10 else "viridis")
+    for d in range(dimensions):
+        colour = colour_map(d % 10) if dimensions <= 10 else colour_map(d / max(1, dimensions - 1))
+        lines.plot(epochs, np.maximum(kl[:, d], _KL_FLOOR), color=colour, label=f"dimension {d + 1}")
+    lines.axhline(ACTIVE_KL, color="black", linestyle="--", linewidth=1, label=f"active above {ACTIVE_KL} nats")
+    lines.set_yscale("log")
+    lines.set_xlabel("epoch")
+    lines.set_ylabel("KL(q(z|x) ‖ N(0, 1)) in nats, mean over samples")
+    lines.set_title("per latent dimension, epoch by epoch", fontsize=10)
+    lines.grid(True, alpha=0.3)
+    if dimensions <= 10:
+        lines.legend(fontsize="x-small", ncol=2)
+    last = kl[-1]
+    colours = ["tab:blue" if value > ACTIVE_KL else "tab:grey" for value in last]
+    bars.bar(np.arange(1, dimensions + 1), np.maximum(last, _KL_FLOOR), color=colours)
+    bars.axhline(ACTIVE_KL, color="black", linestyle="--", linewidth=1)
+    bars.set_xlabel("latent dimension")
+    bars.set_xticks(np.arange(1, dimensions + 1) if dimensions <= 16 else np.linspace(1, dimensions, 8).round())
+    bars.set_title(f"last epoch: {active} of {dimensions} dimensions active (grey: collapsed)", fontsize=10)
+    bars.grid(True, axis="y", alpha=0.3)
     if title:
         figure.suptitle(title)
     return figure

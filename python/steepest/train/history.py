@@ -15,13 +15,17 @@ class History:
     ----------
     history : dict of str to list
         One list per metric, one entry per epoch: ``loss``, ``val_loss`` (with validation
-        data), ``accuracy`` / ``val_accuracy`` (classification losses), ``lr`` and ``time``
+        data), ``accuracy`` / ``val_accuracy`` (classification losses), a VAE's
+        ``reconstruction`` and ``kl`` (and their ``val_`` forms), ``lr`` and ``time``
         (seconds).
     diagnostics : list of list of dict
-        Per epoch, per layer (``None`` for dropout): ``gradient_norm`` (mean over the
-        epoch's batches), ``update_ratio`` (‖ΔW‖/‖W‖ of the epoch's last step),
-        ``dead_fraction`` (ReLU units never active on the epoch's data) and
-        ``saturated_fraction`` (sigmoid/tanh outputs within 1% of their bounds).
+        Per epoch, per layer (``None`` for dropout and a VAE's condition layers):
+        ``gradient_norm`` (mean over the epoch's batches), ``update_ratio`` (‖ΔW‖/‖W‖ of
+        the epoch's last step), ``dead_fraction`` (ReLU units never active on the epoch's
+        data) and ``saturated_fraction`` (sigmoid/tanh outputs within 1% of their bounds);
+        for a VAE's sampling layer ``kl_per_dimension`` (each latent dimension's mean KL to
+        the prior, in nats) and ``active_dimensions`` (those above 0.01 nats), drawn by
+        ``steepest.plot.latent_kl``.
     epochs : list of int
         The epochs recorded (continued training keeps counting).
 
