@@ -15,7 +15,7 @@ namespace steepest {
 
 using index_t = std::ptrdiff_t;
 
-enum class Activation : int { identity = 0, relu = 1, sigmoid = 2, tanh = 3, softmax = 4 };
+enum class Activation : int { identity = 0, relu = 1, sigmoid = 2, tanh = 3, softmax = 4, exp = 5 };
 
 // Applied to a tile of C after its last block of K, while the tile is still in registers:
 // C = act(C + bias). Softmax is row-wise over all of C, so it is never applied here.
@@ -79,6 +79,11 @@ struct KernelSet {
   // Cross entropy against a target distribution per row (one-hot or soft labels).
   double (*softmax_cross_entropy_dense)(index_t rows, index_t cols, const T* logits,
                                         const T* target, T* dlogits);
+  // Half the Poisson deviance of the mean exp(z) from its log z (an exp output layer's
+  // input): mean(exp(z) - t·z + t·log t - t) (PyTorch's PoissonNLLLoss(log_input=True) plus
+  // the constant that makes a perfect fit 0, as scikit-learn reports it); gradient
+  // (exp(z) - t)/n.
+  double (*poisson_from_log)(index_t n, const T* log_mean, const T* target, T* dlog_mean);
 
   // One fused pass: g = grad + l2·p + l1·sign(p); with momentum v = μ·v + g and
   // d = nesterov ? g + μ·v : v, else d = g; p -= lr·d. velocity may be null when μ = 0.

@@ -4,7 +4,7 @@ the native loop (:mod:`steepest.train`), saved through :mod:`steepest.nn.saving`
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, TypeVar, cast
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, TypeVar, Union, cast
 
 import numpy as np
 
@@ -14,6 +14,7 @@ from steepest.nn import saving
 from steepest.nn.layers import Dense, Dropout, Layer, chain_widths
 from steepest.train import loop
 from steepest.train.callbacks import Callback
+from steepest.train.full_batch import FullBatch
 from steepest.train.history import History
 from steepest.train.objective import Objective, check_noise
 from steepest.train.optimizers import Optimizer
@@ -198,13 +199,14 @@ class Sequential:
         batch_size: int = 32,
         optimizer: Optional[Optimizer] = None,
         loss: str = "mse",
-        shuffle: bool = True,
+        shuffle: Union[bool, Callable[[int], Any]] = True,
         validation_data: Optional[Tuple[Any, Any]] = None,
         validation_split: float = 0.0,
         callbacks: Sequence[Callback] = (),
         verbose: int = 1,
         diagnostics: bool = True,
         noise: Optional[Tuple[str, float]] = None,
+        sample_weight: Any = None,
     ) -> History:
         """Train with mini-batch gradient descent; the whole epoch runs natively.
 
@@ -219,10 +221,13 @@ class Sequential:
             With ``shuffle=False`` batches are taken in order and the last, smaller batch is
             kept (as PyTorch's DataLoader with ``drop_last=False``).
         optimizer : steepest.SGD or steepest.Adam, default ``SGD(lr=0.01)``
-        loss : {"mse", "binary_cross_entropy", "softmax_cross_entropy"}
-            A sigmoid output with binary cross entropy, and a softmax output with softmax
-            cross entropy, are computed from the logits for stability.
-        shuffle : bool, default True
+        loss : {"mse", "binary_cross_entropy", "binary_cross_entropy_with_logits", "softmax_cross_entropy", "poisson"}
+            A sigmoid output with binary cross entropy, a softmax output with softmax
+            cross entropy and an exp output with the poisson loss (half the Poisson
+            deviance) are computed from the logits for stability.
+        shuffle : bool or callable, default True
+            A callable takes the epoch (0 for this fit's first) and gives that epoch's order
+            of the rows, a permutation of ``range(len(X))``.
         validation_data : (X_val, y_val), optional
         validation_split : float, default 0
             Fraction of the last rows of ``X`` held out for validation.
@@ -236,6 +241,9 @@ class Sequential:
             Corrupt each batch's inputs while training, drawn natively from the seed:
             Gaussian noise of that standard deviation added, or each input zeroed with that
             probability. The targets stay as given (an autoencoder's: the clean input).
+        sample_weight : array-like, shape (samples,), optional
+            Each row's weight (finite, >= 0): a batch's loss is ``Σ w·loss / Σ w``, so an
+            integer weight counts a row as that many copies of it within its batch.
 
         Returns
         -------
@@ -260,15 +268,49 @@ class Sequential:
             verbose=verbose,
             diagnostics=diagnostics,
             objective=Objective(noise=check_noise(noise)),
+            sample_weight=sample_weight,
         )
 
-    def partial_fit(self, X: Any, y: Any = None, *, batch_size: int = 32, optimizer: Optional[Optimizer] = None, loss: str = "mse") -> float:
-        """One pass over the chunk ``(X, y)``, in order; returns its mean loss.
+    def partial_fit(
+        self,
+        X: Any,
+        y: Any = None,
+        *,
+        batch_size: int = 32,
+        optimizer: Optional[Optimizer] = None,
+        loss: str = "mse",
+        sample_weight: Any = None,
+        order: Any = None,
+    ) -> float:
+        """One pass over the chunk ``(X, y)``, in order (or in ``order``, a permutation of
+        its rows), each row weighted by ``sample_weight`` if given; returns its mean loss.
 
         Optimizer state (momentum, Adam's moments) carries over between calls with the same
         settings, so a stream of chunks trains like one long epoch.
         """
-        return loop.partial_fit(self, self._engine, self._state, X, y, batch_size=batch_size, optimizer=optimizer, loss=loss)
+        return self._partial_fit(X, y, batch_size=batch_size, optimizer=optimizer, loss=loss, sample_weight=sample_weight, order=order)["loss"]
+
+    def full_batch(self, X: Any, y: Any = None, *, loss: str = "mse", sample_weight: Any = None, batch_size: int = 4096) -> FullBatch:
+        """The loss over all of ``(X, y)`` and its gradient as one function of the
+        parameters, ``f(parameters) -> (loss, gradient)``, each call one native pass (for
+        full-batch optimizers: ``scipy.optimize.minimize(f, model.get_parameters(),
+        jac=True, method="L-BFGS-B")``); see :class:`steepest.train.full_batch.FullBatch`.
+
+        Examples
+        --------
+        >>> import numpy as np, steepest
+        >>> model = steepest.MLP([3, 4, 1], seed=0, dtype="float64")
+        >>> f = model.full_batch(np.ones((5, 3)), np.zeros((5, 1)))
+        >>> loss, gradient = f(model.get_parameters())
+        >>> gradient.shape == (model.parameter_count,)
+        True
+        """
+        return FullBatch(self, self._engine, X, y, loss=loss, sample_weight=sample_weight, batch_size=batch_size)
+
+    def _partial_fit(self, X: Any, y: Any, **settings: Any) -> Dict[str, float]:
+        """One partial pass (settings as :func:`steepest.train.loop.partial_fit` takes
+        them); the pass's metrics, its loss and penalty per sample."""
+        return loop.partial_fit(self, self._engine, self._state, X, y, **settings)
 
     def _fit(self, X: Any, y: Any, **settings: Any) -> History:
         """The fit loop over this model (settings as :func:`steepest.train.loop.fit` takes them)."""
