@@ -207,6 +207,7 @@ class Sequential:
         diagnostics: bool = True,
         noise: Optional[Tuple[str, float]] = None,
         sample_weight: Any = None,
+        penalty_per_weight: bool = False,
     ) -> History:
         """Train with mini-batch gradient descent; the whole epoch runs natively.
 
@@ -244,6 +245,9 @@ class Sequential:
         sample_weight : array-like, shape (samples,), optional
             Each row's weight (finite, >= 0): a batch's loss is ``Σ w·loss / Σ w``, so an
             integer weight counts a row as that many copies of it within its batch.
+        penalty_per_weight : bool, default False
+            Divide the optimizer's ``l1`` and ``l2`` at each step by the batch's total
+            weight (its row count without ``sample_weight``): scikit-learn's ``alpha / n``.
 
         Returns
         -------
@@ -267,7 +271,7 @@ class Sequential:
             callbacks=callbacks,
             verbose=verbose,
             diagnostics=diagnostics,
-            objective=Objective(noise=check_noise(noise)),
+            objective=Objective(noise=check_noise(noise), penalty_per_weight=bool(penalty_per_weight)),
             sample_weight=sample_weight,
         )
 
@@ -281,14 +285,21 @@ class Sequential:
         loss: str = "mse",
         sample_weight: Any = None,
         order: Any = None,
-    ) -> float:
+        penalty_per_weight: bool = False,
+        metrics: bool = False,
+    ) -> Any:
         """One pass over the chunk ``(X, y)``, in order (or in ``order``, a permutation of
-        its rows), each row weighted by ``sample_weight`` if given; returns its mean loss.
+        its rows), each row weighted by ``sample_weight`` if given (``penalty_per_weight`` as
+        in :meth:`fit`); returns its mean loss, or with ``metrics=True`` the dict of what
+        ``fit`` logs for an epoch (``loss``, and ``penalty`` per sample with l1 or l2).
 
         Optimizer state (momentum, Adam's moments) carries over between calls with the same
         settings, so a stream of chunks trains like one long epoch.
         """
-        return self._partial_fit(X, y, batch_size=batch_size, optimizer=optimizer, loss=loss, sample_weight=sample_weight, order=order)["loss"]
+        logs = self._partial_fit(
+            X, y, batch_size=batch_size, optimizer=optimizer, loss=loss, sample_weight=sample_weight, order=order, objective=Objective(penalty_per_weight=bool(penalty_per_weight))
+        )
+        return logs if metrics else logs["loss"]
 
     def full_batch(self, X: Any, y: Any = None, *, loss: str = "mse", sample_weight: Any = None, batch_size: int = 4096) -> FullBatch:
         """The loss over all of ``(X, y)`` and its gradient as one function of the
