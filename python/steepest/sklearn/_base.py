@@ -450,10 +450,30 @@ class BaseMLP(BaseEstimator):
 
     def _fit_lbfgs(self, X: np.ndarray, targets: np.ndarray, weights: Optional[np.ndarray]) -> None:
         """scikit-learn's ``_fit_lbfgs``: SciPy's L-BFGS-B over its packing of the parameters
-        (every layer's weights, then every layer's biases), with the same options; each loss
-        and gradient is one native pass over all rows."""
+        (every layer's weights, then every layer's biases), with the same options."""
         from scipy.optimize import minimize  # only this solver needs SciPy
 
+        loss_and_gradient, start = self._lbfgs_objective(X, targets, weights)
+        options: Dict[str, Any] = {"maxfun": int(self.max_fun), "maxiter": int(self.max_iter), "gtol": float(self.tol)}
+        if _scipy_takes_iprint():
+            options["iprint"] = 1 if self.verbose is True or self.verbose >= 1 else -1
+        result = minimize(loss_and_gradient, start, method="L-BFGS-B", jac=True, options=options)
+        if result.status != 0:
+            warnings.warn(
+                f"lbfgs failed to converge after {result.nit} iteration(s) (status={result.status}): {result.message}\n\n"
+                f"Increase the number of iterations (max_iter={self.max_iter}) or max_fun (max_fun={self.max_fun}), or scale the data.",
+                ConvergenceWarning,
+            )
+        self.n_iter_ = min(int(result.nit), int(self.max_iter))
+        self.loss_ = float(result.fun)
+        block = self.model_.get_parameters()
+        block[self._packing()] = result.x
+        self.model_.set_parameters(block)
+
+    def _lbfgs_objective(self, X: np.ndarray, targets: np.ndarray, weights: Optional[np.ndarray]) -> Tuple[Any, np.ndarray]:
+        """``(f, x0)``: scikit-learn's ``_loss_grad_lbfgs`` as a function of its packed
+        parameters (float64), each call one native pass over all rows, and the packed
+        current parameters."""
         full_batch = self.model_.full_batch(X, targets, loss=self._convention.engine_loss, sample_weight=weights)
         packing = self._packing()
         coefficients = sum(weight.size for weight in self.coefs_)
@@ -464,27 +484,14 @@ class BaseMLP(BaseEstimator):
         def loss_and_gradient(packed: np.ndarray) -> Tuple[float, np.ndarray]:
             block[packing] = packed
             loss, gradient = full_batch(block)
-            # On scikit-learn's scale, plus its penalty: alpha / (2 Σw) · ||W||² (and steepest's l1).
+            # On scikit-learn's scale, plus its penalty alpha / (2 Σw) · ||W||² (and steepest's l1).
             weights_part = packed[:coefficients]
-            value = convention.reported_scale * loss + (0.5 * self.alpha * float(weights_part @ weights_part) + self.l1 * float(np.abs(weights_part).sum())) / total_weight
+            penalty = 0.5 * self.alpha * float(weights_part @ weights_part) + self.l1 * float(np.abs(weights_part).sum())
             packed_gradient = gradient[packing].astype(np.float64) / convention.gradient_scale
             packed_gradient[:coefficients] += (self.alpha * weights_part + self.l1 * np.sign(weights_part)) / total_weight
-            return value, packed_gradient
+            return convention.reported_scale * loss + penalty / total_weight, packed_gradient
 
-        options: Dict[str, Any] = {"maxfun": int(self.max_fun), "maxiter": int(self.max_iter), "gtol": float(self.tol)}
-        if _scipy_takes_iprint():
-            options["iprint"] = 1 if self.verbose is True or self.verbose >= 1 else -1
-        result = minimize(loss_and_gradient, block[packing].astype(np.float64), method="L-BFGS-B", jac=True, options=options)
-        if result.status != 0:
-            warnings.warn(
-                f"lbfgs failed to converge after {result.nit} iteration(s) (status={result.status}): {result.message}\n\n"
-                f"Increase the number of iterations (max_iter={self.max_iter}) or max_fun (max_fun={self.max_fun}), or scale the data.",
-                ConvergenceWarning,
-            )
-        self.n_iter_ = min(int(result.nit), int(self.max_iter))
-        self.loss_ = float(result.fun)
-        block[packing] = result.x
-        self.model_.set_parameters(block)
+        return loss_and_gradient, block[packing].astype(np.float64)
 
     def _packing(self) -> np.ndarray:
         """Where scikit-learn's packed vector (all weights, then all biases) sits in the
