@@ -53,7 +53,8 @@ Trainer<T>::Trainer(Network<T>& network, index_t batch_size, Loss loss, Optimize
     throw std::invalid_argument("binary_cross_entropy_with_logits needs an identity output layer (its logits)");
 
   auto buffer = [&](index_t features) { return std::vector<T>(static_cast<std::size_t>(batch_size * features)); };
-  activations_.push_back(buffer(layers.front().in_features));
+  // The input batch is made by the first dense gather: a sparse input never needs it.
+  activations_.emplace_back();
   gradients_.emplace_back();  // nothing flows into the data
   for (std::size_t l = 0; l < layers.size(); ++l) {
     activations_.push_back(buffer(layers[l].out_features));
@@ -100,9 +101,30 @@ void Trainer<T>::reset_diagnostics() {
 template <class T>
 void Trainer<T>::gather(const Samples<T>& data, const std::int64_t* rows_in_order, index_t first_row, index_t rows) {
   const index_t in = network_.input_features(), out = network_.output_features();
+  sparse_input_ = data.x == nullptr;
+  if (sparse_input_) {
+    if (objective_.noise != InputNoise::none || network_.layers().front().kind != LayerSpec::Kind::dense)
+      throw std::invalid_argument("a sparse input needs a dense first layer and no input noise");
+    batch_indptr_.resize(static_cast<std::size_t>(batch_size_ + 1));
+    batch_indptr_[0] = 0;
+  } else if (activations_[0].empty()) {
+    activations_[0].resize(static_cast<std::size_t>(batch_size_ * in));
+  }
   for (index_t r = 0; r < rows; ++r) {
     const std::int64_t source = rows_in_order ? rows_in_order[first_row + r] : first_row + r;
-    std::memcpy(activations_[0].data() + r * in, data.x + source * in, sizeof(T) * static_cast<std::size_t>(in));
+    if (sparse_input_) {
+      const std::int64_t begin = data.csr.indptr[source], end = data.csr.indptr[source + 1];
+      const std::int64_t at = batch_indptr_[static_cast<std::size_t>(r)];
+      batch_indptr_[static_cast<std::size_t>(r + 1)] = at + (end - begin);
+      if (batch_indices_.size() < static_cast<std::size_t>(at + (end - begin))) {
+        batch_indices_.resize(static_cast<std::size_t>(2 * (at + (end - begin))));
+        batch_values_.resize(batch_indices_.size());
+      }
+      std::copy(data.csr.indices + begin, data.csr.indices + end, batch_indices_.begin() + at);
+      std::copy(data.csr.values + begin, data.csr.values + end, batch_values_.begin() + at);
+    } else {
+      std::memcpy(activations_[0].data() + r * in, data.x + source * in, sizeof(T) * static_cast<std::size_t>(in));
+    }
     if (data.labels)
       label_batch_[static_cast<std::size_t>(r)] = data.labels[source];
     else
@@ -282,8 +304,13 @@ void Trainer<T>::forward(index_t rows, bool training, std::uint64_t pass_seed, s
     switch (layer.kind) {
       case LayerSpec::Kind::dense: {
         const Activation activation = l == last && loss_from_logits_ ? Activation::identity : layer.activation;
-        dense_forward(*kernels_, rows, layer.in_features, layer.out_features, input, parameters + layer.weight_offset,
-                      parameters + layer.bias_offset, activation, output);
+        if (l == 0 && sparse_input_)
+          sparse_dense_forward(*kernels_, rows, layer.out_features, batch_indptr_.data(), batch_indices_.data(),
+                               batch_values_.data(), parameters + layer.weight_offset, parameters + layer.bias_offset,
+                               activation, output);
+        else
+          dense_forward(*kernels_, rows, layer.in_features, layer.out_features, input,
+                        parameters + layer.weight_offset, parameters + layer.bias_offset, activation, output);
         break;
       }
       case LayerSpec::Kind::dropout:
@@ -429,7 +456,12 @@ void Trainer<T>::backward(index_t rows) {
     const bool needs_input_gradient = l > first_dense;
     T* doutput = gradients_[l + 1].data();
     T* dinput = needs_input_gradient ? gradients_[l].data() : nullptr;
-    if (layer.kind == LayerSpec::Kind::dense) {
+    if (layer.kind == LayerSpec::Kind::dense && l == 0 && sparse_input_) {
+      const Activation activation = l == last && loss_from_logits_ ? Activation::identity : layer.activation;
+      sparse_dense_backward(*kernels_, rows, layer.in_features, layer.out_features, batch_indptr_.data(),
+                            batch_indices_.data(), batch_values_.data(), activations_[1].data(), doutput, activation,
+                            doutput, gradients + layer.weight_offset, gradients + layer.bias_offset);
+    } else if (layer.kind == LayerSpec::Kind::dense) {
       const Activation activation = l == last && loss_from_logits_ ? Activation::identity : layer.activation;
       dense_backward(*kernels_, rows, layer.in_features, layer.out_features, activations_[l].data(),
                      parameters + layer.weight_offset, activations_[l + 1].data(), doutput, activation, doutput,

@@ -74,22 +74,64 @@ const LayerSpec& dense_layer(const Network<T>& network, index_t index) {
   return layers[index];
 }
 
+// A sparse X as the engine hands it over, (indptr, indices, values) of a CSR matrix with
+// `columns` columns: int64, int64 and the model's dtype, C-contiguous, checked to be one
+// (the core reads them without bounds checks).
+template <class T>
+struct SparseRows {
+  py::array_t<std::int64_t, py::array::c_style> indptr, indices;
+  py::array values;
+  CsrRows<T> csr;
+  index_t rows = 0;
+
+  SparseRows(const char* fn, py::tuple parts, index_t columns) {
+    if (parts.size() != 3) throw py::value_error(std::string(fn) + ": a sparse X is (indptr, indices, values)");
+    indptr = py::cast<py::array_t<std::int64_t, py::array::c_style>>(parts[0]);
+    indices = py::cast<py::array_t<std::int64_t, py::array::c_style>>(parts[1]);
+    values = py::reinterpret_borrow<py::array>(parts[2]);
+    require_same_dtype(fn, "X", values, dtype_of<T>(), "the model");
+    if (!(values.flags() & py::array::c_style)) throw py::value_error(std::string(fn) + ": X's values must be C-contiguous");
+    rows = indptr.size() - 1;
+    const std::int64_t* p = indptr.data();
+    const std::int64_t* c = indices.data();
+    const index_t nnz = indices.size();
+    if (rows < 0 || p[0] != 0 || p[rows] != nnz || values.size() != nnz)
+      throw py::value_error(std::string(fn) + ": X's CSR arrays do not agree (indptr, indices, values)");
+    for (index_t r = 0; r < rows; ++r)
+      if (p[r + 1] < p[r]) throw py::value_error(std::string(fn) + ": X's indptr must not decrease");
+    for (index_t k = 0; k < nnz; ++k)
+      if (c[k] < 0 || c[k] >= columns)
+        throw py::value_error(std::string(fn) + ": X has a column index " + std::to_string(c[k]) +
+                              " outside the model's " + std::to_string(columns) + " input features");
+    csr = {p, c, static_cast<const T*>(values.data())};
+  }
+};
+
 template <class T>
 py::array predict(Network<T>& network, py::handle x_value, index_t batch_rows) {
   const char* fn = "predict";
+  if (batch_rows < 1) throw py::value_error("predict: batch_size must be >= 1");
+  auto interrupted = [] {
+    py::gil_scoped_acquire acquire;
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+  };
+  if (py::isinstance<py::tuple>(x_value)) {
+    const SparseRows<T> sparse(fn, py::reinterpret_borrow<py::tuple>(x_value), network.input_features());
+    py::array y = new_array(dtype_of<T>(), {sparse.rows, network.output_features()});
+    T* out = static_cast<T*>(y.mutable_data());
+    py::gil_scoped_release release;
+    network.predict(sparse.csr, sparse.rows, out, batch_rows, interrupted);
+    return y;
+  }
   py::array x = contiguous_input(fn, "X", x_value, dtype_of<T>());
   require_ndim(fn, "X", x, 2, "(samples, features)");
   require_dim(fn, "X", x, 1, network.input_features(), "the model's input features");
-  if (batch_rows < 1) throw py::value_error("predict: batch_size must be >= 1");
   py::array y = new_array(dtype_of<T>(), {x.shape(0), network.output_features()});
   const T* px = static_cast<const T*>(x.data());
   T* py_ = static_cast<T*>(y.mutable_data());
   {
     py::gil_scoped_release release;
-    network.predict(px, x.shape(0), py_, batch_rows, [] {
-      py::gil_scoped_acquire acquire;
-      if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-    });
+    network.predict(px, x.shape(0), py_, batch_rows, interrupted);
   }
   return y;
 }
@@ -100,6 +142,7 @@ py::array predict(Network<T>& network, py::handle x_value, index_t batch_rows) {
 template <class T>
 struct Batches {
   py::array x, held_targets, held_conditions, held_weights;
+  std::optional<SparseRows<T>> sparse;
   Samples<T> samples;
   index_t rows = 0;
   index_t classes_of_conditions = 0;
@@ -107,12 +150,19 @@ struct Batches {
   Batches(const Network<T>& network, py::handle x_value, py::object target_value, py::object labels_value,
           py::object conditions_value, py::object weights_value) {
     const char* fn = "fit";
-    x = py::reinterpret_borrow<py::array>(x_value);
-    require_same_dtype(fn, "X", x, dtype_of<T>(), "the model");
-    require_ndim(fn, "X", x, 2, "(samples, features)");
-    if (!(x.flags() & py::array::c_style)) throw py::value_error("fit: X must be C-contiguous here");
-    require_dim(fn, "X", x, 1, network.input_features(), "the model's input features");
-    rows = x.shape(0);
+    if (py::isinstance<py::tuple>(x_value)) {
+      sparse.emplace(fn, py::reinterpret_borrow<py::tuple>(x_value), network.input_features());
+      rows = sparse->rows;
+      samples.csr = sparse->csr;
+    } else {
+      x = py::reinterpret_borrow<py::array>(x_value);
+      require_same_dtype(fn, "X", x, dtype_of<T>(), "the model");
+      require_ndim(fn, "X", x, 2, "(samples, features)");
+      if (!(x.flags() & py::array::c_style)) throw py::value_error("fit: X must be C-contiguous here");
+      require_dim(fn, "X", x, 1, network.input_features(), "the model's input features");
+      rows = x.shape(0);
+      samples.x = static_cast<const T*>(x.data());
+    }
     if (!labels_value.is_none()) {
       py::array_t<std::int64_t, py::array::c_style> l = py::cast<py::array_t<std::int64_t, py::array::c_style>>(labels_value);
       if (l.size() != rows) throw py::value_error("fit: labels must have one entry per row of X");
@@ -127,7 +177,6 @@ struct Batches {
       require_dim(fn, "y", held_targets, 1, network.output_features(), "the model's outputs");
       samples.target = static_cast<const T*>(held_targets.data());
     }
-    samples.x = static_cast<const T*>(x.data());
     for (const LayerSpec& layer : network.layers())
       if (layer.kind == LayerSpec::Kind::condition) classes_of_conditions = layer.classes;
     if (classes_of_conditions > 0) {

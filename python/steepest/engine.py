@@ -13,11 +13,12 @@ import contextlib
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple, cast
+from typing import Any, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple, Union, cast
 
 import numpy as np
 
 from steepest import _core
+from steepest._validation import SparseRows
 
 #: The names of the core's choices, listed once in C++ (cpp/names.cpp).
 ACTIVATIONS: Tuple[str, ...] = tuple(_core.activations)
@@ -67,6 +68,15 @@ class TrainingTargets(Protocol):
     weights: Optional[np.ndarray]
 
 
+#: The rows a model reads: a dense matrix, or a sparse one's CSR arrays.
+Rows = Union[np.ndarray, SparseRows]
+
+
+def _rows(X: Rows) -> Any:
+    """X as the core takes it: the array, or a sparse matrix's (indptr, indices, values)."""
+    return X.parts if isinstance(X, SparseRows) else X
+
+
 def _without(result: Dict[str, Any], key: str) -> Dict[str, Any]:
     result.pop(key, None)
     return result
@@ -78,26 +88,26 @@ class Trainer:
     def __init__(self, trainer: Any) -> None:
         self._trainer = trainer
 
-    def run(self, X: np.ndarray, targets: "TrainingTargets", order: np.ndarray, first_batch: int, last_batch: int, lr: float) -> RunResult:
+    def run(self, X: Rows, targets: "TrainingTargets", order: np.ndarray, first_batch: int, last_batch: int, lr: float) -> RunResult:
         """Batches [first_batch, last_batch) of an epoch visiting the rows of X in ``order``,
         with the GIL released."""
-        return RunResult(**self._trainer.run(X, targets.dense, targets.labels, targets.conditions, targets.weights, order, first_batch, last_batch, lr))
+        return RunResult(**self._trainer.run(_rows(X), targets.dense, targets.labels, targets.conditions, targets.weights, order, first_batch, last_batch, lr))
 
-    def evaluate(self, X: np.ndarray, targets: "TrainingTargets") -> RunResult:
+    def evaluate(self, X: Rows, targets: "TrainingTargets") -> RunResult:
         """The loss over all rows without training (dropout and input noise off), with the
         training's kernels."""
-        return RunResult(**_without(self._trainer.evaluate(X, targets.dense, targets.labels, targets.conditions, targets.weights, False), "per_row"))
+        return RunResult(**_without(self._trainer.evaluate(_rows(X), targets.dense, targets.labels, targets.conditions, targets.weights, False), "per_row"))
 
-    def loss_per_row(self, X: np.ndarray, targets: "TrainingTargets") -> np.ndarray:
+    def loss_per_row(self, X: Rows, targets: "TrainingTargets") -> np.ndarray:
         """Each row's loss, as :meth:`evaluate` computes it (a sampling layer samples once
         per call, from draws of its own)."""
-        return cast(np.ndarray, self._trainer.evaluate(X, targets.dense, targets.labels, targets.conditions, targets.weights, True)["per_row"])
+        return cast(np.ndarray, self._trainer.evaluate(_rows(X), targets.dense, targets.labels, targets.conditions, targets.weights, True)["per_row"])
 
-    def loss_and_gradient(self, X: np.ndarray, targets: "TrainingTargets", gradient: np.ndarray) -> float:
+    def loss_and_gradient(self, X: Rows, targets: "TrainingTargets", gradient: np.ndarray) -> float:
         """The loss over all rows (weighted mean with weights) and its gradient with respect
         to the whole parameter block, written into ``gradient``, with the GIL released;
         dropout and input noise off, the optimizer's penalties left out."""
-        return float(self._trainer.loss_and_gradient(X, targets.dense, targets.labels, targets.conditions, targets.weights, gradient))
+        return float(self._trainer.loss_and_gradient(_rows(X), targets.dense, targets.labels, targets.conditions, targets.weights, gradient))
 
     def set_kl_weight(self, weight: float) -> None:
         """β, the weight of a sampling layer's KL divergence in the loss, from now on."""
@@ -188,10 +198,10 @@ class Engine:
 
     # ------------------------------------------------------------------------ work ----
 
-    def predict(self, X: np.ndarray, batch_size: int) -> np.ndarray:
-        """The network's output for the rows of X (C-contiguous, this dtype), batch by batch
+    def predict(self, X: Rows, batch_size: int) -> np.ndarray:
+        """The network's output for the rows of X (C-contiguous, this dtype, or sparse rows), batch by batch
         with the GIL released; Ctrl-C stops it within about a batch."""
-        return cast(np.ndarray, self._network.predict(X, batch_size))
+        return cast(np.ndarray, self._network.predict(_rows(X), batch_size))
 
     def trainer(
         self,

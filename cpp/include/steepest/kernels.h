@@ -120,6 +120,18 @@ struct KernelSet {
   void (*gaussian_sample_backward)(index_t rows, index_t latent, const T* a, const T* eps, const T* dz, T kl_weight,
                                    T* da);
 
+  // A dense layer over a sparse input X (rows x K, CSR: row r's entries are
+  // values[indptr[r] .. indptr[r + 1]) at columns indices[...], each column once), weight
+  // K x N (cpp/kernels/sparse.inc). Both touch the columns [col_begin, col_end) of their
+  // output only, so threads split the columns, never a sum.
+  // y (rows x N) = X·weight + bias (bias: N, or null).
+  void (*csr_matmul)(index_t rows, index_t N, index_t col_begin, index_t col_end, const std::int64_t* indptr,
+                     const std::int64_t* indices, const T* values, const T* weight, const T* bias, T* y);
+  // dweight (K x N) += Xᵀ·dz (dz: rows x N), X's rows in order.
+  void (*csr_transpose_matmul)(index_t rows, index_t N, index_t col_begin, index_t col_end,
+                               const std::int64_t* indptr, const std::int64_t* indices, const T* values,
+                               const T* dz, T* dweight);
+
   // Runs `iterations` rounds of 12 independent multiply-add chains, each one vector wide, and
   // returns the floating-point operations done, exactly 2 · 12 · lanes · iterations (the
   // benchmark report's measure of the machine's peak); *sink is read as the multiplier and

@@ -39,10 +39,12 @@ struct Objective {
 // The rows a run or an evaluation reads: x (rows x input features); targets as float rows
 // (rows x outputs) or, for softmax cross entropy, integer labels (rows); and a conditional
 // model's classes (rows), which its condition layers append as one-hot rows; and each row's
-// weight (rows, >= 0; null for all 1): a batch's loss is then Σ w·loss / Σ w.
+// weight (rows, >= 0; null for all 1): a batch's loss is then Σ w·loss / Σ w. A sparse x
+// comes as csr instead (x null): the first layer, which must be dense, reads its rows.
 template <class T>
 struct Samples {
   const T* x = nullptr;
+  CsrRows<T> csr;
   const T* target = nullptr;
   const std::int64_t* labels = nullptr;
   const std::int64_t* conditions = nullptr;
@@ -173,6 +175,7 @@ class Trainer {
   bool loss_from_logits_;  // the loss kernel takes logits: those cases and BCE with logits
   bool labels_in_use_ = false;  // this run's targets are integer labels
   bool weights_in_use_ = false;  // this run's rows have weights
+  bool sparse_input_ = false;    // this run's x is CSR: the batch's rows are in batch_csr_
   double batch_weight_ = 0;      // the batch's Σ w (its rows without weights)
   bool sampling_layer_ = false;  // the network has a gaussian_sample layer (a VAE)
   double batch_kl_ = 0;          // the batch's mean KL divergence, from the sampling layer
@@ -190,6 +193,9 @@ class Trainer {
   std::vector<std::int64_t> label_batch_;
   std::vector<std::int64_t> condition_batch_;
   std::vector<T> weight_batch_;
+  // The batch's rows of a sparse x, as CSR (indptr from 0); grown to the largest batch seen.
+  std::vector<std::int64_t> batch_indptr_, batch_indices_;
+  std::vector<T> batch_values_;
   std::vector<T> parameter_gradients_;
   std::vector<T> state_a_, state_b_;  // velocity, or Adam's first and second moments
   std::vector<T> weights_before_;

@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, T
 
 import numpy as np
 
-from steepest._validation import as_matrix, float_dtype, positive_int, require_finite
+from steepest._validation import as_input, float_dtype, positive_int, require_finite
 from steepest.engine import Engine
 from steepest.nn import saving
 from steepest.nn.layers import Dense, Dropout, Layer, chain_widths
@@ -182,13 +182,13 @@ class Sequential:
         the GIL released.
 
         ``X`` is converted to the model's dtype (no copy when it already matches and is
-        C-contiguous; a memmap is read batch by batch).
+        C-contiguous; a memmap is read batch by batch). A SciPy sparse matrix or array is
+        read as it is (CSR), never made dense, when the first layer is Dense.
         """
         return self._predict(X, batch_size)
 
     def _predict(self, X: Any, batch_size: int = _PREDICT_BATCH, name: str = "X") -> np.ndarray:
-        X = as_matrix(X, name, self.dtype.type, features=self.input_features)
-        return self._engine.predict(X, positive_int(batch_size, "batch_size"))
+        return self._engine.predict(as_input(X, name, self.dtype.type, features=self.input_features), positive_int(batch_size, "batch_size"))
 
     def fit(
         self,
@@ -213,7 +213,9 @@ class Sequential:
 
         Parameters
         ----------
-        X : array-like, shape (samples, features)
+        X : array-like or SciPy sparse matrix/array, shape (samples, features)
+            A sparse X (any format; read as CSR in O(nnz) memory, never made dense) needs a
+            Dense first layer and no ``noise``; its ``validation_data`` may be sparse too.
         y : array-like
             ``(samples, outputs)`` targets; for ``softmax_cross_entropy`` integer labels
             ``(samples,)`` or one-hot rows.

@@ -41,6 +41,8 @@ ENGINE_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "sigmoid": 
 #: The engine's output activations by scikit-learn's names, for ``out_activation_``.
 SKLEARN_ACTIVATIONS = {"identity": "identity", "sigmoid": "logistic", "softmax": "softmax", "tanh": "tanh", "relu": "relu", "exp": "exp"}
 
+#: The sparse formats the estimators take, as scikit-learn's: read natively as CSR rows.
+ACCEPT_SPARSE = ["csr", "csc"]
 # scikit-learn's words, which its tests match.
 NONFINITE_WEIGHTS = "Solver produced non-finite parameter weights. The input data may contain large values and need to be preprocessed."
 
@@ -260,7 +262,7 @@ class BaseMLP(BaseEstimator):
 
     def _forward(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=self.model_.dtype.type)
+        X = validate_data(self, X, reset=False, dtype=self.model_.dtype.type, accept_sparse=ACCEPT_SPARSE)
         with threads(self.n_threads):
             return self.model_.predict(X)
 
@@ -276,7 +278,7 @@ class BaseMLP(BaseEstimator):
         X, y, targets = self._validate_fit_data(X, y, first_pass, incremental)
         weights = self._fit_weights(y, sample_weight, incremental)
         if weights is not None:
-            weights = check_sample_weight(weights, len(X), X.dtype.type)
+            weights = check_sample_weight(weights, X.shape[0], X.dtype.type)
         outputs, output_activation, engine_loss = self._engine_output(targets)
         # As scikit-learn: a fresh generator from random_state at each fit, drawn in its order
         # (initial weights on the first pass, the early-stopping split, each epoch's shuffle).
@@ -351,7 +353,7 @@ class BaseMLP(BaseEstimator):
         stratify = None
         if is_classifier(self) and self.n_outputs_ == 1:
             stratify = self._label_binarizer.transform(y).astype(bool)
-        train, held_out = train_test_split(np.arange(len(X)), random_state=rng, test_size=self.validation_fraction, stratify=stratify)
+        train, held_out = train_test_split(np.arange(X.shape[0]), random_state=rng, test_size=self.validation_fraction, stratify=stratify)
         if len(held_out) < 2:
             raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of your dataset.")
         validation = (X[held_out], y[held_out], targets[held_out], None if weights is None else weights[held_out])
@@ -362,7 +364,7 @@ class BaseMLP(BaseEstimator):
         if X_val is None or y_val is None:
             raise ValueError("give both X_val and y_val")
         X_val, y_val, targets_val = self._validate_validation_data(X_val, y_val)
-        weights_val = None if sample_weight_val is None else check_sample_weight(sample_weight_val, len(X_val), X_val.dtype.type, "sample_weight_val")
+        weights_val = None if sample_weight_val is None else check_sample_weight(sample_weight_val, X_val.shape[0], X_val.dtype.type, "sample_weight_val")
         return X_val, y_val, targets_val, weights_val
 
     def _validate_validation_data(self, X: Any, y: Any) -> Tuple[np.ndarray, Any, np.ndarray]:
@@ -379,7 +381,7 @@ class BaseMLP(BaseEstimator):
             else:
                 X, targets, weights, validation = self._split_for_early_stopping(X, y, targets, weights, rng)
             self._best_parameters = self.model_.get_parameters()
-        samples = len(X)
+        samples = X.shape[0]
         batch_size = self._batch_size(samples)
         # A fit starts a new optimizer, as scikit-learn's does (warm_start keeps only weights).
         self._rate = CurrentLearningRate(0.0)
@@ -431,7 +433,7 @@ class BaseMLP(BaseEstimator):
             self.model_.set_parameters(self._best_parameters)
 
     def _partial_pass(self, X: np.ndarray, targets: np.ndarray, weights: Optional[np.ndarray], rng: np.random.RandomState) -> None:
-        samples = len(X)
+        samples = X.shape[0]
         batch_size = self._batch_size(samples)
         if self._optimizer is None:
             # scikit-learn keeps its optimizer across partial_fit calls, batch size and all.
@@ -477,7 +479,7 @@ class BaseMLP(BaseEstimator):
         full_batch = self.model_.full_batch(X, targets, loss=self._convention.engine_loss, sample_weight=weights)
         packing = self._packing()
         coefficients = sum(weight.size for weight in self.coefs_)
-        total_weight = float(len(X) if weights is None else weights.sum(dtype=np.float64))
+        total_weight = float(X.shape[0] if weights is None else weights.sum(dtype=np.float64))
         block = self.model_.get_parameters()
         convention = self._convention
 

@@ -7,7 +7,7 @@ from typing import Any, Tuple
 
 import numpy as np
 
-from steepest._validation import as_matrix, positive_int
+from steepest._validation import as_input, positive_int
 from steepest.engine import Engine
 from steepest.train.objective import Objective
 from steepest.train.optimizers import SGD
@@ -31,7 +31,7 @@ class FullBatch:
     ) -> None:
         self._engine = engine
         loss = check_loss(model, loss)
-        self._X = as_matrix(X, "X", model.dtype.type, features=model.input_features)
+        self._X = as_input(X, "X", model.dtype.type, features=model.input_features)
         self._targets = prepare_targets(model, loss, y, len(self._X))
         self._targets.weights = check_sample_weight(sample_weight, len(self._X), model.dtype.type)
         rows = min(positive_int(batch_size, "batch_size"), len(self._X))

@@ -11,9 +11,9 @@ from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from steepest._validation import as_matrix, positive_int
+from steepest._validation import SparseRows, as_input, positive_int
 from steepest._warnings import warn
-from steepest.engine import Engine, RunResult, Trainer
+from steepest.engine import Engine, Rows, RunResult, Trainer
 from steepest.train.callbacks import Callback
 from steepest.train.errors import diverged
 from steepest.train.history import History
@@ -66,7 +66,7 @@ class _Batches:
     """Runs an epoch's batches through a trainer in chunks sized to take about
     _CHUNK_SECONDS (the size learnt from the chunks before), calling back after each."""
 
-    def __init__(self, trainer: Trainer, X: np.ndarray, targets: Targets, batch_size: int, every_n: int = 0) -> None:
+    def __init__(self, trainer: Trainer, X: Rows, targets: Targets, batch_size: int, every_n: int = 0) -> None:
         self.trainer, self.X, self.targets = trainer, X, targets
         self.count = math.ceil(len(X) / batch_size)
         self.every_n = every_n
@@ -94,11 +94,13 @@ class _Batches:
         return totals
 
 
-def _split_validation(X: np.ndarray, targets: Targets, validation_split: float) -> Tuple[np.ndarray, Targets, Optional[np.ndarray], Optional[Targets]]:
+def _split_validation(X: Rows, targets: Targets, validation_split: float) -> Tuple[Rows, Targets, Optional[Rows], Optional[Targets]]:
     if not (isinstance(validation_split, (int, float)) and 0 <= validation_split < 1):
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
     if validation_split == 0:
         return X, targets, None, None
+    if isinstance(X, SparseRows):
+        raise ValueError("validation_split takes dense X; for sparse X give validation_data")
     # The last rows, before any shuffling (Keras's convention): the same rows every epoch.
     held_out = int(round(len(X) * validation_split))
     if held_out < 1 or held_out >= len(X):
@@ -163,7 +165,7 @@ def fit(
             if not isinstance(callback, Callback):
                 raise TypeError(f"callbacks must be steepest.Callback instances, got {type(callback).__name__}")
 
-        X = as_matrix(X, "X", model.dtype.type, features=model.input_features)
+        X = as_input(X, "X", model.dtype.type, features=model.input_features)
         targets = prepare_targets(model, loss, y, len(X))
         targets.conditions = conditions
         targets.weights = check_sample_weight(sample_weight, len(X), model.dtype.type)
@@ -174,7 +176,7 @@ def fit(
             pair = 2 if conditions is None else 3
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != pair:
                 raise ValueError("validation_data must be a pair (X_val, y_val)" if pair == 2 else "validation_data must be (X_val, y_val, classes of the rows)")
-            X_val = as_matrix(validation_data[0], "validation X", model.dtype.type, features=model.input_features)
+            X_val = as_input(validation_data[0], "validation X", model.dtype.type, features=model.input_features)
             targets_val = prepare_targets(model, loss, validation_data[1], len(X_val), name="validation y")
             if conditions is not None:
                 targets_val.conditions = validation_data[2]
@@ -292,7 +294,7 @@ def partial_fit(
     with engine.training():
         optimizer = _optimizer(optimizer)
         loss = check_loss(model, loss)
-        X = as_matrix(X, "X", model.dtype.type, features=model.input_features)
+        X = as_input(X, "X", model.dtype.type, features=model.input_features)
         targets = prepare_targets(model, loss, y, len(X))
         targets.conditions = conditions
         targets.weights = check_sample_weight(sample_weight, len(X), model.dtype.type)
