@@ -96,7 +96,7 @@ def as_input(value: Any, name: str, dtype: type, *, features: Optional[int] = No
         raise ValueError(f"{name} has {columns} features but the model takes {features}")
     if csr.dtype.kind not in "fiub" or csr.dtype == np.float16:
         raise TypeError(f"{name} must hold real numbers (float32 or float64), got dtype {csr.dtype}")
-    values = np.ascontiguousarray(csr.data, dtype=dtype)
+    values: np.ndarray = np.ascontiguousarray(csr.data, dtype=dtype)
     require_finite(values, name)
     return SparseRows(np.ascontiguousarray(csr.indptr, dtype=np.int64), np.ascontiguousarray(csr.indices, dtype=np.int64), values, (rows, columns))
 

@@ -228,6 +228,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
+        tags.input_tags.sparse = True
         return tags
 
 

@@ -162,6 +162,11 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     def _validation_score(self, output: np.ndarray, y: Any, sample_weight: Optional[np.ndarray]) -> float:
         return float(r2_score(y, output.ravel() if self.n_outputs_ == 1 else output, sample_weight=sample_weight))
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
     def predict(self, X: Any) -> np.ndarray:
         """The predicted targets: ``(n_samples,)``, or ``(n_samples, n_outputs)`` for several."""
         output = self._forward(X)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -128,7 +128,7 @@ def fit(
     model: Model,
     engine: Engine,
     state: TrainingState,
-    X: np.ndarray,
+    X: Any,
     y: object,
     *,
     epochs: int,
@@ -277,7 +277,7 @@ def partial_fit(
     model: Model,
     engine: Engine,
     state: TrainingState,
-    X: np.ndarray,
+    X: Any,
     y: object,
     *,
     batch_size: int,

@@ -94,5 +94,5 @@ def check_sample_weight(sample_weight: Any, samples: int, dtype: type, name: str
     if (weights < 0).any():
         raise ValueError(f"{name} must be >= 0, got {weights.min()!r}")
     if not weights.any():
-        raise ValueError(f"{name} must not be 0 for every sample")
+        raise ValueError(f"{name} must not be zero for every sample")
     return weights
