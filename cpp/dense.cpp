@@ -1,5 +1,8 @@
 #include "steepest/dense.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "steepest/gemm.h"
 #include "steepest/thread_pool.h"
 
@@ -51,10 +54,30 @@ void dense_forward(const KernelSet<T>& kernels, index_t M, index_t K, index_t N,
   if (softmax) activation_forward(kernels, Activation::softmax, M, N, y, y);
 }
 
+namespace {
+
+// Column tasks of a multiple of 64 columns, every vector width's multiple, so that each
+// column takes the same path through a kernel whatever the task count.
+index_t columns_per_task(index_t rows) {
+  return rows > 0 && rows * 64 < kElementsPerTask ? ceil_div(kElementsPerTask / rows, 64) * 64 : 64;
+}
+
+// Calls f(col_begin, col_end) over tasks of columns_per_task(rows) columns.
+template <class F>
+void for_column_blocks(index_t rows, index_t cols, F f) {
+  const index_t per_task = columns_per_task(rows);
+  auto task = [&](index_t t) {
+    const index_t begin = t * per_task;
+    f(begin, begin + per_task < cols ? begin + per_task : cols);
+  };
+  parallel_for(ceil_div(cols, per_task), task);
+}
+
+// dz = dy ∘ act'(y) and the bias gradient in one pass, split by columns so that no column
+// sum is split.
 template <class T>
-void dense_backward(const KernelSet<T>& kernels, index_t M, index_t K, index_t N, const T* x, const T* weight,
-                    const T* y, const T* dy, Activation activation, T* dz, T* dx, T* dweight, T* dbias) {
-  // dz and the bias gradient in one pass, split by columns so that no column sum is split.
+void output_gradient(const KernelSet<T>& kernels, index_t M, index_t N, const T* y, const T* dy, Activation activation,
+                     T* dz, T* dbias) {
   Activation elementwise = activation;
   const T* upstream = dy;
   if (activation == Activation::softmax) {
@@ -62,16 +85,41 @@ void dense_backward(const KernelSet<T>& kernels, index_t M, index_t K, index_t N
     elementwise = Activation::identity;
     upstream = dz;
   }
-  const index_t cols_per_task = M > 0 && M * 64 < kElementsPerTask ? ceil_div(kElementsPerTask / M, 64) * 64 : 64;
-  auto columns = [&](index_t t) {
-    const index_t begin = t * cols_per_task;
-    const index_t end = begin + cols_per_task < N ? begin + cols_per_task : N;
+  for_column_blocks(M, N, [&](index_t begin, index_t end) {
     kernels.backward_epilogue(elementwise, M, N, begin, end, y, upstream, dz, dbias);
-  };
-  parallel_for(ceil_div(N, cols_per_task), columns);
+  });
+}
 
+}  // namespace
+
+template <class T>
+void dense_backward(const KernelSet<T>& kernels, index_t M, index_t K, index_t N, const T* x, const T* weight,
+                    const T* y, const T* dy, Activation activation, T* dz, T* dx, T* dweight, T* dbias) {
+  output_gradient(kernels, M, N, y, dy, activation, dz, dbias);
   gemm(kernels, K, N, M, x, K, true, dz, N, false, dweight, N);
   if (dx) gemm(kernels, M, K, N, dz, N, false, weight, N, true, dx, K);
+}
+
+template <class T>
+void sparse_dense_forward(const KernelSet<T>& kernels, index_t M, index_t N, const std::int64_t* indptr,
+                          const std::int64_t* indices, const T* values, const T* weight, const T* bias,
+                          Activation activation, T* y) {
+  for_column_blocks(M, N, [&](index_t begin, index_t end) {
+    kernels.csr_matmul(M, N, begin, end, indptr, indices, values, weight, bias, y);
+  });
+  if (activation != Activation::identity) activation_forward(kernels, activation, M, N, y, y);
+}
+
+template <class T>
+void sparse_dense_backward(const KernelSet<T>& kernels, index_t M, index_t K, index_t N, const std::int64_t* indptr,
+                           const std::int64_t* indices, const T* values, const T* y, const T* dy,
+                           Activation activation, T* dz, T* dweight, T* dbias) {
+  output_gradient(kernels, M, N, y, dy, activation, dz, dbias);
+  // Each task zeroes and accumulates its own columns of every weight row.
+  for_column_blocks(M, N, [&](index_t begin, index_t end) {
+    for (index_t k = 0; k < K; ++k) std::fill(dweight + k * N + begin, dweight + k * N + end, T(0));
+    kernels.csr_transpose_matmul(M, N, begin, end, indptr, indices, values, dz, dweight);
+  });
 }
 
 #define STEEPEST_INSTANTIATE(T)                                                                                 \
@@ -79,6 +127,11 @@ void dense_backward(const KernelSet<T>& kernels, index_t M, index_t K, index_t N
                                  Activation, T*);                                                              \
   template void dense_backward<T>(const KernelSet<T>&, index_t, index_t, index_t, const T*, const T*, const T*, \
                                   const T*, Activation, T*, T*, T*, T*);                                       \
+  template void sparse_dense_forward<T>(const KernelSet<T>&, index_t, index_t, const std::int64_t*,            \
+                                        const std::int64_t*, const T*, const T*, const T*, Activation, T*);    \
+  template void sparse_dense_backward<T>(const KernelSet<T>&, index_t, index_t, index_t, const std::int64_t*,  \
+                                         const std::int64_t*, const T*, const T*, const T*, Activation, T*, T*, \
+                                         T*);                                                                   \
   template void activation_forward<T>(const KernelSet<T>&, Activation, index_t, index_t, const T*, T*);        \
   template void activation_backward<T>(const KernelSet<T>&, Activation, index_t, index_t, const T*, const T*, T*);
 STEEPEST_INSTANTIATE(float)

@@ -17,13 +17,13 @@ Enum parse(const std::vector<std::string>& names, const std::string& name, const
 }  // namespace
 
 const std::vector<std::string>& activation_names() {
-  static const std::vector<std::string> names = {"identity", "relu", "sigmoid", "tanh", "softmax"};
+  static const std::vector<std::string> names = {"identity", "relu", "sigmoid", "tanh", "softmax", "exp"};
   return names;
 }
 
 const std::vector<std::string>& loss_names() {
   static const std::vector<std::string> names = {"mse", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-                                                 "softmax_cross_entropy"};
+                                                 "softmax_cross_entropy", "poisson"};
   return names;
 }
 

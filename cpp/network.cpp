@@ -82,6 +82,34 @@ Network<T>::Network(Network& whole, index_t first, index_t last) : guard_(whole.
 template <class T>
 void Network<T>::predict(const T* x, index_t rows, T* y, index_t batch_rows,
                          const std::function<void()>& check_interrupt) const {
+  const KernelSet<T>& kernels = kernels_for<T>(active_kernels());
+  const LayerSpec& first = layers_.front();
+  predict_batches(rows, y, batch_rows, check_interrupt, [&](index_t begin, index_t n, T* output) {
+    const T* input = x + begin * input_features();
+    if (first.kind == LayerSpec::Kind::dropout)
+      std::memcpy(output, input, sizeof(T) * static_cast<std::size_t>(n * first.out_features));
+    else
+      dense_forward(kernels, n, first.in_features, first.out_features, input, parameters_ + first.weight_offset,
+                    parameters_ + first.bias_offset, first.activation, output);
+  });
+}
+
+template <class T>
+void Network<T>::predict(const CsrRows<T>& x, index_t rows, T* y, index_t batch_rows,
+                         const std::function<void()>& check_interrupt) const {
+  const KernelSet<T>& kernels = kernels_for<T>(active_kernels());
+  const LayerSpec& first = layers_.front();
+  if (first.kind != LayerSpec::Kind::dense) throw std::invalid_argument("a sparse input needs a dense first layer");
+  predict_batches(rows, y, batch_rows, check_interrupt, [&](index_t begin, index_t n, T* output) {
+    // The batch's rows are the CSR's rows from `begin`: indptr's entries stay absolute.
+    sparse_dense_forward(kernels, n, first.out_features, x.indptr + begin, x.indices, x.values,
+                         parameters_ + first.weight_offset, parameters_ + first.bias_offset, first.activation, output);
+  });
+}
+
+template <class T>
+void Network<T>::predict_batches(index_t rows, T* y, index_t batch_rows, const std::function<void()>& check_interrupt,
+                                 const std::function<void(index_t, index_t, T*)>& first_layer) const {
   for (const LayerSpec& layer : layers_)
     if (layer.kind == LayerSpec::Kind::condition || layer.kind == LayerSpec::Kind::gaussian_sample)
       throw std::invalid_argument("this network has a condition or a sampling layer: predict through its parts");
@@ -98,16 +126,18 @@ void Network<T>::predict(const T* x, index_t rows, T* y, index_t batch_rows,
   auto checked = std::chrono::steady_clock::now();
   for (index_t begin = 0; begin < rows; begin += batch_rows) {
     const index_t n = rows - begin < batch_rows ? rows - begin : batch_rows;
-    const T* input = x + begin * input_features();
-    int next = 0;
-    for (index_t l = 0; l <= last; ++l) {
+    T* output = last == 0 ? y + begin * output_features() : buffers[0];
+    first_layer(begin, n, output);
+    const T* input = output;
+    int next = 1;
+    for (index_t l = 1; l <= last; ++l) {
       const LayerSpec& layer = layers_[static_cast<std::size_t>(l)];
       if (layer.kind == LayerSpec::Kind::dropout) {
         if (l == last)
           for (index_t i = 0; i < n * layer.out_features; ++i) y[begin * output_features() + i] = input[i];
         continue;
       }
-      T* output = l == last ? y + begin * output_features() : buffers[next];
+      output = l == last ? y + begin * output_features() : buffers[next];
       dense_forward(kernels, n, layer.in_features, layer.out_features, input, parameters_ + layer.weight_offset,
                     parameters_ + layer.bias_offset, layer.activation, output);
       input = output;

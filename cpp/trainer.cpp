@@ -43,14 +43,18 @@ Trainer<T>::Trainer(Network<T>& network, index_t batch_size, Loss loss, Optimize
   const LayerSpec& last = layers.back();
   output_is_logits_ = last.kind == LayerSpec::Kind::dense &&
                       ((last.activation == Activation::sigmoid && loss == Loss::binary_cross_entropy) ||
-                       (last.activation == Activation::softmax && loss == Loss::softmax_cross_entropy));
+                       (last.activation == Activation::softmax && loss == Loss::softmax_cross_entropy) ||
+                       (last.activation == Activation::exp && loss == Loss::poisson));
+  if (loss == Loss::poisson && !output_is_logits_)
+    throw std::invalid_argument("poisson needs an exp output layer (the mean is the exponential of its input)");
   loss_from_logits_ = output_is_logits_ || loss == Loss::binary_cross_entropy_with_logits;
   if (loss == Loss::binary_cross_entropy_with_logits &&
       !(last.kind == LayerSpec::Kind::dense && last.activation == Activation::identity))
     throw std::invalid_argument("binary_cross_entropy_with_logits needs an identity output layer (its logits)");
 
   auto buffer = [&](index_t features) { return std::vector<T>(static_cast<std::size_t>(batch_size * features)); };
-  activations_.push_back(buffer(layers.front().in_features));
+  // The input batch is made by the first dense gather: a sparse input never needs it.
+  activations_.emplace_back();
   gradients_.emplace_back();  // nothing flows into the data
   for (std::size_t l = 0; l < layers.size(); ++l) {
     activations_.push_back(buffer(layers[l].out_features));
@@ -64,6 +68,7 @@ Trainer<T>::Trainer(Network<T>& network, index_t batch_size, Loss loss, Optimize
   target_batch_ = buffer(network.output_features());
   label_batch_.resize(static_cast<std::size_t>(batch_size));
   condition_batch_.resize(static_cast<std::size_t>(batch_size));
+  weight_batch_.resize(static_cast<std::size_t>(batch_size));
   kl_rows_.resize(static_cast<std::size_t>(batch_size));
   if (objective.noise == InputNoise::gaussian) input_noise_ = buffer(layers.front().in_features);
   for (const LayerSpec& layer : layers) sampling_layer_ = sampling_layer_ || layer.kind == LayerSpec::Kind::gaussian_sample;
@@ -96,16 +101,39 @@ void Trainer<T>::reset_diagnostics() {
 template <class T>
 void Trainer<T>::gather(const Samples<T>& data, const std::int64_t* rows_in_order, index_t first_row, index_t rows) {
   const index_t in = network_.input_features(), out = network_.output_features();
+  sparse_input_ = data.x == nullptr;
+  if (sparse_input_) {
+    if (objective_.noise != InputNoise::none || network_.layers().front().kind != LayerSpec::Kind::dense)
+      throw std::invalid_argument("a sparse input needs a dense first layer and no input noise");
+    batch_indptr_.resize(static_cast<std::size_t>(batch_size_ + 1));
+    batch_indptr_[0] = 0;
+  } else if (activations_[0].empty()) {
+    activations_[0].resize(static_cast<std::size_t>(batch_size_ * in));
+  }
   for (index_t r = 0; r < rows; ++r) {
     const std::int64_t source = rows_in_order ? rows_in_order[first_row + r] : first_row + r;
-    std::memcpy(activations_[0].data() + r * in, data.x + source * in, sizeof(T) * static_cast<std::size_t>(in));
+    if (sparse_input_) {
+      const std::int64_t begin = data.csr.indptr[source], end = data.csr.indptr[source + 1];
+      const std::int64_t at = batch_indptr_[static_cast<std::size_t>(r)];
+      batch_indptr_[static_cast<std::size_t>(r + 1)] = at + (end - begin);
+      if (batch_indices_.size() < static_cast<std::size_t>(at + (end - begin))) {
+        batch_indices_.resize(static_cast<std::size_t>(2 * (at + (end - begin))));
+        batch_values_.resize(batch_indices_.size());
+      }
+      std::copy(data.csr.indices + begin, data.csr.indices + end, batch_indices_.begin() + at);
+      std::copy(data.csr.values + begin, data.csr.values + end, batch_values_.begin() + at);
+    } else {
+      std::memcpy(activations_[0].data() + r * in, data.x + source * in, sizeof(T) * static_cast<std::size_t>(in));
+    }
     if (data.labels)
       label_batch_[static_cast<std::size_t>(r)] = data.labels[source];
     else
       std::memcpy(target_batch_.data() + r * out, data.target + source * out, sizeof(T) * static_cast<std::size_t>(out));
     if (data.conditions) condition_batch_[static_cast<std::size_t>(r)] = data.conditions[source];
+    if (data.weights) weight_batch_[static_cast<std::size_t>(r)] = data.weights[source];
   }
   labels_in_use_ = data.labels != nullptr;
+  weights_in_use_ = data.weights != nullptr;
 }
 
 template <class T>
@@ -181,6 +209,7 @@ RunResult Trainer<T>::run(const Samples<T>& data, const std::int64_t* order, ind
     }
     judge(rows, result);
     backward(rows);
+    result.penalty_sum += penalty() * penalty_factor() * double(rows);
     const bool last_of_run = batch + 1 == last_batch || begin + rows >= n;
     update(lr, collect_diagnostics_ && last_of_run);
     if (collect_diagnostics_) record_diagnostics(rows);
@@ -223,6 +252,36 @@ RunResult Trainer<T>::evaluate(const Samples<T>& data, index_t n, double* per_ro
 }
 
 template <class T>
+double Trainer<T>::loss_and_gradient(const Samples<T>& data, index_t n, T* gradient) {
+  std::shared_lock<std::shared_mutex> reading(network_.parameter_lock());
+  std::fill(gradient, gradient + parameter_gradients_.size(), T(0));
+  double total_weight = double(n);
+  if (data.weights) {
+    total_weight = 0;
+    for (index_t i = 0; i < n; ++i) total_weight += double(data.weights[i]);
+  }
+  const index_t outputs = network_.output_features();
+  double loss = 0;
+  for (index_t begin = 0; begin < n; begin += batch_size_) {
+    const index_t rows = n - begin < batch_size_ ? n - begin : batch_size_;
+    gather(data, nullptr, begin, rows);
+    forward(rows, false, seed_, std::uint64_t(begin / batch_size_));
+    double reconstruction = 0, kl = 0;
+    const double batch_loss = this->loss(rows, true, &reconstruction, &kl);
+    // This batch's mean counts by its share of the weight; the gradient is linear in it.
+    const double share = total_weight > 0 ? batch_weight_ / total_weight : 0.0;
+    loss += share * batch_loss;
+    if (share != 1) {
+      T* dprediction = gradients_.back().data();
+      for (index_t i = 0; i < rows * outputs; ++i) dprediction[i] *= T(share);
+    }
+    backward(rows);
+    for (std::size_t i = 0; i < parameter_gradients_.size(); ++i) gradient[i] += parameter_gradients_[i];
+  }
+  return loss;
+}
+
+template <class T>
 void Trainer<T>::restore_weights_with_finite_loss(bool updated_in_this_run) {
   // The run's first batch had a finite loss unless it is the failing one; then the previous
   // run's start did (that run finished). Before any run finished, nothing was updated.
@@ -245,8 +304,13 @@ void Trainer<T>::forward(index_t rows, bool training, std::uint64_t pass_seed, s
     switch (layer.kind) {
       case LayerSpec::Kind::dense: {
         const Activation activation = l == last && loss_from_logits_ ? Activation::identity : layer.activation;
-        dense_forward(*kernels_, rows, layer.in_features, layer.out_features, input, parameters + layer.weight_offset,
-                      parameters + layer.bias_offset, activation, output);
+        if (l == 0 && sparse_input_)
+          sparse_dense_forward(*kernels_, rows, layer.out_features, batch_indptr_.data(), batch_indices_.data(),
+                               batch_values_.data(), parameters + layer.weight_offset, parameters + layer.bias_offset,
+                               activation, output);
+        else
+          dense_forward(*kernels_, rows, layer.in_features, layer.out_features, input,
+                        parameters + layer.weight_offset, parameters + layer.bias_offset, activation, output);
         break;
       }
       case LayerSpec::Kind::dropout:
@@ -313,6 +377,8 @@ double Trainer<T>::output_loss(index_t first_row, index_t rows, T* dprediction) 
       return labels_in_use_
                  ? kernels_->softmax_cross_entropy(rows, out, prediction, label_batch_.data() + first_row, dprediction)
                  : kernels_->softmax_cross_entropy_dense(rows, out, prediction, target, dprediction);
+    case Loss::poisson:
+      return kernels_->poisson_from_log(n, prediction, target, dprediction);
   }
   return 0;
 }
@@ -321,7 +387,26 @@ template <class T>
 double Trainer<T>::loss(index_t rows, bool training, double* reconstruction, double* kl) {
   T* dprediction = training ? gradients_.back().data() : nullptr;
   const double scale = objective_.loss_scale;
-  *reconstruction = scale * output_loss(0, rows, dprediction);
+  const index_t out = network_.output_features();
+  double mean = 0;
+  if (!weights_in_use_) {
+    batch_weight_ = double(rows);
+    mean = output_loss(0, rows, dprediction);
+  } else {
+    // Σ w·loss / Σ w: each row through the loss kernel on its own, its gradient times w / Σ w.
+    // A batch whose weights are all 0 contributes nothing.
+    batch_weight_ = 0;
+    for (index_t r = 0; r < rows; ++r) batch_weight_ += double(weight_batch_[static_cast<std::size_t>(r)]);
+    for (index_t r = 0; r < rows; ++r) {
+      T* row_gradient = dprediction ? dprediction + r * out : nullptr;
+      const double row_loss = output_loss(r, 1, row_gradient);
+      const double share = batch_weight_ > 0 ? double(weight_batch_[static_cast<std::size_t>(r)]) / batch_weight_ : 0.0;
+      if (share != 0) mean += share * row_loss;
+      if (row_gradient)
+        for (index_t j = 0; j < out; ++j) row_gradient[j] *= T(share);
+    }
+  }
+  *reconstruction = scale * mean;
   if (dprediction && scale != 1) {
     const T factor = T(scale);
     for (index_t i = 0; i < rows * network_.output_features(); ++i) dprediction[i] *= factor;
@@ -332,7 +417,7 @@ double Trainer<T>::loss(index_t rows, bool training, double* reconstruction, dou
 
 template <class T>
 void Trainer<T>::judge(index_t rows, RunResult& result) const {
-  if (loss_ == Loss::mse) return;
+  if (loss_ == Loss::mse || loss_ == Loss::poisson) return;
   const T* prediction = activations_.back().data();
   const index_t out = network_.output_features();
   if (loss_ != Loss::softmax_cross_entropy) {
@@ -371,7 +456,12 @@ void Trainer<T>::backward(index_t rows) {
     const bool needs_input_gradient = l > first_dense;
     T* doutput = gradients_[l + 1].data();
     T* dinput = needs_input_gradient ? gradients_[l].data() : nullptr;
-    if (layer.kind == LayerSpec::Kind::dense) {
+    if (layer.kind == LayerSpec::Kind::dense && l == 0 && sparse_input_) {
+      const Activation activation = l == last && loss_from_logits_ ? Activation::identity : layer.activation;
+      sparse_dense_backward(*kernels_, rows, layer.in_features, layer.out_features, batch_indptr_.data(),
+                            batch_indices_.data(), batch_values_.data(), activations_[1].data(), doutput, activation,
+                            doutput, gradients + layer.weight_offset, gradients + layer.bias_offset);
+    } else if (layer.kind == LayerSpec::Kind::dense) {
       const Activation activation = l == last && loss_from_logits_ ? Activation::identity : layer.activation;
       dense_backward(*kernels_, rows, layer.in_features, layer.out_features, activations_[l].data(),
                      parameters + layer.weight_offset, activations_[l + 1].data(), doutput, activation, doutput,
@@ -399,22 +489,26 @@ void Trainer<T>::update(T lr, bool measure_update) {
   const OptimizerConfig& o = optimizer_;
   const index_t step = steps_ + 1;
   const T correction1 = T(1 - std::pow(o.beta1, double(step))), correction2 = T(1 - std::pow(o.beta2, double(step)));
-  auto apply = [&](index_t offset, index_t count, T l1, T l2) {
+  // ε on √v is ε / √(1 - β2^t) on √v̂ = √v / √(1 - β2^t).
+  const T eps = o.eps_before_correction ? T(o.eps / std::sqrt(1 - std::pow(o.beta2, double(step)))) : T(o.eps);
+  const double factor = penalty_factor();
+  const T l1 = T(o.l1 * factor), l2 = T(o.l2 * factor);
+  auto apply = [&](index_t offset, index_t count, T l1_here, T l2_here) {
     T* p = parameters + offset;
     const T* g = gradients + offset;
     if (o.kind == OptimizerKind::adam)
       kernels_->adam_update(count, p, g, state_a_.data() + offset, state_b_.data() + offset, lr, T(o.beta1),
-                            T(o.beta2), T(o.eps), correction1, correction2, l1, l2);
+                            T(o.beta2), eps, correction1, correction2, l1_here, l2_here);
     else
       kernels_->sgd_update(count, p, g, state_a_.empty() ? nullptr : state_a_.data() + offset, lr, T(o.momentum),
-                           o.nesterov, l1, l2);
+                           o.nesterov, l1_here, l2_here);
   };
   const std::vector<LayerSpec>& layers = network_.layers();
   for (std::size_t l = 0; l < layers.size(); ++l) {
     const LayerSpec& layer = layers[l];
     if (layer.kind != LayerSpec::Kind::dense) continue;
     const index_t weights = layer.in_features * layer.out_features;
-    apply(layer.weight_offset, weights, T(o.l1), T(o.l2));
+    apply(layer.weight_offset, weights, l1, l2);
     apply(layer.bias_offset, layer.out_features, T(0), T(0));
     if (measure_update) {
       double change = 0, size = 0;
@@ -427,6 +521,28 @@ void Trainer<T>::update(T lr, bool measure_update) {
       diagnostics_[l].update_ratio = size > 0 ? std::sqrt(change / size) : 0.0;
     }
   }
+}
+
+template <class T>
+double Trainer<T>::penalty() const {
+  const OptimizerConfig& o = optimizer_;
+  if (o.l1 == 0 && o.l2 == 0) return 0;
+  const T* parameters = network_.parameters();
+  double squares = 0, magnitudes = 0;
+  for (const LayerSpec& layer : network_.layers()) {
+    if (layer.kind != LayerSpec::Kind::dense) continue;
+    const index_t weights = layer.in_features * layer.out_features;
+    if (o.l2 != 0) squares += kernels_->sum_squares(weights, parameters + layer.weight_offset);
+    if (o.l1 != 0)
+      for (index_t i = 0; i < weights; ++i) magnitudes += std::fabs(double(parameters[layer.weight_offset + i]));
+  }
+  return 0.5 * o.l2 * squares + o.l1 * magnitudes;
+}
+
+template <class T>
+double Trainer<T>::penalty_factor() const {
+  if (!objective_.penalty_per_weight) return 1;
+  return batch_weight_ > 0 ? 1 / batch_weight_ : 0;
 }
 
 template <class T>

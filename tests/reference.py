@@ -87,12 +87,22 @@ def softmax_backward(y, dy):
     return y * (dy - np.sum(dy * y, axis=-1, keepdims=True))
 
 
+# The output of a Poisson regression; its derivative is its output.
+def exp(x):
+    return np.exp(_f64(x))
+
+
+def exp_backward(y, dy):
+    return _f64(dy) * _f64(y)
+
+
 _FORWARD = {
     "identity": identity,
     "relu": relu,
     "sigmoid": sigmoid,
     "tanh": tanh,
     "softmax": softmax,
+    "exp": exp,
 }
 _BACKWARD = {
     "identity": identity_backward,
@@ -100,6 +110,7 @@ _BACKWARD = {
     "sigmoid": sigmoid_backward,
     "tanh": tanh_backward,
     "softmax": softmax_backward,
+    "exp": exp_backward,
 }
 
 
@@ -143,6 +154,15 @@ def logsumexp(x):
 def mse(pred, target):
     diff = _f64(pred) - _f64(target)
     return float(np.mean(diff * diff)), 2.0 * diff / diff.size
+
+
+def poisson(log_mean, target):
+    """Half the Poisson deviance from the log of the mean: mean(e^z - t z + t log t - t),
+    t log t = 0 at t = 0; gradient (e^z - t) / n."""
+    z, t = _f64(log_mean), _f64(target)
+    t_log_t = np.where(t > 0, t * np.log(np.where(t > 0, t, 1.0)), 0.0)
+    value = np.mean(np.exp(z) - t * z + t_log_t - t)
+    return float(value), (np.exp(z) - t) / z.size
 
 
 def binary_cross_entropy(pred, target):
@@ -201,6 +221,7 @@ _LOSSES = {
     "binary_cross_entropy": binary_cross_entropy,
     "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits,
     "softmax_cross_entropy": softmax_cross_entropy,
+    "poisson": poisson,
 }
 
 

@@ -99,16 +99,6 @@ def test_fitted_attributes_match_sklearn(ours_class):
     assert [c.shape for c in ours.coefs_] == [c.shape for c in theirs.coefs_]
 
 
-def test_lbfgs_is_refused_with_a_clear_error():
-    with pytest.raises(ValueError, match="lbfgs.*not supported.*adam"):
-        MLPClassifier(solver="lbfgs").fit(*data("binary"))
-
-
-def test_poisson_loss_is_refused():
-    with pytest.raises(ValueError, match="poisson"):
-        MLPRegressor(loss="poisson").fit(*data("regression"))
-
-
 # --------------------------------------------------- the same steps as scikit-learn ----
 
 TASKS = ["regression", "multi-output regression", "binary", "multiclass", "multilabel"]

@@ -300,6 +300,8 @@ py::tuple loss(const std::string& name, py::handle pred_value, py::handle target
     } else if (kind == Loss::binary_cross_entropy) {
       require_probabilities<T>(pred);
       value = kernels.binary_cross_entropy(n, cdata<T>(pred), cdata<T>(target), data<T>(dpred));
+    } else if (kind == Loss::poisson) {
+      value = kernels.poisson_from_log(n, cdata<T>(pred), cdata<T>(target), data<T>(dpred));
     } else {
       value = kernels.sigmoid_binary_cross_entropy(n, cdata<T>(pred), cdata<T>(target), data<T>(dpred));
     }

@@ -74,44 +74,95 @@ const LayerSpec& dense_layer(const Network<T>& network, index_t index) {
   return layers[index];
 }
 
+// A sparse X as the engine hands it over, (indptr, indices, values) of a CSR matrix with
+// `columns` columns: int64, int64 and the model's dtype, C-contiguous, checked to be one
+// (the core reads them without bounds checks).
+template <class T>
+struct SparseRows {
+  py::array_t<std::int64_t, py::array::c_style> indptr, indices;
+  py::array values;
+  CsrRows<T> csr;
+  index_t rows = 0;
+
+  SparseRows(const char* fn, py::tuple parts, index_t columns) {
+    if (parts.size() != 3) throw py::value_error(std::string(fn) + ": a sparse X is (indptr, indices, values)");
+    indptr = py::cast<py::array_t<std::int64_t, py::array::c_style>>(parts[0]);
+    indices = py::cast<py::array_t<std::int64_t, py::array::c_style>>(parts[1]);
+    values = py::reinterpret_borrow<py::array>(parts[2]);
+    require_same_dtype(fn, "X", values, dtype_of<T>(), "the model");
+    if (!(values.flags() & py::array::c_style)) throw py::value_error(std::string(fn) + ": X's values must be C-contiguous");
+    rows = indptr.size() - 1;
+    const std::int64_t* p = indptr.data();
+    const std::int64_t* c = indices.data();
+    const index_t nnz = indices.size();
+    if (rows < 0 || p[0] != 0 || p[rows] != nnz || values.size() != nnz)
+      throw py::value_error(std::string(fn) + ": X's CSR arrays do not agree (indptr, indices, values)");
+    for (index_t r = 0; r < rows; ++r)
+      if (p[r + 1] < p[r]) throw py::value_error(std::string(fn) + ": X's indptr must not decrease");
+    for (index_t k = 0; k < nnz; ++k)
+      if (c[k] < 0 || c[k] >= columns)
+        throw py::value_error(std::string(fn) + ": X has a column index " + std::to_string(c[k]) +
+                              " outside the model's " + std::to_string(columns) + " input features");
+    csr = {p, c, static_cast<const T*>(values.data())};
+  }
+};
+
 template <class T>
 py::array predict(Network<T>& network, py::handle x_value, index_t batch_rows) {
   const char* fn = "predict";
+  if (batch_rows < 1) throw py::value_error("predict: batch_size must be >= 1");
+  auto interrupted = [] {
+    py::gil_scoped_acquire acquire;
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+  };
+  if (py::isinstance<py::tuple>(x_value)) {
+    const SparseRows<T> sparse(fn, py::reinterpret_borrow<py::tuple>(x_value), network.input_features());
+    py::array y = new_array(dtype_of<T>(), {sparse.rows, network.output_features()});
+    T* out = static_cast<T*>(y.mutable_data());
+    py::gil_scoped_release release;
+    network.predict(sparse.csr, sparse.rows, out, batch_rows, interrupted);
+    return y;
+  }
   py::array x = contiguous_input(fn, "X", x_value, dtype_of<T>());
   require_ndim(fn, "X", x, 2, "(samples, features)");
   require_dim(fn, "X", x, 1, network.input_features(), "the model's input features");
-  if (batch_rows < 1) throw py::value_error("predict: batch_size must be >= 1");
   py::array y = new_array(dtype_of<T>(), {x.shape(0), network.output_features()});
   const T* px = static_cast<const T*>(x.data());
   T* py_ = static_cast<T*>(y.mutable_data());
   {
     py::gil_scoped_release release;
-    network.predict(px, x.shape(0), py_, batch_rows, [] {
-      py::gil_scoped_acquire acquire;
-      if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-    });
+    network.predict(px, x.shape(0), py_, batch_rows, interrupted);
   }
   return y;
 }
 
 // The data of a run or an evaluation, checked against the network: X (rows x inputs) and
-// either float targets y (rows x outputs) or integer labels (rows,), C-contiguous.
+// either float targets y (rows x outputs) or integer labels (rows,), C-contiguous, and
+// optionally a weight per row.
 template <class T>
 struct Batches {
-  py::array x, held_targets, held_conditions;
+  py::array x, held_targets, held_conditions, held_weights;
+  std::optional<SparseRows<T>> sparse;
   Samples<T> samples;
   index_t rows = 0;
   index_t classes_of_conditions = 0;
 
   Batches(const Network<T>& network, py::handle x_value, py::object target_value, py::object labels_value,
-          py::object conditions_value) {
+          py::object conditions_value, py::object weights_value) {
     const char* fn = "fit";
-    x = py::reinterpret_borrow<py::array>(x_value);
-    require_same_dtype(fn, "X", x, dtype_of<T>(), "the model");
-    require_ndim(fn, "X", x, 2, "(samples, features)");
-    if (!(x.flags() & py::array::c_style)) throw py::value_error("fit: X must be C-contiguous here");
-    require_dim(fn, "X", x, 1, network.input_features(), "the model's input features");
-    rows = x.shape(0);
+    if (py::isinstance<py::tuple>(x_value)) {
+      sparse.emplace(fn, py::reinterpret_borrow<py::tuple>(x_value), network.input_features());
+      rows = sparse->rows;
+      samples.csr = sparse->csr;
+    } else {
+      x = py::reinterpret_borrow<py::array>(x_value);
+      require_same_dtype(fn, "X", x, dtype_of<T>(), "the model");
+      require_ndim(fn, "X", x, 2, "(samples, features)");
+      if (!(x.flags() & py::array::c_style)) throw py::value_error("fit: X must be C-contiguous here");
+      require_dim(fn, "X", x, 1, network.input_features(), "the model's input features");
+      rows = x.shape(0);
+      samples.x = static_cast<const T*>(x.data());
+    }
     if (!labels_value.is_none()) {
       py::array_t<std::int64_t, py::array::c_style> l = py::cast<py::array_t<std::int64_t, py::array::c_style>>(labels_value);
       if (l.size() != rows) throw py::value_error("fit: labels must have one entry per row of X");
@@ -126,7 +177,6 @@ struct Batches {
       require_dim(fn, "y", held_targets, 1, network.output_features(), "the model's outputs");
       samples.target = static_cast<const T*>(held_targets.data());
     }
-    samples.x = static_cast<const T*>(x.data());
     for (const LayerSpec& layer : network.layers())
       if (layer.kind == LayerSpec::Kind::condition) classes_of_conditions = layer.classes;
     if (classes_of_conditions > 0) {
@@ -136,6 +186,17 @@ struct Batches {
       if (c.size() != rows) throw py::value_error("fit: conditions must have one entry per row of X");
       held_conditions = c;
       samples.conditions = c.data();
+    }
+    if (!weights_value.is_none()) {
+      held_weights = py::reinterpret_borrow<py::array>(weights_value);
+      require_same_dtype(fn, "sample_weight", held_weights, dtype_of<T>(), "the model");
+      require_ndim(fn, "sample_weight", held_weights, 1, "(samples,)");
+      if (!(held_weights.flags() & py::array::c_style)) throw py::value_error("fit: sample_weight must be C-contiguous here");
+      require_dim(fn, "sample_weight", held_weights, 0, rows, "the rows of X");
+      samples.weights = static_cast<const T*>(held_weights.data());
+      for (index_t i = 0; i < rows; ++i)
+        if (!(samples.weights[i] >= T(0)) || !std::isfinite(samples.weights[i]))
+          throw py::value_error("fit: sample_weight must be finite and >= 0");
     }
   }
 
@@ -161,6 +222,7 @@ py::dict as_dict(const RunResult& result) {
   out["loss_sum"] = result.loss_sum;
   out["reconstruction_sum"] = result.reconstruction_sum;
   out["kl_sum"] = result.kl_sum;
+  out["penalty_sum"] = result.penalty_sum;
   out["samples"] = result.samples;
   out["batches"] = result.batches;
   out["nonfinite_batch"] = result.nonfinite_batch;
@@ -171,9 +233,10 @@ py::dict as_dict(const RunResult& result) {
 
 template <class T>
 py::dict run(Trainer<T>& trainer, py::handle x_value, py::object target_value, py::object labels_value,
-             py::object conditions_value, py::handle order_value, index_t first_batch, index_t last_batch, double lr) {
+             py::object conditions_value, py::object weights_value, py::handle order_value, index_t first_batch,
+             index_t last_batch, double lr) {
   const Network<T>& network = trainer.network();
-  const Batches<T> data(network, x_value, target_value, labels_value, conditions_value);
+  const Batches<T> data(network, x_value, target_value, labels_value, conditions_value, weights_value);
   py::array_t<std::int64_t, py::array::c_style> order = py::cast<py::array_t<std::int64_t, py::array::c_style>>(order_value);
   const index_t n = order.size();
   const index_t batch_size = trainer.batch_size();
@@ -189,8 +252,8 @@ py::dict run(Trainer<T>& trainer, py::handle x_value, py::object target_value, p
 
 template <class T>
 py::dict evaluate(Trainer<T>& trainer, py::handle x_value, py::object target_value, py::object labels_value,
-                  py::object conditions_value, bool per_row) {
-  const Batches<T> data(trainer.network(), x_value, target_value, labels_value, conditions_value);
+                  py::object conditions_value, py::object weights_value, bool per_row) {
+  const Batches<T> data(trainer.network(), x_value, target_value, labels_value, conditions_value, weights_value);
   data.check_rows(trainer.network(), nullptr, 0, data.rows);
   py::array_t<double> rows_loss(per_row ? data.rows : 0);
   double* per_row_out = per_row ? rows_loss.mutable_data() : nullptr;
@@ -202,6 +265,22 @@ py::dict evaluate(Trainer<T>& trainer, py::handle x_value, py::object target_val
   py::dict out = as_dict(result);
   if (per_row) out["per_row"] = rows_loss;
   return out;
+}
+
+// (loss, gradient): the loss over all rows and its gradient (parameter_count values), for a
+// full-batch optimizer; the gradient array is the caller's, reused from call to call.
+template <class T>
+double loss_and_gradient(Trainer<T>& trainer, py::handle x_value, py::object target_value, py::object labels_value,
+                         py::object conditions_value, py::object weights_value,
+                         py::array_t<T, py::array::c_style> gradient) {
+  const Batches<T> data(trainer.network(), x_value, target_value, labels_value, conditions_value, weights_value);
+  data.check_rows(trainer.network(), nullptr, 0, data.rows);
+  if (gradient.ndim() != 1 || gradient.size() != trainer.network().parameter_count())
+    throw py::value_error("loss_and_gradient: gradient must be a vector of the " +
+                          std::to_string(trainer.network().parameter_count()) + " parameters");
+  T* out = gradient.mutable_data();
+  py::gil_scoped_release release;
+  return trainer.loss_and_gradient(data.samples, data.rows, out);
 }
 
 // Per layer: None for a layer without diagnostics, else a dict whose measures that do not
@@ -292,8 +371,8 @@ void bind_precision(py::module_& m, const char* network_name, const char* traine
   py::class_<Trainer<T>>(m, trainer_name)
       .def(py::init([](Network<T>& network, index_t batch_size, const std::string& loss, const std::string& optimizer,
                        double momentum, bool nesterov, double beta1, double beta2, double eps, double l1, double l2,
-                       double loss_scale, const std::string& noise, double noise_amount, std::uint64_t seed,
-                       bool diagnostics) {
+                       bool eps_before_correction, double loss_scale, const std::string& noise,
+                       double noise_amount, bool penalty_per_weight, std::uint64_t seed, bool diagnostics) {
              OptimizerConfig config;
              config.kind = steepest::parse_optimizer(optimizer);
              config.momentum = momentum;
@@ -303,21 +382,26 @@ void bind_precision(py::module_& m, const char* network_name, const char* traine
              config.eps = eps;
              config.l1 = l1;
              config.l2 = l2;
+             config.eps_before_correction = eps_before_correction;
              Objective objective;
              objective.loss_scale = loss_scale;
              objective.noise = steepest::parse_input_noise(noise);
              objective.noise_amount = noise_amount;
+             objective.penalty_per_weight = penalty_per_weight;
              return new Trainer<T>(network, batch_size, steepest::parse_loss(loss), config, objective, seed,
                                    diagnostics);
            }),
            py::arg("network"), py::arg("batch_size"), py::arg("loss"), py::arg("optimizer"), py::arg("momentum"),
            py::arg("nesterov"), py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("l1"), py::arg("l2"),
-           py::arg("loss_scale"), py::arg("noise"), py::arg("noise_amount"), py::arg("seed"), py::arg("diagnostics"),
+           py::arg("eps_before_correction"), py::arg("loss_scale"), py::arg("noise"), py::arg("noise_amount"),
+           py::arg("penalty_per_weight"), py::arg("seed"), py::arg("diagnostics"),
            py::keep_alive<1, 2>())
       .def("run", &run<T>, py::arg("x"), py::arg("target"), py::arg("labels"), py::arg("conditions"),
-           py::arg("order"), py::arg("first_batch"), py::arg("last_batch"), py::arg("lr"))
+           py::arg("weights"), py::arg("order"), py::arg("first_batch"), py::arg("last_batch"), py::arg("lr"))
       .def("evaluate", &evaluate<T>, py::arg("x"), py::arg("target"), py::arg("labels"), py::arg("conditions"),
-           py::arg("per_row"))
+           py::arg("weights"), py::arg("per_row"))
+      .def("loss_and_gradient", &loss_and_gradient<T>, py::arg("x"), py::arg("target"), py::arg("labels"),
+           py::arg("conditions"), py::arg("weights"), py::arg("gradient"))
       .def("set_kl_weight", &Trainer<T>::set_kl_weight, py::arg("weight"))
       .def("set_fixed_noise",
            [](Trainer<T>& trainer, std::optional<py::array_t<T, py::array::c_style | py::array::forcecast>> noise) {

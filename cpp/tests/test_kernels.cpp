@@ -66,13 +66,15 @@ const char* activation_name(Activation activation) {
     case Activation::sigmoid: return "sigmoid";
     case Activation::tanh: return "tanh";
     case Activation::softmax: return "softmax";
+    case Activation::exp: return "exp";
   }
   return "?";
 }
 
-const Activation kElementwise[] = {Activation::identity, Activation::relu, Activation::sigmoid, Activation::tanh};
+const Activation kElementwise[] = {Activation::identity, Activation::relu, Activation::sigmoid, Activation::tanh,
+                                   Activation::exp};
 const Activation kAll[] = {Activation::identity, Activation::relu, Activation::sigmoid, Activation::tanh,
-                           Activation::softmax};
+                           Activation::softmax, Activation::exp};
 
 // The largest |got - want| / magnitude per (kernel, dtype) and level, and the failures.
 class Ledger {
@@ -200,6 +202,7 @@ double activate_reference(Activation activation, double x) {
     case Activation::relu: return x > 0 ? x : 0;
     case Activation::sigmoid: return sigmoid_reference(x);
     case Activation::tanh: return std::tanh(x);
+    case Activation::exp: return std::exp(x);
     default: return x;
   }
 }
@@ -210,6 +213,7 @@ double activate_backward_reference(Activation activation, double y, double dy) {
     case Activation::relu: return y > 0 ? dy : 0;
     case Activation::sigmoid: return dy * y * (1 - y);
     case Activation::tanh: return dy * (1 - y * y);
+    case Activation::exp: return dy * y;
     default: return dy;
   }
 }
@@ -217,6 +221,7 @@ double activate_backward_magnitude(Activation activation, double y, double dy) {
   switch (activation) {
     case Activation::sigmoid: return std::fabs(dy * y) * (1 + std::fabs(y));
     case Activation::tanh: return std::fabs(dy) * (1 + y * y);
+    case Activation::exp: return std::fabs(dy * y);
     default: return std::fabs(dy);
   }
 }
@@ -325,8 +330,10 @@ void check_gemm(Ledger& ledger, const KernelSet<T>& kernels, Random& random, ind
         z += double(bias[j]);
         magnitude += std::fabs(double(bias[j]));
       }
-      // The activations are 1-Lipschitz, and their own rounding is relative to outputs <= 1.
+      // The activations are 1-Lipschitz, and their own rounding is relative to outputs <= 1;
+      // exp multiplies an error in z by its output, to which its own rounding is relative.
       if (activation == Activation::sigmoid || activation == Activation::tanh) magnitude += 1;
+      if (activation == Activation::exp) magnitude = std::exp(z) * (magnitude + 1);
       if (!ledger.check(kernel, dtype_name<T>(), double(c[i * ldc + j]), activate_reference(activation, z),
                         magnitude, tol, where + " at " + shape(i, j)))
         return;
@@ -483,7 +490,8 @@ void check_dense(Ledger& ledger, const KernelSet<T>& kernels, Random& random, in
   for (index_t p = 0; p < M * N; ++p) {
     // Softmax: an error e in z moves each output by at most about e (relative to outputs <= 1).
     const bool exact_activation = activation == Activation::relu || activation == Activation::identity;
-    const double magnitude = exact_activation ? z_magnitude[p] : z_magnitude[p] + 1;
+    double magnitude = exact_activation ? z_magnitude[p] : z_magnitude[p] + 1;
+    if (activation == Activation::exp) magnitude *= want_y[p];
     const index_t length = activation == Activation::softmax ? K + 1 + N : K + 1;
     if (!ledger.check("dense_forward_" + name, dtype_name<T>(), double(y[p]), want_y[p], magnitude,
                       tolerance<T>(length), where))
@@ -595,8 +603,12 @@ void test_activations(Ledger& ledger, const KernelSet<T>& kernels) {
       } else {
         for (index_t p = 0; p < n; ++p) want[p] = activate_reference(activation, double(x[p]));
       }
+      // exp: an input's rounding grows by |x| in the output; inputs past T's range overflow.
+      if (activation == Activation::exp)
+        for (index_t p = 0; p < n; ++p) condition[p] = 1 + std::fabs(double(x[p]));
       for (index_t p = 0; p < n; ++p)
-        if (!ledger.check("activation_" + name, dtype_name<T>(), double(y[p]), want[p],
+        if (activation == Activation::exp && std::fabs(double(x[p])) > 80) continue;
+        else if (!ledger.check("activation_" + name, dtype_name<T>(), double(y[p]), want[p],
                           std::max(std::fabs(want[p]) * condition[p], floor),
                           tolerance<T>(activation == Activation::softmax ? cols : 1), where + " x=" +
                           std::to_string(double(x[p]))))
@@ -610,7 +622,8 @@ void test_activations(Ledger& ledger, const KernelSet<T>& kernels) {
       std::vector<double> want_dx, magnitude;
       activation_backward_reference(activation, rows, cols, y_in, dy, want_dx, magnitude);
       for (index_t p = 0; p < n; ++p)
-        if (!ledger.check("activation_backward_" + name, dtype_name<T>(), double(dx[p]), want_dx[p],
+        if (activation == Activation::exp && std::fabs(double(x[p])) > 80) continue;
+        else if (!ledger.check("activation_backward_" + name, dtype_name<T>(), double(dx[p]), want_dx[p],
                           std::max(magnitude[p], floor), tolerance<T>(activation == Activation::softmax ? cols : 1),
                           where))
           break;

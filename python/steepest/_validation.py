@@ -4,7 +4,7 @@ expected and what was given, before any work starts."""
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 
@@ -70,6 +70,51 @@ def as_matrix(value: Any, name: str, dtype: type, *, features: Optional[int] = N
     if check_finite:
         require_finite(array, name)
     return array
+
+
+class SparseRows:
+    """A sparse matrix as the engine takes it: CSR with int64 ``indptr`` and ``indices``,
+    ``values`` in the model's dtype, each column at most once per row."""
+
+    def __init__(self, indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, shape: Tuple[int, int]) -> None:
+        self.indptr, self.indices, self.values, self.shape = indptr, indices, values, shape
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    @property
+    def parts(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return (self.indptr, self.indices, self.values)
+
+
+def is_sparse(value: Any) -> bool:
+    """Whether ``value`` is a SciPy sparse matrix or array (without importing SciPy)."""
+    return hasattr(value, "tocsr") and hasattr(value, "nnz")
+
+
+def as_input(value: Any, name: str, dtype: type, *, features: Optional[int] = None) -> Union[np.ndarray, SparseRows]:
+    """A model's input: a SciPy sparse matrix or array (any format) as :class:`SparseRows`,
+    read in O(nnz) memory and never made dense; anything else as :func:`as_matrix`."""
+    if not is_sparse(value):
+        return as_matrix(value, name, dtype, features=features)
+    if len(value.shape) != 2:
+        raise ValueError(f"{name} must be 2-D (samples, features), got shape {value.shape}")
+    csr = value.tocsr()
+    if not csr.has_canonical_format:
+        csr = csr.copy()
+        csr.sum_duplicates()
+    rows, columns = csr.shape
+    if rows == 0:
+        raise ValueError(f"{name} has no samples (shape {csr.shape})")
+    if columns == 0:
+        raise ValueError(f"{name} has no features (shape {csr.shape})")
+    if features is not None and columns != features:
+        raise ValueError(f"{name} has {columns} features but the model takes {features}")
+    if csr.dtype.kind not in "fiub" or csr.dtype == np.float16:
+        raise TypeError(f"{name} must hold real numbers (float32 or float64), got dtype {csr.dtype}")
+    values: np.ndarray = np.ascontiguousarray(csr.data, dtype=dtype)
+    require_finite(values, name)
+    return SparseRows(np.ascontiguousarray(csr.indptr, dtype=np.int64), np.ascontiguousarray(csr.indices, dtype=np.int64), values, (rows, columns))
 
 
 def require_finite(array: np.ndarray, name: str, chunk_rows: int = 65536) -> None:

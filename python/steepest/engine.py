@@ -13,11 +13,12 @@ import contextlib
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple, cast
+from typing import Any, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple, Union, cast
 
 import numpy as np
 
 from steepest import _core
+from steepest._validation import SparseRows
 
 #: The names of the core's choices, listed once in C++ (cpp/names.cpp).
 ACTIVATIONS: Tuple[str, ...] = tuple(_core.activations)
@@ -43,6 +44,8 @@ class RunResult:
     # weight times the KL divergence, each summed the same way.
     reconstruction_sum: float
     kl_sum: float
+    # Σ over batches of (the step's l1/l2 penalty, as the update applied it, · batch rows).
+    penalty_sum: float
     samples: int
     batches: int
     nonfinite_batch: int  # the batch whose loss was not finite (its update not applied), or -1
@@ -56,12 +59,22 @@ class RunResult:
 
 class TrainingTargets(Protocol):
     """What a model learns to output for each row: float rows ``dense`` or integer
-    ``labels`` (softmax cross entropy; one of the two is None), and a conditional model's
-    ``conditions`` (each row's class, or None)."""
+    ``labels`` (softmax cross entropy; one of the two is None), a conditional model's
+    ``conditions`` (each row's class, or None), and each row's ``weights`` (None: all 1)."""
 
     dense: Optional[np.ndarray]
     labels: Optional[np.ndarray]
     conditions: Optional[np.ndarray]
+    weights: Optional[np.ndarray]
+
+
+#: The rows a model reads: a dense matrix, or a sparse one's CSR arrays.
+Rows = Union[np.ndarray, SparseRows]
+
+
+def _rows(X: Rows) -> Any:
+    """X as the core takes it: the array, or a sparse matrix's (indptr, indices, values)."""
+    return X.parts if isinstance(X, SparseRows) else X
 
 
 def _without(result: Dict[str, Any], key: str) -> Dict[str, Any]:
@@ -75,20 +88,26 @@ class Trainer:
     def __init__(self, trainer: Any) -> None:
         self._trainer = trainer
 
-    def run(self, X: np.ndarray, targets: "TrainingTargets", order: np.ndarray, first_batch: int, last_batch: int, lr: float) -> RunResult:
+    def run(self, X: Rows, targets: "TrainingTargets", order: np.ndarray, first_batch: int, last_batch: int, lr: float) -> RunResult:
         """Batches [first_batch, last_batch) of an epoch visiting the rows of X in ``order``,
         with the GIL released."""
-        return RunResult(**self._trainer.run(X, targets.dense, targets.labels, targets.conditions, order, first_batch, last_batch, lr))
+        return RunResult(**self._trainer.run(_rows(X), targets.dense, targets.labels, targets.conditions, targets.weights, order, first_batch, last_batch, lr))
 
-    def evaluate(self, X: np.ndarray, targets: "TrainingTargets") -> RunResult:
+    def evaluate(self, X: Rows, targets: "TrainingTargets") -> RunResult:
         """The loss over all rows without training (dropout and input noise off), with the
         training's kernels."""
-        return RunResult(**_without(self._trainer.evaluate(X, targets.dense, targets.labels, targets.conditions, False), "per_row"))
+        return RunResult(**_without(self._trainer.evaluate(_rows(X), targets.dense, targets.labels, targets.conditions, targets.weights, False), "per_row"))
 
-    def loss_per_row(self, X: np.ndarray, targets: "TrainingTargets") -> np.ndarray:
+    def loss_per_row(self, X: Rows, targets: "TrainingTargets") -> np.ndarray:
         """Each row's loss, as :meth:`evaluate` computes it (a sampling layer samples once
         per call, from draws of its own)."""
-        return cast(np.ndarray, self._trainer.evaluate(X, targets.dense, targets.labels, targets.conditions, True)["per_row"])
+        return cast(np.ndarray, self._trainer.evaluate(_rows(X), targets.dense, targets.labels, targets.conditions, targets.weights, True)["per_row"])
+
+    def loss_and_gradient(self, X: Rows, targets: "TrainingTargets", gradient: np.ndarray) -> float:
+        """The loss over all rows (weighted mean with weights) and its gradient with respect
+        to the whole parameter block, written into ``gradient``, with the GIL released;
+        dropout and input noise off, the optimizer's penalties left out."""
+        return float(self._trainer.loss_and_gradient(_rows(X), targets.dense, targets.labels, targets.conditions, targets.weights, gradient))
 
     def set_kl_weight(self, weight: float) -> None:
         """β, the weight of a sampling layer's KL divergence in the loss, from now on."""
@@ -182,10 +201,10 @@ class Engine:
 
     # ------------------------------------------------------------------------ work ----
 
-    def predict(self, X: np.ndarray, batch_size: int) -> np.ndarray:
-        """The network's output for the rows of X (C-contiguous, this dtype), batch by batch
+    def predict(self, X: Rows, batch_size: int) -> np.ndarray:
+        """The network's output for the rows of X (C-contiguous, this dtype, or sparse rows), batch by batch
         with the GIL released; Ctrl-C stops it within about a batch."""
-        return cast(np.ndarray, self._network.predict(X, batch_size))
+        return cast(np.ndarray, self._network.predict(_rows(X), batch_size))
 
     def trainer(
         self,
@@ -197,13 +216,24 @@ class Engine:
         *,
         loss_scale: float = 1.0,
         noise: Tuple[str, float] = ("none", 0.0),
+        penalty_per_weight: bool = False,
     ) -> Trainer:
         """A training loop over this network; ``optimizer`` holds the optimizer's name and
         settings (see ``steepest.train.optimizers``). The loss and its gradient are multiplied
-        by ``loss_scale`` (the output count, for a loss summed over a sample's outputs), and
-        each batch's inputs are corrupted by ``noise`` (one of INPUT_NOISES and its amount)."""
+        by ``loss_scale`` (the output count, for a loss summed over a sample's outputs), each
+        batch's inputs are corrupted by ``noise`` (one of INPUT_NOISES and its amount), and
+        with ``penalty_per_weight`` each step divides l1 and l2 by its batch's total weight."""
         core = _TRAINERS[self.dtype](
-            self._network, batch_size, loss, seed=seed, diagnostics=diagnostics, loss_scale=loss_scale, noise=noise[0], noise_amount=noise[1], **optimizer
+            self._network,
+            batch_size,
+            loss,
+            seed=seed,
+            diagnostics=diagnostics,
+            loss_scale=loss_scale,
+            noise=noise[0],
+            noise_amount=noise[1],
+            penalty_per_weight=penalty_per_weight,
+            **optimizer,
         )
         return Trainer(core)
 

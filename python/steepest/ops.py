@@ -198,6 +198,9 @@ def loss(name: str, pred: np.ndarray, target: np.ndarray) -> Tuple[float, np.nda
     - ``"softmax_cross_entropy"``: ``pred`` are logits ``(batch, classes)``; ``target`` is
       integer labels ``(batch,)`` or class probabilities ``(batch, classes)``; mean over
       samples (``CrossEntropyLoss``).
+    - ``"poisson"``: ``pred`` is the log of the predicted mean; half the Poisson deviance,
+      mean over all elements of ``exp(pred) - target·pred + target·log(target) - target``
+      (``PoissonNLLLoss(log_input=True)`` plus the constant that makes a perfect fit 0).
 
     Returns
     -------

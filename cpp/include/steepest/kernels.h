@@ -15,7 +15,7 @@ namespace steepest {
 
 using index_t = std::ptrdiff_t;
 
-enum class Activation : int { identity = 0, relu = 1, sigmoid = 2, tanh = 3, softmax = 4 };
+enum class Activation : int { identity = 0, relu = 1, sigmoid = 2, tanh = 3, softmax = 4, exp = 5 };
 
 // Applied to a tile of C after its last block of K, while the tile is still in registers:
 // C = act(C + bias). Softmax is row-wise over all of C, so it is never applied here.
@@ -79,6 +79,11 @@ struct KernelSet {
   // Cross entropy against a target distribution per row (one-hot or soft labels).
   double (*softmax_cross_entropy_dense)(index_t rows, index_t cols, const T* logits,
                                         const T* target, T* dlogits);
+  // Half the Poisson deviance of the mean exp(z) from its log z (an exp output layer's
+  // input): mean(exp(z) - t·z + t·log t - t) (PyTorch's PoissonNLLLoss(log_input=True) plus
+  // the constant that makes a perfect fit 0, as scikit-learn reports it); gradient
+  // (exp(z) - t)/n.
+  double (*poisson_from_log)(index_t n, const T* log_mean, const T* target, T* dlog_mean);
 
   // One fused pass: g = grad + l2·p + l1·sign(p); with momentum v = μ·v + g and
   // d = nesterov ? g + μ·v : v, else d = g; p -= lr·d. velocity may be null when μ = 0.
@@ -114,6 +119,18 @@ struct KernelSet {
   // with respect to a, given dz (rows x L) and the forward's a and eps.
   void (*gaussian_sample_backward)(index_t rows, index_t latent, const T* a, const T* eps, const T* dz, T kl_weight,
                                    T* da);
+
+  // A dense layer over a sparse input X (rows x K, CSR: row r's entries are
+  // values[indptr[r] .. indptr[r + 1]) at columns indices[...], each column once), weight
+  // K x N (cpp/kernels/sparse.inc). Both touch the columns [col_begin, col_end) of their
+  // output only, so threads split the columns, never a sum.
+  // y (rows x N) = X·weight + bias (bias: N, or null).
+  void (*csr_matmul)(index_t rows, index_t N, index_t col_begin, index_t col_end, const std::int64_t* indptr,
+                     const std::int64_t* indices, const T* values, const T* weight, const T* bias, T* y);
+  // dweight (K x N) += Xᵀ·dz (dz: rows x N), X's rows in order.
+  void (*csr_transpose_matmul)(index_t rows, index_t N, index_t col_begin, index_t col_end,
+                               const std::int64_t* indptr, const std::int64_t* indices, const T* values,
+                               const T* dz, T* dweight);
 
   // Runs `iterations` rounds of 12 independent multiply-add chains, each one vector wide, and
   // returns the floating-point operations done, exactly 2 · 12 · lanes · iterations (the

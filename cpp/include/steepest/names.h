@@ -11,7 +11,13 @@
 
 namespace steepest {
 
-enum class Loss : int { mse = 0, binary_cross_entropy = 1, binary_cross_entropy_with_logits = 2, softmax_cross_entropy = 3 };
+enum class Loss : int {
+  mse = 0,
+  binary_cross_entropy = 1,
+  binary_cross_entropy_with_logits = 2,
+  softmax_cross_entropy = 3,
+  poisson = 4,
+};
 enum class OptimizerKind : int { sgd = 0, adam = 1 };
 // How a denoising model corrupts its inputs while training (the targets stay clean).
 enum class InputNoise : int { none = 0, gaussian = 1, mask = 2 };

@@ -14,6 +14,15 @@
 
 namespace steepest {
 
+// A sparse matrix in CSR form: row r's entries are values[indptr[r] .. indptr[r + 1]) at
+// columns indices[...], each column at most once per row.
+template <class T>
+struct CsrRows {
+  const std::int64_t* indptr = nullptr;
+  const std::int64_t* indices = nullptr;
+  const T* values = nullptr;
+};
+
 struct LayerSpec {
   // dense: act(x·W + b). dropout: zeroes inputs while training. condition: appends a one-hot
   // row of each sample's class (a conditional model's label), in -> in + classes.
@@ -55,6 +64,10 @@ class Network {
   // every kInterruptCheck (the caller's Ctrl-C); it stops the prediction by throwing.
   void predict(const T* x, index_t rows, T* y, index_t batch_rows,
                const std::function<void()>& check_interrupt = {}) const;
+  // The same for a sparse x (rows x input_features, CSR): the first layer, which must be
+  // dense, reads the sparse rows directly; nothing dense of x's size is made.
+  void predict(const CsrRows<T>& x, index_t rows, T* y, index_t batch_rows,
+               const std::function<void()>& check_interrupt = {}) const;
 
   // The parameters copied out, or overwritten, between training batches (under the lock).
   void copy_parameters(T* destination) const;
@@ -75,6 +88,11 @@ class Network {
   static constexpr std::chrono::milliseconds kInterruptCheck{50};
 
   private:
+  // predict's loop over batches, the first layer's output of rows [begin, begin + n) given
+  // by first_layer into its buffer.
+  void predict_batches(index_t rows, T* y, index_t batch_rows, const std::function<void()>& check_interrupt,
+                       const std::function<void(index_t begin, index_t n, T* output)>& first_layer) const;
+
   std::vector<LayerSpec> layers_;
   std::vector<T> own_parameters_;  // empty when the parameters are another network's
   T* parameters_ = nullptr;

@@ -17,6 +17,9 @@ struct OptimizerConfig {
   bool nesterov = false;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   double l1 = 0, l2 = 0;  // on weights only, never biases
+  // Adam's ε added to √v before the bias correction (the efficient form of Kingma & Ba's §2,
+  // which scikit-learn uses) rather than to the corrected √v̂ (PyTorch's).
+  bool eps_before_correction = false;
 };
 
 // What training minimises beyond the mean loss of the outputs, and how it corrupts inputs.
@@ -28,17 +31,24 @@ struct Objective {
   // adds amount · N(0, 1), mask zeroes each input with probability amount.
   InputNoise noise = InputNoise::none;
   double noise_amount = 0;
+  // l1 and l2 per unit of sample weight: each step divides them by its batch's total weight
+  // (its row count when the rows have no weights), as scikit-learn's α / n per batch.
+  bool penalty_per_weight = false;
 };
 
 // The rows a run or an evaluation reads: x (rows x input features); targets as float rows
 // (rows x outputs) or, for softmax cross entropy, integer labels (rows); and a conditional
-// model's classes (rows), which its condition layers append as one-hot rows.
+// model's classes (rows), which its condition layers append as one-hot rows; and each row's
+// weight (rows, >= 0; null for all 1): a batch's loss is then Σ w·loss / Σ w. A sparse x
+// comes as csr instead (x null): the first layer, which must be dense, reads its rows.
 template <class T>
 struct Samples {
   const T* x = nullptr;
+  CsrRows<T> csr;
   const T* target = nullptr;
   const std::int64_t* labels = nullptr;
   const std::int64_t* conditions = nullptr;
+  const T* weights = nullptr;
 };
 
 // What one call of Trainer::run (or evaluate) did.
@@ -48,6 +58,8 @@ struct RunResult {
   // times the KL divergence, each summed here the same way.
   double reconstruction_sum = 0;
   double kl_sum = 0;
+  // Σ over batches of (the step's l1/l2 penalty, as the update applies it, · batch rows).
+  double penalty_sum = 0;
   index_t samples = 0;
   index_t batches = 0;
   index_t nonfinite_batch = -1;  // the batch whose loss was NaN/inf (its update was not applied)
@@ -106,6 +118,13 @@ class Trainer {
   // per_row is not null, each row's loss goes there (n values).
   RunResult evaluate(const Samples<T>& data, index_t n, double* per_row);
 
+  // The loss over all n rows of `data` (Σ w·loss / Σ w with weights) and its gradient with
+  // respect to every parameter into `gradient` (parameter_count values), for full-batch
+  // optimizers (L-BFGS): in batches of batch_size through the training kernels, dropout and
+  // input noise off, each batch's gradient weighted by its share of the rows' weight. The
+  // optimizer's penalties are not included. Allocates nothing; holds the shared lock.
+  double loss_and_gradient(const Samples<T>& data, index_t n, T* gradient);
+
   // β of a sampling layer's KL term in the loss, from the next batch on (default 1).
   void set_kl_weight(double weight) { kl_weight_ = weight; }
   // A test hook: the sampling layer takes row r of `noise` (at least batch_size x latent) as
@@ -135,6 +154,10 @@ class Trainer {
   void judge(index_t rows, RunResult& result) const;
   void backward(index_t rows);
   void update(T lr, bool measure_update);
+  // The optimizer's l1/l2 penalty on the current weights, l2/2·||W||² + l1·|W|, and the
+  // factor the objective applies to both for this batch.
+  double penalty() const;
+  double penalty_factor() const;
   void record_diagnostics(index_t rows);
   void restore_weights_with_finite_loss(bool updated_in_this_run);
 
@@ -151,6 +174,9 @@ class Trainer {
   bool output_is_logits_;  // sigmoid + BCE and softmax + CE are computed from the logits
   bool loss_from_logits_;  // the loss kernel takes logits: those cases and BCE with logits
   bool labels_in_use_ = false;  // this run's targets are integer labels
+  bool weights_in_use_ = false;  // this run's rows have weights
+  bool sparse_input_ = false;    // this run's x is CSR: the batch's rows are in batch_csr_
+  double batch_weight_ = 0;      // the batch's Σ w (its rows without weights)
   bool sampling_layer_ = false;  // the network has a gaussian_sample layer (a VAE)
   double batch_kl_ = 0;          // the batch's mean KL divergence, from the sampling layer
   index_t steps_ = 0;
@@ -166,6 +192,10 @@ class Trainer {
   std::vector<T> target_batch_;
   std::vector<std::int64_t> label_batch_;
   std::vector<std::int64_t> condition_batch_;
+  std::vector<T> weight_batch_;
+  // The batch's rows of a sparse x, as CSR (indptr from 0); grown to the largest batch seen.
+  std::vector<std::int64_t> batch_indptr_, batch_indices_;
+  std::vector<T> batch_values_;
   std::vector<T> parameter_gradients_;
   std::vector<T> state_a_, state_b_;  // velocity, or Adam's first and second moments
   std::vector<T> weights_before_;

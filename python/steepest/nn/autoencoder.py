@@ -105,7 +105,7 @@ class Autoencoder(Sequential):
         input."""
         return super().fit(X, X if y is None else y, **kwargs)
 
-    def partial_fit(self, X: Any, y: Any = None, **kwargs: Any) -> float:
+    def partial_fit(self, X: Any, y: Any = None, **kwargs: Any) -> Any:
         """As :meth:`Sequential.partial_fit`, with ``y`` defaulting to ``X``."""
         return super().partial_fit(X, X if y is None else y, **kwargs)
 

@@ -4,16 +4,17 @@ the native loop (:mod:`steepest.train`), saved through :mod:`steepest.nn.saving`
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Type, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, TypeVar, Union, cast
 
 import numpy as np
 
-from steepest._validation import as_matrix, float_dtype, positive_int, require_finite
+from steepest._validation import as_input, float_dtype, positive_int, require_finite
 from steepest.engine import Engine
 from steepest.nn import saving
 from steepest.nn.layers import Dense, Dropout, Layer, chain_widths
 from steepest.train import loop
 from steepest.train.callbacks import Callback
+from steepest.train.full_batch import FullBatch
 from steepest.train.history import History
 from steepest.train.objective import Objective, check_noise
 from steepest.train.optimizers import Optimizer
@@ -184,13 +185,13 @@ class Sequential:
         the GIL released.
 
         ``X`` is converted to the model's dtype (no copy when it already matches and is
-        C-contiguous; a memmap is read batch by batch).
+        C-contiguous; a memmap is read batch by batch). A SciPy sparse matrix or array is
+        read as it is (CSR), never made dense, when the first layer is Dense.
         """
         return self._predict(X, batch_size)
 
     def _predict(self, X: Any, batch_size: int = _PREDICT_BATCH, name: str = "X") -> np.ndarray:
-        X = as_matrix(X, name, self.dtype.type, features=self.input_features)
-        return self._engine.predict(X, positive_int(batch_size, "batch_size"))
+        return self._engine.predict(as_input(X, name, self.dtype.type, features=self.input_features), positive_int(batch_size, "batch_size"))
 
     def fit(
         self,
@@ -201,19 +202,23 @@ class Sequential:
         batch_size: int = 32,
         optimizer: Optional[Optimizer] = None,
         loss: str = "mse",
-        shuffle: bool = True,
+        shuffle: Union[bool, Callable[[int], Any]] = True,
         validation_data: Optional[Tuple[Any, Any]] = None,
         validation_split: float = 0.0,
         callbacks: Sequence[Callback] = (),
         verbose: int = 1,
         diagnostics: bool = True,
         noise: Optional[Tuple[str, float]] = None,
+        sample_weight: Any = None,
+        penalty_per_weight: bool = False,
     ) -> History:
         """Train with mini-batch gradient descent; the whole epoch runs natively.
 
         Parameters
         ----------
-        X : array-like, shape (samples, features)
+        X : array-like or SciPy sparse matrix/array, shape (samples, features)
+            A sparse X (any format; read as CSR in O(nnz) memory, never made dense) needs a
+            Dense first layer and no ``noise``; its ``validation_data`` may be sparse too.
         y : array-like
             ``(samples, outputs)`` targets; for ``softmax_cross_entropy`` integer labels
             ``(samples,)`` or one-hot rows.
@@ -222,10 +227,13 @@ class Sequential:
             With ``shuffle=False`` batches are taken in order and the last, smaller batch is
             kept (as PyTorch's DataLoader with ``drop_last=False``).
         optimizer : steepest.SGD or steepest.Adam, default ``SGD(lr=0.01)``
-        loss : {"mse", "binary_cross_entropy", "softmax_cross_entropy"}
-            A sigmoid output with binary cross entropy, and a softmax output with softmax
-            cross entropy, are computed from the logits for stability.
-        shuffle : bool, default True
+        loss : {"mse", "binary_cross_entropy", "binary_cross_entropy_with_logits", "softmax_cross_entropy", "poisson"}
+            A sigmoid output with binary cross entropy, a softmax output with softmax
+            cross entropy and an exp output with the poisson loss (half the Poisson
+            deviance) are computed from the logits for stability.
+        shuffle : bool or callable, default True
+            A callable takes the epoch (0 for this fit's first) and gives that epoch's order
+            of the rows, a permutation of ``range(len(X))``.
         validation_data : (X_val, y_val), optional
         validation_split : float, default 0
             Fraction of the last rows of ``X`` held out for validation.
@@ -239,6 +247,12 @@ class Sequential:
             Corrupt each batch's inputs while training, drawn natively from the seed:
             Gaussian noise of that standard deviation added, or each input zeroed with that
             probability. The targets stay as given (an autoencoder's: the clean input).
+        sample_weight : array-like, shape (samples,), optional
+            Each row's weight (finite, >= 0): a batch's loss is ``Σ w·loss / Σ w``, so an
+            integer weight counts a row as that many copies of it within its batch.
+        penalty_per_weight : bool, default False
+            Divide the optimizer's ``l1`` and ``l2`` at each step by the batch's total
+            weight (its row count without ``sample_weight``): scikit-learn's ``alpha / n``.
 
         Returns
         -------
@@ -262,16 +276,57 @@ class Sequential:
             callbacks=callbacks,
             verbose=verbose,
             diagnostics=diagnostics,
-            objective=Objective(noise=check_noise(noise)),
+            objective=Objective(noise=check_noise(noise), penalty_per_weight=bool(penalty_per_weight)),
+            sample_weight=sample_weight,
         )
 
-    def partial_fit(self, X: Any, y: Any = None, *, batch_size: int = 32, optimizer: Optional[Optimizer] = None, loss: str = "mse") -> float:
-        """One pass over the chunk ``(X, y)``, in order; returns its mean loss.
+    def partial_fit(
+        self,
+        X: Any,
+        y: Any = None,
+        *,
+        batch_size: int = 32,
+        optimizer: Optional[Optimizer] = None,
+        loss: str = "mse",
+        sample_weight: Any = None,
+        order: Any = None,
+        penalty_per_weight: bool = False,
+        metrics: bool = False,
+    ) -> Any:
+        """One pass over the chunk ``(X, y)``, in order (or in ``order``, a permutation of
+        its rows), each row weighted by ``sample_weight`` if given (``penalty_per_weight`` as
+        in :meth:`fit`); returns its mean loss, or with ``metrics=True`` the dict of what
+        ``fit`` logs for an epoch (``loss``, and ``penalty`` per sample with l1 or l2).
 
         Optimizer state (momentum, Adam's moments) carries over between calls with the same
         settings, so a stream of chunks trains like one long epoch.
         """
-        return loop.partial_fit(self, self._engine, self._state, X, y, batch_size=batch_size, optimizer=optimizer, loss=loss)
+        logs = self._partial_fit(
+            X, y, batch_size=batch_size, optimizer=optimizer, loss=loss, sample_weight=sample_weight, order=order, objective=Objective(penalty_per_weight=bool(penalty_per_weight))
+        )
+        return logs if metrics else logs["loss"]
+
+    def full_batch(self, X: Any, y: Any = None, *, loss: str = "mse", sample_weight: Any = None, batch_size: int = 4096) -> FullBatch:
+        """The loss over all of ``(X, y)`` and its gradient as one function of the
+        parameters, ``f(parameters) -> (loss, gradient)``, each call one native pass (for
+        full-batch optimizers: ``scipy.optimize.minimize(f, model.get_parameters(),
+        jac=True, method="L-BFGS-B")``); see :class:`steepest.train.full_batch.FullBatch`.
+
+        Examples
+        --------
+        >>> import numpy as np, steepest
+        >>> model = steepest.MLP([3, 4, 1], seed=0, dtype="float64")
+        >>> f = model.full_batch(np.ones((5, 3)), np.zeros((5, 1)))
+        >>> loss, gradient = f(model.get_parameters())
+        >>> gradient.shape == (model.parameter_count,)
+        True
+        """
+        return FullBatch(self, self._engine, X, y, loss=loss, sample_weight=sample_weight, batch_size=batch_size)
+
+    def _partial_fit(self, X: Any, y: Any, **settings: Any) -> Dict[str, float]:
+        """One partial pass (settings as :func:`steepest.train.loop.partial_fit` takes
+        them); the pass's metrics, its loss and penalty per sample."""
+        return loop.partial_fit(self, self._engine, self._state, X, y, **settings)
 
     def _fit(self, X: Any, y: Any, **settings: Any) -> History:
         """The fit loop over this model (settings as :func:`steepest.train.loop.fit` takes them)."""

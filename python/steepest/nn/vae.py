@@ -276,14 +276,33 @@ class VAE(Sequential):
         self._warn_on_collapse(history)
         return history
 
-    def partial_fit(self, X: Any, y: Any = None, *, batch_size: int = 32, optimizer: Optional[Optimizer] = None, loss: str = "") -> float:
-        """One pass over the chunk ``X`` (and its classes ``y``), in order; returns its mean
-        negative ELBO. ``loss`` is the model's own and cannot be chosen."""
+    def partial_fit(
+        self,
+        X: Any,
+        y: Any = None,
+        *,
+        batch_size: int = 32,
+        optimizer: Optional[Optimizer] = None,
+        loss: str = "",
+        sample_weight: Any = None,
+        order: Any = None,
+        penalty_per_weight: bool = False,
+        metrics: bool = False,
+    ) -> Any:
+        """One pass over the chunk ``X`` (and its classes ``y``), in order (or in ``order``);
+        returns its mean negative ELBO (or, with ``metrics``, the dict fit logs for an
+        epoch). ``loss`` is the model's own and cannot be chosen, and a VAE takes no sample
+        weights (its KL term is a mean over the batch's rows)."""
         if loss:
             raise ValueError("a VAE's loss is its negative ELBO: choose reconstruction= when building it")
+        if sample_weight is not None:
+            raise ValueError("a VAE takes no sample_weight: its KL term is a mean over each batch's rows")
         X = self._check_data(X)
-        objective = Objective(loss_scale=self._loss_scale, kl_weight=self._kl_weight(0))
-        return loop.partial_fit(self, self._engine, self._state, X, X, batch_size=batch_size, optimizer=optimizer, loss=self._loss, objective=objective, conditions=self._classes(y, len(X), "y"))
+        objective = Objective(loss_scale=self._loss_scale, kl_weight=self._kl_weight(0), penalty_per_weight=bool(penalty_per_weight))
+        logs = loop.partial_fit(
+            self, self._engine, self._state, X, X, batch_size=batch_size, optimizer=optimizer, loss=self._loss, objective=objective, conditions=self._classes(y, len(X), "y"), order=order
+        )
+        return logs if metrics else logs["loss"]
 
     @property
     def _loss(self) -> str:

@@ -4,11 +4,11 @@
 changing one import; :class:`AutoencoderTransformer` compresses features inside pipelines.
 Needs scikit-learn (``pip install steepest[sklearn]``).
 
-Differences from scikit-learn, all raised as clear errors rather than silently changed:
-``solver="lbfgs"``, ``loss="poisson"``, ``sample_weight`` and sparse inputs are not
-supported. Computation is in ``dtype`` (float32 by default), and Ctrl-C during ``fit``
-stops at the next batch with the weights kept and raises KeyboardInterrupt (scikit-learn
-swallows it with a warning).
+They start from scikit-learn's initial weights, visit the rows in its order and take its
+steps, for every solver ("adam", "sgd", "lbfgs"), loss, ``sample_weight`` and sparse input:
+a float64 fit gives scikit-learn's ``coefs_`` to rounding. The one difference: Ctrl-C
+during ``fit`` stops at the next batch with the weights kept and raises KeyboardInterrupt
+(scikit-learn swallows it with a warning).
 
 Each estimator exports itself to ONNX (``to_onnx``), and once skl2onnx is imported,
 ``skl2onnx.to_onnx`` converts pipelines that hold one (see :mod:`steepest.export.skl2onnx`).

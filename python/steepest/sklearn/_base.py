@@ -1,11 +1,16 @@
 """What the scikit-learn estimators share: their parameters turned into a steepest model and
-optimizer, and scikit-learn's stochastic solver (``sklearn.neural_network``'s
-``_fit_stochastic``) replayed on the native training loop.
+optimizer, and scikit-learn's solvers replayed on the native training loop.
 
-Per epoch, scikit-learn's bookkeeping runs between the engine's epochs from a callback:
-``loss_curve_``, the ``tol`` / ``n_iter_no_change`` test on the training loss or on the
-validation score (``early_stopping``), the "invscaling" and "adaptive" learning rates, and the
-ConvergenceWarning when ``max_iter`` is reached.
+The stochastic solvers (``sklearn.neural_network``'s ``_fit_stochastic``) start from
+scikit-learn's initial weights, drawn from the same ``random_state``, visit the rows in the
+order its ``shuffle`` gives them and take the same steps: a float64 fit gives scikit-learn's
+``coefs_`` to rounding. Per epoch, scikit-learn's bookkeeping runs between the engine's epochs
+from a callback: ``loss_curve_``, the ``tol`` / ``n_iter_no_change`` test on the training
+loss or on the validation score (``early_stopping``), the "invscaling" and "adaptive" learning
+rates, and the ConvergenceWarning when ``max_iter`` is reached.
+
+"lbfgs" hands scikit-learn's packing of the coefficients to SciPy's L-BFGS-B, each loss and
+gradient one native pass over all rows (``Sequential.full_batch``).
 """
 
 from __future__ import annotations
@@ -20,13 +25,13 @@ import numpy as np
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, shuffle as shuffle_rows
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from steepest.runtime import get_num_threads, set_num_threads
 from steepest.nn import Dense, Sequential
-from steepest.train import SGD, Adam, Callback, Optimizer
-from steepest.sklearn._conventions import LossConvention, loss_convention
+from steepest.train import SGD, Adam, Callback, Optimizer, TrainingDivergedError, check_sample_weight
+from steepest.sklearn._conventions import LossConvention, loss_convention, reported_loss
 
 if TYPE_CHECKING:
     import onnx
@@ -37,13 +42,12 @@ if TYPE_CHECKING:
 #: scikit-learn's activation names (and steepest's "sigmoid") to the engine's.
 ENGINE_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu"}
 #: The engine's output activations by scikit-learn's names, for ``out_activation_``.
-SKLEARN_ACTIVATIONS = {"identity": "identity", "sigmoid": "logistic", "softmax": "softmax", "tanh": "tanh", "relu": "relu"}
+SKLEARN_ACTIVATIONS = {"identity": "identity", "sigmoid": "logistic", "softmax": "softmax", "tanh": "tanh", "relu": "relu", "exp": "exp"}
 
-LBFGS_UNSUPPORTED = (
-    "solver='lbfgs' is not supported: steepest trains with mini-batch gradient descent in its native "
-    "loop. Use solver='adam' (scikit-learn's default) or solver='sgd'; on small datasets where lbfgs "
-    "shines, raise max_iter or learning_rate_init instead."
-)
+#: The sparse formats the estimators take, as scikit-learn's: read natively as CSR rows.
+ACCEPT_SPARSE = ["csr", "csc"]
+# scikit-learn's words, which its tests match.
+NONFINITE_WEIGHTS = "Solver produced non-finite parameter weights. The input data may contain large values and need to be preprocessed."
 
 # scikit-learn's SGD stops lowering an "adaptive" learning rate below this (sklearn's
 # _stochastic_optimizers.SGDOptimizer.trigger_stopping).
@@ -74,17 +78,13 @@ class CurrentLearningRate:
 class _EpochBookkeeping(Callback):
     """Runs the estimator's per-epoch bookkeeping inside ``Sequential.fit``."""
 
-    def __init__(self, begin_epoch: Any, end_epoch: Any) -> None:
+    def __init__(self, end_epoch: Any) -> None:
         super().__init__()
-        self._begin_epoch = begin_epoch
         self._end_epoch = end_epoch
-
-    def on_epoch_begin(self, epoch: int, logs: Optional[Dict[str, Any]] = None) -> None:
-        self._begin_epoch()
 
     def on_epoch_end(self, epoch: int, logs: Optional[Dict[str, Any]] = None) -> None:
         assert self.model is not None and logs is not None
-        if self._end_epoch(logs["loss"]):
+        if self._end_epoch(logs):
             self.model.stop_training = True
 
 
@@ -119,6 +119,10 @@ class BaseMLP(BaseEstimator):
     """The parameters and training loop of :class:`MLPClassifier`, :class:`MLPRegressor` and
     :class:`AutoencoderTransformer`. Subclasses give the data checks, targets and model."""
 
+    #: Start from scikit-learn's initial weights (Glorot-uniform weights and biases from
+    #: ``random_state``); the autoencoder, with no scikit-learn twin, keeps steepest's.
+    _sklearn_initialisation = True
+
     # ----------------------------------------------------------------- parameters ----
 
     def _hidden_sizes(self) -> List[int]:
@@ -137,11 +141,14 @@ class BaseMLP(BaseEstimator):
             _require(name in ENGINE_ACTIVATIONS, f"unknown activation {name!r}; expected one of: identity, logistic, tanh, relu")
         return [ENGINE_ACTIVATIONS[name] for name in names]
 
+    def _solvers(self) -> Tuple[str, ...]:
+        return ("adam", "sgd", "lbfgs")
+
     def _check_parameters(self) -> None:
         """ValueError naming the first invalid parameter (scikit-learn checks at fit too)."""
         self._hidden_activations(len(self._hidden_sizes()))
-        _require(self.solver != "lbfgs", LBFGS_UNSUPPORTED)
-        _require(self.solver in ("sgd", "adam"), f"solver must be 'adam' or 'sgd', got {self.solver!r}")
+        solvers = self._solvers()
+        _require(self.solver in solvers, f"solver must be one of {', '.join(repr(s) for s in solvers)}, got {self.solver!r}")
         _require(_is_number(self.alpha) and self.alpha >= 0, f"alpha must be a number >= 0, got {self.alpha!r}")
         _require(_is_number(self.l1) and self.l1 >= 0, f"l1 must be a number >= 0, got {self.l1!r}")
         _require(
@@ -165,12 +172,25 @@ class BaseMLP(BaseEstimator):
             value = getattr(self, name)
             _require(_is_number(value) and 0 <= value < 1, f"{name} must be in [0, 1), got {value!r}")
         _require(_is_number(self.epsilon) and self.epsilon > 0, f"epsilon must be > 0, got {self.epsilon!r}")
-        _require(_is_int(self.n_iter_no_change) and self.n_iter_no_change >= 1, f"n_iter_no_change must be an int >= 1, got {self.n_iter_no_change!r}")
-        _require(self.dtype in ("float32", "float64", np.float32, np.float64), f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
+        _require(
+            (_is_int(self.n_iter_no_change) and self.n_iter_no_change >= 1) or self.n_iter_no_change == math.inf,
+            f"n_iter_no_change must be an int >= 1 or np.inf, got {self.n_iter_no_change!r}",
+        )
+        _require(_is_int(getattr(self, "max_fun", 1)) and getattr(self, "max_fun", 1) >= 1, f"max_fun must be an int >= 1, got {getattr(self, 'max_fun', None)!r}")
+        _require(
+            self.dtype is None or self.dtype in ("float32", "float64", np.float32, np.float64),
+            f"dtype must be None, 'float32' or 'float64', got {self.dtype!r}",
+        )
         _require(self.n_threads is None or (_is_int(self.n_threads) and self.n_threads >= 1), f"n_threads must be None or an int >= 1, got {self.n_threads!r}")
 
     def _numpy_dtype(self) -> type:
-        return np.float32 if np.dtype(self.dtype) == np.float32 else np.float64
+        """The precision a forced ``dtype`` asks for (float64 for None: see _data_dtype)."""
+        return np.float32 if self.dtype is not None and np.dtype(self.dtype) == np.float32 else np.float64
+
+    def _data_dtype(self) -> Any:
+        """What validate_data converts X to: scikit-learn's rule (float32 stays float32,
+        anything else becomes float64) unless ``dtype`` forces one."""
+        return (np.float64, np.float32) if self.dtype is None else self._numpy_dtype()
 
     def _batch_size(self, samples: int) -> int:
         if self.batch_size == "auto":
@@ -183,13 +203,15 @@ class BaseMLP(BaseEstimator):
     def _engine_rate(self, rate: float) -> float:
         return rate / self._convention.gradient_scale if self.solver == "sgd" else rate
 
-    def _new_optimizer(self, batch_size: int) -> Optimizer:
+    def _new_optimizer(self) -> Optimizer:
+        # The penalties are per unit of batch weight (penalty_per_weight), as scikit-learn's
+        # alpha / n: see _conventions.
         scale = self._convention.gradient_scale
-        l1, l2 = scale * self.l1 / batch_size, scale * self.alpha / batch_size
+        l1, l2 = scale * self.l1, scale * self.alpha
         if self.solver == "sgd":
             nesterov = bool(self.nesterovs_momentum) and self.momentum > 0
             return SGD(lr=self._rate, momentum=float(self.momentum), nesterov=nesterov, l1=l1, l2=l2)
-        return Adam(lr=self._rate, beta1=float(self.beta_1), beta2=float(self.beta_2), eps=float(self.epsilon) * scale, l1=l1, l2=l2)
+        return Adam(lr=self._rate, beta1=float(self.beta_1), beta2=float(self.beta_2), eps=float(self.epsilon) * scale, l1=l1, l2=l2, eps_before_correction=True)
 
     def _set_learning_rate(self, rate: float) -> None:
         self._learning_rate = rate
@@ -205,16 +227,22 @@ class BaseMLP(BaseEstimator):
         """``(outputs, output activation, engine loss)`` for these targets."""
         raise NotImplementedError
 
-    def _build_model(self, features: int, outputs: int, output_activation: str, seed: int) -> Sequential:
+    def _fit_weights(self, y: Any, sample_weight: Any, incremental: bool) -> Any:
+        """The rows' weights for training: ``sample_weight`` (the classifier multiplies in
+        its class weights)."""
+        return sample_weight
+
+    def _build_model(self, features: int, outputs: int, output_activation: str, seed: int, dtype: type) -> Sequential:
         hidden = self._hidden_sizes()
         widths = [features] + hidden
         activations = self._hidden_activations(len(hidden))
         layers = [Dense(a, b, act) for a, b, act in zip(widths[:-1], widths[1:], activations)]
         layers.append(Dense(widths[-1], outputs, output_activation))
-        return Sequential(layers, seed=seed, dtype=self._numpy_dtype())
+        return Sequential(layers, seed=seed, dtype=dtype)
 
-    def _validation_score(self, X: np.ndarray, y: Any) -> float:
-        """Higher is better; the early-stopping criterion (scikit-learn's ``_score``)."""
+    def _validation_score(self, output: np.ndarray, y: Any, sample_weight: Optional[np.ndarray]) -> float:
+        """Higher is better, from the model's output on the validation rows: the
+        early-stopping criterion (scikit-learn's ``_score``)."""
         raise NotImplementedError
 
     # ---------------------------------------------------------- fitted attributes ----
@@ -241,7 +269,7 @@ class BaseMLP(BaseEstimator):
                 return self.model_.predict(X)
         else:
             check_is_fitted(self)
-            X = validate_data(self, X, reset=False, dtype=self._numpy_dtype())
+            X = validate_data(self, X, reset=False, dtype=self.model_.dtype.type, accept_sparse=ACCEPT_SPARSE)
         with threads(self.n_threads):
             return self.model_.predict(X)
 
@@ -301,128 +329,254 @@ class BaseMLP(BaseEstimator):
         skl2onnx converter registered in steepest.sklearn)."""
         from steepest.export.onnx import Estimator
 
-        return Estimator(self._dense_layers(), np.dtype(self._numpy_dtype()), getattr(self, "classes_", None))
+        return Estimator(self._dense_layers(), self.model_.dtype, getattr(self, "classes_", None))
 
     # -------------------------------------------------------------------- training ----
 
-    def _fit(self, X: Any, y: Any, incremental: bool) -> "BaseMLP":
+    def _fit(self, X: Any, y: Any, incremental: bool, sample_weight: Any = None, validation_set: Optional[Tuple[Any, Any, Any]] = None) -> "BaseMLP":
         self._check_parameters()
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
+        if validation_set is not None and not self.early_stopping:
+            raise ValueError("X_val and y_val are the early-stopping validation set: set early_stopping=True to use them")
         first_pass = not hasattr(self, "model_") or (not self.warm_start and not incremental)
         X, y, targets = self._validate_fit_data(X, y, first_pass, incremental)
+        weights = self._fit_weights(y, sample_weight, incremental)
+        if weights is not None:
+            weights = check_sample_weight(weights, X.shape[0], X.dtype.type)
         outputs, output_activation, engine_loss = self._engine_output(targets)
+        # As scikit-learn: a fresh generator from random_state at each fit, drawn in its order
+        # (initial weights on the first pass, the early-stopping split, each epoch's shuffle).
         rng = check_random_state(self.random_state)
         if first_pass:
-            self._initialize(X.shape[1], outputs, output_activation, engine_loss, rng)
+            self._initialize(X.shape[1], outputs, output_activation, engine_loss, rng, X.dtype.type)
         elif self.model_.output_features != outputs:
             raise ValueError(f"the targets need {outputs} outputs but the fitted model has {self.model_.output_features}")
+        if X.dtype != self.model_.dtype:
+            X = X.astype(self.model_.dtype)
+            targets = targets if targets.dtype.kind == "i" else targets.astype(self.model_.dtype)
         with threads(self.n_threads):
-            if incremental:
-                self._partial_pass(X, targets, rng)
+            if self.solver == "lbfgs":
+                self._fit_lbfgs(X, targets, weights)
+            elif incremental:
+                self._partial_pass(X, targets, weights, rng)
             else:
-                self._fit_epochs(X, y, targets, rng)
+                self._fit_epochs(X, y, targets, weights, rng, validation_set)
+        if not all(np.isfinite(p).all() for p in self.coefs_ + self.intercepts_):
+            raise ValueError(NONFINITE_WEIGHTS)
         return self
 
-    def _initialize(self, features: int, outputs: int, output_activation: str, engine_loss: str, rng: np.random.RandomState) -> None:
-        self.model_ = self._build_model(features, outputs, output_activation, int(rng.randint(np.iinfo(np.int32).max)))
+    def _initialize(self, features: int, outputs: int, output_activation: str, engine_loss: str, rng: np.random.RandomState, dtype: type) -> None:
+        if self.dtype is not None:
+            dtype = self._numpy_dtype()
+        if self._sklearn_initialisation:
+            self.model_ = self._build_model(features, outputs, output_activation, 0, dtype)
+            self._draw_initial_weights(rng)
+        else:
+            self.model_ = self._build_model(features, outputs, output_activation, int(rng.randint(np.iinfo(np.int32).max)), dtype)
         self.n_outputs_ = outputs
         self.n_layers_ = len(self._hidden_sizes()) + 2
         self.out_activation_ = SKLEARN_ACTIVATIONS[output_activation]
         self._convention: LossConvention = loss_convention(engine_loss, outputs)
         self.n_iter_ = 0
         self.t_ = 0
+        self.history_: Optional[History] = None
+        self._optimizer: Optional[Optimizer] = None
+        if self.solver == "lbfgs":
+            return
         self.loss_curve_: List[float] = []
         self._no_improvement_count = 0
         if self.early_stopping:
             self.validation_scores_: Optional[List[float]] = []
+            self.validation_loss_curve_: Optional[List[float]] = []
             self.best_validation_score_: Optional[float] = -np.inf
             self.best_loss_: Optional[float] = None
         else:
             self.validation_scores_ = None
+            self.validation_loss_curve_ = None
             self.best_validation_score_ = None
             self.best_loss_ = np.inf
-        self.history_: Optional[History] = None
-        self._optimizer: Optional[Optimizer] = None
 
-    def _fit_epochs(self, X: np.ndarray, y: Any, targets: np.ndarray, rng: np.random.RandomState) -> None:
+    def _draw_initial_weights(self, rng: np.random.RandomState) -> None:
+        """scikit-learn's initialisation (Glorot & Bengio, 2010), drawn from ``rng`` in its
+        order: per layer the weights, then the biases, uniform in ±√(6 / (fan_in + fan_out)),
+        ±√(2 / ...) when the hidden activation is logistic. A list of activations uses 2 for
+        the layers into a logistic one."""
+        activations = [self.activation] * len(self._hidden_sizes()) if isinstance(self.activation, str) else list(self.activation)
+        for index, (weight, bias) in enumerate(zip(self.coefs_, self.intercepts_)):
+            fan_in, fan_out = weight.shape
+            logistic = self.activation in ("logistic", "sigmoid") if isinstance(self.activation, str) else index < len(activations) and activations[index] in ("logistic", "sigmoid")
+            bound = math.sqrt((2.0 if logistic else 6.0) / (fan_in + fan_out))
+            weight[...] = rng.uniform(-bound, bound, (fan_in, fan_out))
+            bias[...] = rng.uniform(-bound, bound, fan_out)
+
+    def _split_for_early_stopping(
+        self, X: np.ndarray, y: Any, targets: np.ndarray, weights: Optional[np.ndarray], rng: np.random.RandomState
+    ) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray], Tuple[np.ndarray, Any, np.ndarray, Optional[np.ndarray]]]:
+        """scikit-learn's held-out split: the same rows from the same generator, stratified
+        on its binarized labels when there is one output (binary classification)."""
+        stratify = None
+        if is_classifier(self) and self.n_outputs_ == 1:
+            stratify = self._label_binarizer.transform(y).astype(bool)
+        train, held_out = train_test_split(np.arange(X.shape[0]), random_state=rng, test_size=self.validation_fraction, stratify=stratify)
+        if len(held_out) < 2:
+            raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of your dataset.")
+        validation = (X[held_out], y[held_out], targets[held_out], None if weights is None else weights[held_out])
+        return X[train], targets[train], None if weights is None else weights[train], validation
+
+    def _given_validation_set(self, validation_set: Tuple[Any, Any, Any]) -> Tuple[np.ndarray, Any, np.ndarray, Optional[np.ndarray]]:
+        X_val, y_val, sample_weight_val = validation_set
+        if X_val is None or y_val is None:
+            raise ValueError("give both X_val and y_val")
+        X_val, y_val, targets_val = self._validate_validation_data(X_val, y_val)
+        weights_val = None if sample_weight_val is None else check_sample_weight(sample_weight_val, X_val.shape[0], X_val.dtype.type, "sample_weight_val")
+        return X_val, y_val, targets_val, weights_val
+
+    def _validate_validation_data(self, X: Any, y: Any) -> Tuple[np.ndarray, Any, np.ndarray]:
+        """A user's validation rows, checked as the training rows without refitting anything."""
+        raise NotImplementedError
+
+    def _fit_epochs(
+        self, X: np.ndarray, y: Any, targets: np.ndarray, weights: Optional[np.ndarray], rng: np.random.RandomState, validation_set: Optional[Tuple[Any, Any, Any]]
+    ) -> None:
         validation = None
         if self.early_stopping:
-            # scikit-learn stratifies only when there is one output (binary classification).
-            stratify = y if is_classifier(self) and self.n_outputs_ == 1 else None
-            train, held_out = train_test_split(np.arange(len(X)), random_state=rng, test_size=self.validation_fraction, stratify=stratify)
-            if len(held_out) < 2:
-                raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of your dataset.")
-            validation = (X[held_out], y[held_out])
-            X, targets = X[train], targets[train]
+            if validation_set is not None:
+                validation = self._given_validation_set(validation_set)
+            else:
+                X, targets, weights, validation = self._split_for_early_stopping(X, y, targets, weights, rng)
             self._best_parameters = self.model_.get_parameters()
-        samples = len(X)
+        samples = X.shape[0]
         batch_size = self._batch_size(samples)
         # A fit starts a new optimizer, as scikit-learn's does (warm_start keeps only weights).
         self._rate = CurrentLearningRate(0.0)
         self._set_learning_rate(float(self.learning_rate_init))
-        self._optimizer = self._new_optimizer(batch_size)
-        self._optimizer_batch_size = batch_size
-        batches = -(-samples // batch_size)
+        self._optimizer = self._new_optimizer()
         self.n_iter_ = 0
+        rows = np.arange(samples, dtype=np.int64)
 
-        def end_epoch(engine_loss: float) -> bool:
-            return self._end_epoch(engine_loss, samples, batches, validation, incremental=False)
+        def epoch_order(epoch: int) -> np.ndarray:
+            # scikit-learn shuffles the previous epoch's order, with sklearn.utils.shuffle.
+            nonlocal rows
+            rows = cast(np.ndarray, shuffle_rows(rows, random_state=rng))
+            return rows
 
-        with warnings.catch_warnings():
-            # The engine warns after 3 epochs of rising loss; mini-batch noise on a plateau
-            # does that, and scikit-learn's MLPs stay silent there (its conformance checks on
-            # random labels trip it). Divergence to NaN still raises.
-            warnings.filterwarnings("ignore", message=_RISING_LOSS_WARNING, category=RuntimeWarning)
-            self.history_ = self.model_.fit(
-                X,
-                targets,
-                epochs=int(self.max_iter),
-                batch_size=batch_size,
-                optimizer=self._optimizer,
-                loss=self._convention.engine_loss,
-                shuffle=bool(self.shuffle),
-                callbacks=[_EpochBookkeeping(self._begin_epoch, end_epoch)],
-                verbose=0,
-                diagnostics=bool(self.diagnostics),
-            )
+        def end_epoch(logs: Dict[str, Any]) -> bool:
+            return self._end_epoch(logs, samples, validation, incremental=False)
+
+        try:
+            with warnings.catch_warnings():
+                # The engine warns after 3 epochs of rising loss; mini-batch noise on a plateau
+                # does that, and scikit-learn's MLPs stay silent there (its conformance checks on
+                # random labels trip it).
+                warnings.filterwarnings("ignore", message=_RISING_LOSS_WARNING, category=RuntimeWarning)
+                self.history_ = self.model_.fit(
+                    X,
+                    targets,
+                    epochs=int(self.max_iter),
+                    batch_size=batch_size,
+                    optimizer=self._optimizer,
+                    loss=self._convention.engine_loss,
+                    shuffle=epoch_order if self.shuffle else False,
+                    callbacks=[_EpochBookkeeping(end_epoch)],
+                    verbose=0,
+                    diagnostics=bool(self.diagnostics),
+                    sample_weight=weights,
+                    penalty_per_weight=True,
+                )
+        except TrainingDivergedError:
+            if not self.early_stopping:
+                raise ValueError(NONFINITE_WEIGHTS) from None
+            # scikit-learn trains on with NaN weights, scoring NaN, until n_iter_no_change
+            # stops it; the native loop stops at the first non-finite batch, the model back
+            # to finite weights. Either way the best epoch's weights are kept.
+            self.n_iter_ += 1
+            self.loss_curve_.append(math.nan)
+            cast(List[float], self.validation_scores_).append(math.nan)
+            cast(List[float], self.validation_loss_curve_).append(math.nan)
         if self.early_stopping:
             self.model_.set_parameters(self._best_parameters)
 
-    def _partial_pass(self, X: np.ndarray, targets: np.ndarray, rng: np.random.RandomState) -> None:
-        samples = len(X)
+    def _partial_pass(self, X: np.ndarray, targets: np.ndarray, weights: Optional[np.ndarray], rng: np.random.RandomState) -> None:
+        samples = X.shape[0]
         batch_size = self._batch_size(samples)
         if self._optimizer is None:
+            # scikit-learn keeps its optimizer across partial_fit calls, batch size and all.
             self._rate = CurrentLearningRate(0.0)
             self._set_learning_rate(float(self.learning_rate_init))
-        if self._optimizer is None or self._optimizer_batch_size != batch_size:
-            # The penalties are per batch (see _conventions), so a new batch size needs them anew.
-            self._optimizer = self._new_optimizer(batch_size)
-            self._optimizer_batch_size = batch_size
-        if self.shuffle:
-            order = rng.permutation(samples)
-            X, targets = X[order], targets[order]
+            self._optimizer = self._new_optimizer()
+        order = shuffle_rows(np.arange(samples, dtype=np.int64), random_state=rng) if self.shuffle else None
         self.n_iter_ = 0
-        self._begin_epoch()
-        engine_loss = self.model_.partial_fit(X, targets, batch_size=batch_size, optimizer=self._optimizer, loss=self._convention.engine_loss)
-        self._end_epoch(engine_loss, samples, -(-samples // batch_size), None, incremental=True)
+        try:
+            logs = self.model_.partial_fit(
+                X, targets, batch_size=batch_size, optimizer=self._optimizer, loss=self._convention.engine_loss, sample_weight=weights, order=order, penalty_per_weight=True, metrics=True
+            )
+        except TrainingDivergedError:
+            raise ValueError(NONFINITE_WEIGHTS) from None
+        self._end_epoch(logs, samples, None, incremental=True)
 
-    def _begin_epoch(self) -> None:
-        """Computes the penalty scikit-learn adds to each batch's loss (times the batch size)
-        from the weights before the epoch: exact for full batches, and as close as the last
-        batch's weights would be otherwise."""
-        penalty = 0.0
+    def _fit_lbfgs(self, X: np.ndarray, targets: np.ndarray, weights: Optional[np.ndarray]) -> None:
+        """scikit-learn's ``_fit_lbfgs``: SciPy's L-BFGS-B over its packing of the parameters
+        (every layer's weights, then every layer's biases), with the same options."""
+        from scipy.optimize import minimize  # only this solver needs SciPy
+
+        loss_and_gradient, start = self._lbfgs_objective(X, targets, weights)
+        options: Dict[str, Any] = {"maxfun": int(self.max_fun), "maxiter": int(self.max_iter), "gtol": float(self.tol)}
+        if _scipy_takes_iprint():
+            options["iprint"] = 1 if self.verbose is True or self.verbose >= 1 else -1
+        result = minimize(loss_and_gradient, start, method="L-BFGS-B", jac=True, options=options)
+        if result.status != 0:
+            warnings.warn(
+                f"lbfgs failed to converge after {result.nit} iteration(s) (status={result.status}): {result.message}\n\n"
+                f"Increase the number of iterations (max_iter={self.max_iter}) or max_fun (max_fun={self.max_fun}), or scale the data.",
+                ConvergenceWarning,
+            )
+        self.n_iter_ = min(int(result.nit), int(self.max_iter))
+        self.loss_ = float(result.fun)
+        block = self.model_.get_parameters()
+        block[self._packing()] = result.x
+        self.model_.set_parameters(block)
+
+    def _lbfgs_objective(self, X: np.ndarray, targets: np.ndarray, weights: Optional[np.ndarray]) -> Tuple[Any, np.ndarray]:
+        """``(f, x0)``: scikit-learn's ``_loss_grad_lbfgs`` as a function of its packed
+        parameters (float64), each call one native pass over all rows, and the packed
+        current parameters."""
+        full_batch = self.model_.full_batch(X, targets, loss=self._convention.engine_loss, sample_weight=weights)
+        packing = self._packing()
+        coefficients = sum(weight.size for weight in self.coefs_)
+        total_weight = float(X.shape[0] if weights is None else weights.sum(dtype=np.float64))
+        block = self.model_.get_parameters()
+        convention = self._convention
+
+        def loss_and_gradient(packed: np.ndarray) -> Tuple[float, np.ndarray]:
+            block[packing] = packed
+            loss, gradient = full_batch(block)
+            # On scikit-learn's scale, plus its penalty alpha / (2 Σw) · ||W||² (and steepest's l1).
+            weights_part = packed[:coefficients]
+            penalty = 0.5 * self.alpha * float(weights_part @ weights_part) + self.l1 * float(np.abs(weights_part).sum())
+            packed_gradient = gradient[packing].astype(np.float64) / convention.gradient_scale
+            packed_gradient[:coefficients] += (self.alpha * weights_part + self.l1 * np.sign(weights_part)) / total_weight
+            return convention.reported_scale * loss + penalty / total_weight, packed_gradient
+
+        return loss_and_gradient, block[packing].astype(np.float64)
+
+    def _packing(self) -> np.ndarray:
+        """Where scikit-learn's packed vector (all weights, then all biases) sits in the
+        model's parameter block ([W0, b0, W1, b1, ...])."""
+        weights, biases, at = [], [], 0
         for weight in self.coefs_:
-            values = weight.astype(np.float64).ravel()
-            penalty += 0.5 * self.alpha * float(values @ values) + self.l1 * float(np.abs(values).sum())
-        self._epoch_penalty = penalty
+            weights.append(np.arange(at, at + weight.size))
+            at += weight.size
+            biases.append(np.arange(at, at + weight.shape[1]))
+            at += weight.shape[1]
+        return np.concatenate(weights + biases)
 
-    def _end_epoch(self, engine_loss: float, samples: int, batches: int, validation: Optional[Tuple[np.ndarray, Any]], incremental: bool) -> bool:
+    def _end_epoch(self, logs: Dict[str, Any], samples: int, validation: Optional[Tuple[np.ndarray, Any, np.ndarray, Optional[np.ndarray]]], incremental: bool) -> bool:
         """scikit-learn's bookkeeping after an epoch; True to stop training."""
         self.n_iter_ += 1
-        # scikit-learn averages batch losses weighted by batch size, each with penalty/batch
-        # size added: the penalty counts batches/samples times.
-        self.loss_ = self._convention.reported_scale * engine_loss + self._epoch_penalty * batches / samples
+        # scikit-learn's loss_: its scale of the mean loss, plus its penalty, which the engine
+        # applied as gradient_scale times scikit-learn's.
+        self.loss_ = self._convention.reported_scale * logs["loss"] + logs.get("penalty", 0.0) / self._convention.gradient_scale
         self.t_ += samples
         self.loss_curve_.append(self.loss_)
         if self.verbose:
@@ -441,12 +595,17 @@ class BaseMLP(BaseEstimator):
             )
         return False
 
-    def _update_no_improvement_count(self, validation: Optional[Tuple[np.ndarray, Any]]) -> None:
+    def _update_no_improvement_count(self, validation: Optional[Tuple[np.ndarray, Any, np.ndarray, Optional[np.ndarray]]]) -> None:
         # A validation set means early stopping: validation_scores_ and best_validation_score_
         # are set; without it best_loss_ is.
         if validation is not None:
-            score = self._validation_score(*validation)
+            X_val, y_val, targets_val, weights_val = validation
+            output = self.model_.predict(X_val)
+            finite = bool(np.isfinite(output).all())
+            score = self._validation_score(output, y_val, weights_val) if finite else math.nan
             cast(List[float], self.validation_scores_).append(score)
+            loss = reported_loss(self._convention, output, targets_val, weights_val) if finite else math.nan
+            cast(List[float], self.validation_loss_curve_).append(loss)
             if self.verbose:
                 print(f"Validation score: {score:f}")
             if score < self.best_validation_score_ + self.tol:
@@ -480,3 +639,11 @@ class BaseMLP(BaseEstimator):
         if self.verbose:
             print(message + f" Setting learning rate to {self._learning_rate:f}")
         return False
+
+
+def _scipy_takes_iprint() -> bool:
+    """SciPy's L-BFGS-B ignores iprint from 1.15 on (and warns that it does)."""
+    import scipy
+
+    major, minor = (int(part) for part in scipy.__version__.split(".")[:2])
+    return (major, minor) < (1, 15)

@@ -16,6 +16,9 @@ With ``s`` = engine gradient / scikit-learn gradient, scikit-learn's step is the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -38,4 +41,30 @@ def loss_convention(engine_loss: str, outputs: int) -> LossConvention:
         return LossConvention("binary_cross_entropy", 1.0 / outputs, float(outputs))
     if engine_loss == "softmax_cross_entropy":
         return LossConvention("softmax_cross_entropy", 1.0, 1.0)
+    if engine_loss == "poisson":
+        # Engine: mean of the half deviance over n·k elements, gradient (exp(z) - y)/(n·k);
+        # scikit-learn: summed over outputs, mean over samples, gradient (exp(z) - y)/n.
+        return LossConvention("poisson", 1.0 / outputs, float(outputs))
     raise ValueError(f"no scikit-learn convention for loss {engine_loss!r}")
+
+
+def reported_loss(convention: LossConvention, output: np.ndarray, targets: np.ndarray, sample_weight: Optional[np.ndarray]) -> float:
+    """The loss of the model's ``output`` (probabilities, predictions or means) against the
+    engine ``targets`` on scikit-learn's scale of ``loss_`` without its penalty: half the
+    squared error averaged over samples and outputs; the log loss and half the Poisson
+    deviance summed over outputs and averaged over samples; each average weighted by
+    ``sample_weight``. Probabilities are clipped to [eps, 1 - eps] as scikit-learn does."""
+    eps = np.finfo(output.dtype).eps
+    output = output.astype(np.float64)
+    if convention.engine_loss == "mse":
+        per_sample = 0.5 * np.mean((targets - output) ** 2, axis=1)
+    elif convention.engine_loss == "poisson":
+        ratio = np.divide(targets, output, out=np.ones_like(output), where=targets > 0)
+        per_sample = np.sum(targets * np.log(ratio) - targets + output, axis=1)
+    else:
+        p = np.clip(output, eps, 1 - eps)
+        if convention.engine_loss == "softmax_cross_entropy":
+            per_sample = -np.log(p[np.arange(len(p)), targets])
+        else:
+            per_sample = -np.sum(targets * np.log(p) + (1 - targets) * np.log(1 - p), axis=1)
+    return float(np.average(per_sample, weights=sample_weight))

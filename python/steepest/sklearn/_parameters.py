@@ -2,12 +2,12 @@
 targets), kept in one place so the docstrings cannot drift apart."""
 
 SOLVER_PARAMETERS = """\
-    solver : {"adam", "sgd"}, default "adam"
-        "lbfgs" (which scikit-learn also offers) raises ValueError: steepest trains with
-        mini-batch gradient descent only.
+    solver : {"adam", "sgd", "lbfgs"}, default "adam"
+        "lbfgs" is SciPy's L-BFGS-B over all rows at once, as scikit-learn drives it (no
+        ``partial_fit`` then); ``max_iter`` counts its iterations and ``tol`` is its gtol.
     alpha : float, default 0.0001
         L2 penalty, scaled as scikit-learn's (``alpha · ||W||² / 2`` per batch, divided by the
-        batch size).
+        batch's total sample weight: its size without ``sample_weight``).
     batch_size : int or "auto", default "auto"
         ``min(200, n_samples)`` for "auto"; larger values are clipped with a warning.
     learning_rate : {"constant", "invscaling", "adaptive"}, default "constant"
@@ -36,13 +36,14 @@ SOLVER_PARAMETERS = """\
     validation_fraction : float, default 0.1
     beta_1, beta_2, epsilon : float, default 0.9, 0.999, 1e-8
         Adam's parameters.
-    n_iter_no_change : int, default 10
+    n_iter_no_change : int or np.inf, default 10
     l1 : float, default 0
         L1 penalty on the weights, scaled like ``alpha`` (``l1 · |W|`` per batch, divided by
         the batch size). Not in scikit-learn.
-    dtype : {"float32", "float64"}, default "float32"
-        The precision of every computation; inputs are converted to it and outputs are in
-        it (never silently upcast). scikit-learn computes in the input's dtype.
+    dtype : {None, "float32", "float64"}, default None
+        The precision of every computation. None follows scikit-learn: float32 data trains in
+        float32, any other data in float64. "float32" forces the faster float32 path (inputs
+        converted, outputs in float32).
     n_threads : int or None, default None
         Threads for fit and predict (process-wide while they run); None keeps
         :func:`steepest.set_num_threads`'s setting. Results do not depend on it.
@@ -54,7 +55,7 @@ SOLVER_PARAMETERS = """\
 #: scikit-learn's MLPs have it; the autoencoder, which has no scikit-learn twin, does not.
 MAX_FUN_PARAMETER = """\
     max_fun : int, default 15000
-        Accepted for compatibility and ignored: only lbfgs uses it.
+        With "lbfgs": the most loss and gradient evaluations.
 """
 
 FITTED_ATTRIBUTES = """\
@@ -66,6 +67,9 @@ FITTED_ATTRIBUTES = """\
         None with ``early_stopping``.
     validation_scores_ : list of float or None
         With ``early_stopping``: the held-out score after each epoch.
+    validation_loss_curve_ : list of float or None
+        With ``early_stopping``: the held-out loss after each epoch, on ``loss_``'s scale
+        without the penalty (not in scikit-learn).
     best_validation_score_ : float or None
     n_iter_ : int
         Epochs run by the last fit.

@@ -124,6 +124,12 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         """One epoch over ``X``."""
         return self._fit(X, None, incremental=True)
 
+    # No scikit-learn twin to match: steepest's initialisation, and the stochastic solvers.
+    _sklearn_initialisation = False
+
+    def _solvers(self) -> Tuple[str, ...]:
+        return ("adam", "sgd")
+
     def _check_parameters(self) -> None:
         if not isinstance(self.n_components, int) or isinstance(self.n_components, bool) or self.n_components < 1:
             raise ValueError(f"n_components must be an int >= 1, got {self.n_components!r}")
@@ -141,18 +147,18 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     def _engine_output(self, targets: np.ndarray) -> Tuple[int, str, str]:
         return targets.shape[1], ENGINE_ACTIVATIONS[self.output_activation], "mse"
 
-    def _build_model(self, features: int, outputs: int, output_activation: str, seed: int) -> Sequential:
+    def _build_model(self, features: int, outputs: int, output_activation: str, seed: int, dtype: type) -> Sequential:
         return Autoencoder(
             [features, *self._hidden_sizes(), self.n_components],
             activation=ENGINE_ACTIVATIONS[self.activation],
             latent_activation=ENGINE_ACTIVATIONS[self.latent_activation],
             output_activation=output_activation,
             seed=seed,
-            dtype=self._numpy_dtype(),
+            dtype=dtype,
         )
 
-    def _validation_score(self, X: np.ndarray, y: Any) -> float:
-        return -float(np.mean(self.model_.reconstruction_error(X)))
+    def _validation_score(self, output: np.ndarray, y: Any, sample_weight: Optional[np.ndarray]) -> float:
+        return -float(np.average(np.mean((output.astype(np.float64) - y) ** 2, axis=1), weights=sample_weight))
 
     @property
     def _n_features_out(self) -> int:
@@ -186,7 +192,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         # The transformer's graph is its transform: the encoder.
         from steepest.export.onnx import Estimator
 
-        return Estimator([layer for layer in self.model_.encoder.layers if isinstance(layer, Dense)], np.dtype(self._numpy_dtype()))
+        return Estimator([layer for layer in self.model_.encoder.layers if isinstance(layer, Dense)], self.model_.dtype)
 
     def score(self, X: Any, y: Any = None) -> float:
         """The mean of :meth:`score_samples`: minus the mean reconstruction error."""

@@ -8,10 +8,12 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from steepest.sklearn._base import BaseMLP
+from steepest.sklearn._base import ACCEPT_SPARSE, BaseMLP
 from steepest.sklearn._parameters import FITTED_ATTRIBUTES, MAX_FUN_PARAMETER, SOLVER_PARAMETERS
 
 
@@ -30,6 +32,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         Of the hidden layers: "identity", "logistic" (or "sigmoid"), "tanh", "relu"; a list
         gives one per hidden layer (not in scikit-learn).
 {solver_parameters}
+    class_weight : dict, "balanced" or None, default None
+        Weights of the classes (not in scikit-learn's MLPClassifier; its issue 9113):
+        each training row's weight is multiplied by its class's, ``{label: weight}`` or
+        "balanced" (``n_samples / (n_classes · count of the class)`` in the ``y`` given to
+        ``fit``). Single-label targets only; "balanced" is refused by ``partial_fit``,
+        whose chunks would each balance differently.
+
     Attributes
     ----------
     classes_ : ndarray
@@ -39,7 +48,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     >>> from sklearn.datasets import load_iris
     >>> from steepest.sklearn import MLPClassifier
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=300, random_state=0)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=600, random_state=0)
     >>> clf.fit(X, y).score(X, y) > 0.9
     True
     >>> clf.predict_proba(X[:2]).shape
@@ -73,9 +82,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         n_iter_no_change: int = 10,
         max_fun: int = 15000,
         l1: float = 0.0,
-        dtype: Any = "float32",
+        dtype: Any = None,
         n_threads: Optional[int] = None,
         diagnostics: bool = False,
+        class_weight: Any = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -104,24 +114,66 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.dtype = dtype
         self.n_threads = n_threads
         self.diagnostics = diagnostics
+        self.class_weight = class_weight
 
-    def fit(self, X: Any, y: Any) -> "MLPClassifier":
+    def fit(self, X: Any, y: Any, sample_weight: Any = None, *, X_val: Any = None, y_val: Any = None, sample_weight_val: Any = None) -> "MLPClassifier":
         """Train on ``X`` and labels ``y`` (a label vector, or an indicator matrix for
-        multi-label classification)."""
-        return self._fit(X, y, incremental=False)
+        multi-label classification), each row weighted by ``sample_weight`` (scikit-learn's
+        semantics: the loss is the weighted mean, the L2 penalty divided by the sum of the
+        weights). With ``early_stopping``, ``X_val`` and ``y_val`` (and
+        ``sample_weight_val``) are the held-out rows instead of a ``validation_fraction`` of
+        ``X`` (not in scikit-learn; its issue 18748)."""
+        validation = None if X_val is None and y_val is None else (X_val, y_val, sample_weight_val)
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight, validation_set=validation)
 
-    def partial_fit(self, X: Any, y: Any, classes: Optional[Any] = None) -> "MLPClassifier":
-        """One epoch over ``(X, y)``; ``classes`` (all labels) is required on the first call."""
+    def _can_partial_fit(self) -> bool:
+        return self.solver != "lbfgs"
+
+    @available_if(_can_partial_fit)
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Optional[Any] = None) -> "MLPClassifier":
+        """One epoch over ``(X, y)``; ``classes`` (all labels) is required on the first call.
+        Not available with ``solver="lbfgs"``, as in scikit-learn."""
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):
                 self._label_binarizer.fit(y)
             else:
                 self._label_binarizer.fit(classes)
-        return self._fit(X, y, incremental=True)
+        return self._fit(X, y, incremental=True, sample_weight=sample_weight)
+
+    def _fit_weights(self, y: Any, sample_weight: Any, incremental: bool) -> Any:
+        if self.class_weight is None:
+            return sample_weight
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            raise ValueError("class_weight is for single-label targets; weight multi-label rows with sample_weight")
+        if incremental and isinstance(self.class_weight, str):
+            raise ValueError("class_weight='balanced' would balance each partial_fit chunk differently; give a dict of the classes' weights")
+        if not (self.class_weight == "balanced" or isinstance(self.class_weight, dict)):
+            raise ValueError(f"class_weight must be None, 'balanced' or a dict of label: weight, got {self.class_weight!r}")
+        weights = compute_sample_weight(self.class_weight, y)
+        return weights if sample_weight is None else weights * np.asarray(sample_weight, dtype=np.float64)
+
+    def _validate_validation_data(self, X: Any, y: Any) -> Tuple[np.ndarray, Any, np.ndarray]:
+        X = validate_data(self, X, reset=False, dtype=self.model_.dtype.type, accept_sparse=ACCEPT_SPARSE)
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if len(y) != X.shape[0]:
+            raise ValueError(f"y_val has {len(y)} rows but X_val has {X.shape[0]}")
+        unknown = np.setdiff1d(unique_labels(y), self.classes_)
+        if unknown.size:
+            raise ValueError(f"y_val has classes not seen in y: {unknown}")
+        return X, y, self._engine_targets(y, self.model_.dtype.type)
+
+    def _engine_targets(self, y: Any, dtype: type) -> np.ndarray:
+        indicator = self._label_binarizer.transform(y)
+        if self._label_binarizer.y_type_ == "multiclass":
+            # Integer labels: the engine's softmax cross entropy takes them without one-hot rows.
+            return cast(np.ndarray, np.argmax(indicator, axis=1).astype(np.int64))
+        return np.ascontiguousarray(indicator, dtype=dtype)
 
     def _validate_fit_data(self, X: Any, y: Any, reset: bool, incremental: bool) -> Tuple[np.ndarray, Any, np.ndarray]:
-        X, y = validate_data(self, X, y, multi_output=True, dtype=self._numpy_dtype(), reset=reset)
+        X, y = validate_data(self, X, y, multi_output=True, dtype=self._data_dtype(), reset=reset, accept_sparse=ACCEPT_SPARSE)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
@@ -141,11 +193,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                     )
             elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
                 raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. 'y' has {classes}.")
-        indicator = self._label_binarizer.transform(y)
-        if self._label_binarizer.y_type_ == "multiclass":
-            # Integer labels: the engine's softmax cross entropy takes them without one-hot rows.
-            return X, y, np.argmax(indicator, axis=1).astype(np.int64)
-        return X, y, np.ascontiguousarray(indicator, dtype=self._numpy_dtype())
+        return X, y, self._engine_targets(y, X.dtype.type)
 
     def _engine_output(self, targets: np.ndarray) -> Tuple[int, str, str]:
         if targets.ndim == 1:
@@ -163,11 +211,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             output = output.ravel()
         return cast(np.ndarray, self._label_binarizer.inverse_transform(output))
 
-    def _validation_score(self, X: np.ndarray, y: Any) -> float:
-        output = self.model_.predict(X)
-        if not np.isfinite(output).all():
-            return float("nan")
-        return float(accuracy_score(y, self._labels(output)))
+    def _validation_score(self, output: np.ndarray, y: Any, sample_weight: Optional[np.ndarray]) -> float:
+        return float(accuracy_score(y, self._labels(output), sample_weight=sample_weight))
 
     def predict(self, X: Any) -> np.ndarray:
         """The predicted class of each row (an indicator row for multi-label targets)."""
@@ -189,6 +234,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
+        tags.input_tags.sparse = True
         return tags
 
 

@@ -7,9 +7,10 @@ from typing import Any, Optional, Sequence, Tuple, Union, cast
 import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from steepest.sklearn._base import BaseMLP
+from steepest.sklearn._base import ACCEPT_SPARSE, BaseMLP
 from steepest.sklearn._parameters import FITTED_ATTRIBUTES, MAX_FUN_PARAMETER, SOLVER_PARAMETERS
 
 
@@ -18,13 +19,14 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     ``sklearn.neural_network.MLPRegressor``: the same parameters, defaults and fitted
     attributes; training runs in steepest's native loop.
 
-    Trains an identity output on the squared error; ``y`` may have several columns
-    (multi-output regression).
+    Trains an identity output on the squared error, or an exponential output on half the
+    Poisson deviance; ``y`` may have several columns (multi-output regression).
 
     Parameters
     ----------
-    loss : {"squared_error"}, default "squared_error"
-        scikit-learn's "poisson" raises ValueError (the engine has no exponential output).
+    loss : {"squared_error", "poisson"}, default "squared_error"
+        "poisson" predicts ``exp`` of the last layer (a mean, for counts or rates) and needs
+        ``y >= 0``.
     hidden_layer_sizes : int or tuple of int, default (100,)
     activation : str or list of str, default "relu"
         Of the hidden layers: "identity", "logistic" (or "sigmoid"), "tanh", "relu"; a list
@@ -73,7 +75,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         n_iter_no_change: int = 10,
         max_fun: int = 15000,
         l1: float = 0.0,
-        dtype: Any = "float32",
+        dtype: Any = None,
         n_threads: Optional[int] = None,
         diagnostics: bool = False,
     ) -> None:
@@ -106,34 +108,64 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         self.n_threads = n_threads
         self.diagnostics = diagnostics
 
-    def fit(self, X: Any, y: Any) -> "MLPRegressor":
-        """Train on ``X`` and targets ``y`` (a vector, or a matrix for several outputs)."""
-        return self._fit(X, y, incremental=False)
+    def fit(self, X: Any, y: Any, sample_weight: Any = None, *, X_val: Any = None, y_val: Any = None, sample_weight_val: Any = None) -> "MLPRegressor":
+        """Train on ``X`` and targets ``y`` (a vector, or a matrix for several outputs), each
+        row weighted by ``sample_weight`` (scikit-learn's semantics: the loss is the weighted
+        mean, the L2 penalty divided by the sum of the weights). With ``early_stopping``,
+        ``X_val`` and ``y_val`` (and ``sample_weight_val``) are the held-out rows instead of
+        a ``validation_fraction`` of ``X`` (not in scikit-learn; its issue 18748)."""
+        validation = None if X_val is None and y_val is None else (X_val, y_val, sample_weight_val)
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight, validation_set=validation)
 
-    def partial_fit(self, X: Any, y: Any) -> "MLPRegressor":
-        """One epoch over ``(X, y)``."""
-        return self._fit(X, y, incremental=True)
+    def _can_partial_fit(self) -> bool:
+        return self.solver != "lbfgs"
+
+    @available_if(_can_partial_fit)
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> "MLPRegressor":
+        """One epoch over ``(X, y)``. Not available with ``solver="lbfgs"``, as in
+        scikit-learn."""
+        return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
     def _check_parameters(self) -> None:
-        if self.loss != "squared_error":
-            raise ValueError(f"loss must be 'squared_error', got {self.loss!r} (scikit-learn's 'poisson' is not supported)")
+        if self.loss not in ("squared_error", "poisson"):
+            raise ValueError(f"loss must be 'squared_error' or 'poisson', got {self.loss!r}")
         super()._check_parameters()
 
-    def _validate_fit_data(self, X: Any, y: Any, reset: bool, incremental: bool) -> Tuple[np.ndarray, Any, np.ndarray]:
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=self._numpy_dtype(), reset=reset)
+    def _targets(self, X: np.ndarray, y: Any) -> np.ndarray:
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and (np.asarray(y) < 0).any():
+            raise ValueError("loss='poisson' needs y >= 0 (counts or rates)")
         targets = y.reshape(-1, 1) if y.ndim == 1 else y
-        return X, y, np.ascontiguousarray(targets, dtype=self._numpy_dtype())
+        return np.ascontiguousarray(targets, dtype=X.dtype)
+
+    def _validate_fit_data(self, X: Any, y: Any, reset: bool, incremental: bool) -> Tuple[np.ndarray, Any, np.ndarray]:
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=self._data_dtype(), reset=reset, accept_sparse=ACCEPT_SPARSE)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y, self._targets(X, y)
+
+    def _validate_validation_data(self, X: Any, y: Any) -> Tuple[np.ndarray, Any, np.ndarray]:
+        X = validate_data(self, X, reset=False, dtype=self.model_.dtype.type, accept_sparse=ACCEPT_SPARSE)
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if len(y) != X.shape[0]:
+            raise ValueError(f"y_val has {len(y)} rows but X_val has {X.shape[0]}")
+        return X, y, self._targets(X, y)
 
     def _engine_output(self, targets: np.ndarray) -> Tuple[int, str, str]:
+        if self.loss == "poisson":
+            return targets.shape[1], "exp", "poisson"
         return targets.shape[1], "identity", "mse"
 
-    def _validation_score(self, X: np.ndarray, y: Any) -> float:
-        output = self.model_.predict(X)
-        if not np.isfinite(output).all():
-            return float("nan")
-        return float(r2_score(y, output.ravel() if self.n_outputs_ == 1 else output))
+    def _validation_score(self, output: np.ndarray, y: Any, sample_weight: Optional[np.ndarray]) -> float:
+        return float(r2_score(y, output.ravel() if self.n_outputs_ == 1 else output, sample_weight=sample_weight))
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     def predict(self, X: Any) -> np.ndarray:
         """The predicted targets: ``(n_samples,)``, or ``(n_samples, n_outputs)`` for several."""

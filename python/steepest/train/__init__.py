@@ -6,6 +6,7 @@ from steepest.train.errors import TrainingDivergedError
 from steepest.train.history import History
 from steepest.train.optimizers import SGD, Adam, Optimizer
 from steepest.train.schedules import CosineDecay, ExponentialDecay, StepDecay
+from steepest.train.targets import check_sample_weight
 
 __all__ = [
     "SGD",
@@ -19,4 +20,5 @@ __all__ = [
     "ReduceLROnPlateau",
     "StepDecay",
     "TrainingDivergedError",
+    "check_sample_weight",
 ]

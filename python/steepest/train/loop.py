@@ -7,13 +7,13 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from steepest._validation import as_matrix, positive_int
+from steepest._validation import SparseRows, as_input, positive_int
 from steepest._warnings import warn
-from steepest.engine import Engine, RunResult, Trainer
+from steepest.engine import Engine, Rows, RunResult, Trainer
 from steepest.train.callbacks import Callback
 from steepest.train.errors import diverged
 from steepest.train.history import History
@@ -22,7 +22,7 @@ from steepest.train.optimizers import SGD, Optimizer
 from steepest.train.progress import Progress
 from steepest.train.protocol import Model
 from steepest.train.state import TrainingState
-from steepest.train.targets import Targets, check_loss, prepare_targets
+from steepest.train.targets import Targets, check_loss, check_sample_weight, prepare_targets
 
 # A chunk of batches should take about this long: short enough for a live progress bar and
 # a prompt Ctrl-C, long enough that returning to Python costs nothing measurable.
@@ -42,6 +42,7 @@ class _Totals:
     loss_sum: float = 0.0
     reconstruction_sum: float = 0.0
     kl_sum: float = 0.0
+    penalty_sum: float = 0.0
     samples: int = 0
     judged: int = 0
     correct: int = 0
@@ -55,6 +56,7 @@ class _Totals:
         self.loss_sum += result.loss_sum
         self.reconstruction_sum += result.reconstruction_sum
         self.kl_sum += result.kl_sum
+        self.penalty_sum += result.penalty_sum
         self.samples += result.samples
         self.judged += result.judged
         self.correct += result.correct
@@ -64,7 +66,7 @@ class _Batches:
     """Runs an epoch's batches through a trainer in chunks sized to take about
     _CHUNK_SECONDS (the size learnt from the chunks before), calling back after each."""
 
-    def __init__(self, trainer: Trainer, X: np.ndarray, targets: Targets, batch_size: int, every_n: int = 0) -> None:
+    def __init__(self, trainer: Trainer, X: Rows, targets: Targets, batch_size: int, every_n: int = 0) -> None:
         self.trainer, self.X, self.targets = trainer, X, targets
         self.count = math.ceil(len(X) / batch_size)
         self.every_n = every_n
@@ -92,11 +94,13 @@ class _Batches:
         return totals
 
 
-def _split_validation(X: np.ndarray, targets: Targets, validation_split: float) -> Tuple[np.ndarray, Targets, Optional[np.ndarray], Optional[Targets]]:
+def _split_validation(X: Rows, targets: Targets, validation_split: float) -> Tuple[Rows, Targets, Optional[Rows], Optional[Targets]]:
     if not (isinstance(validation_split, (int, float)) and 0 <= validation_split < 1):
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
     if validation_split == 0:
         return X, targets, None, None
+    if isinstance(X, SparseRows):
+        raise ValueError("validation_split takes dense X; for sparse X give validation_data")
     # The last rows, before any shuffling (Keras's convention): the same rows every epoch.
     held_out = int(round(len(X) * validation_split))
     if held_out < 1 or held_out >= len(X):
@@ -107,8 +111,11 @@ def _split_validation(X: np.ndarray, targets: Targets, validation_split: float) 
 
 def _metrics(totals: _Totals, objective: Objective) -> Dict[str, float]:
     """Loss, and accuracy for classification losses (or the reconstruction and the KL
-    divergence, per sample, for a model with a KL term), as fit reports them."""
+    divergence, per sample, for a model with a KL term), as fit reports them; and the
+    optimizer's penalty per sample when it has one."""
     metrics = {"loss": totals.mean_loss}
+    if totals.penalty_sum:
+        metrics["penalty"] = totals.penalty_sum / max(1, totals.samples)
     if objective.kl_weight is not None:
         metrics["reconstruction"] = totals.reconstruction_sum / max(1, totals.samples)
         metrics["kl"] = totals.kl_sum / max(1, totals.samples)
@@ -121,14 +128,14 @@ def fit(
     model: Model,
     engine: Engine,
     state: TrainingState,
-    X: np.ndarray,
+    X: Any,
     y: object,
     *,
     epochs: int,
     batch_size: int,
     optimizer: Optional[Optimizer],
     loss: str,
-    shuffle: bool,
+    shuffle: Union[bool, Callable[[int], np.ndarray]],
     validation_data: Optional[Sequence[object]],
     validation_split: float,
     callbacks: Sequence[Callback],
@@ -136,13 +143,16 @@ def fit(
     diagnostics: bool,
     objective: Objective = Objective(),
     conditions: Optional[np.ndarray] = None,
+    sample_weight: Optional[object] = None,
 ) -> History:
     """Train ``model`` (whose parameters are ``engine``'s) for ``epochs`` epochs: see
     :meth:`steepest.Sequential.fit`. The History is also kept in ``state``, whole or (after
     Ctrl-C) up to the last finished epoch.
 
-    A conditional model gives each row's class in ``conditions``, and its validation data
-    as a triple (X_val, y_val, classes_val)."""
+    ``shuffle`` may also be a function of the epoch (counted from 0 in this fit) that gives
+    its order of the rows, a permutation of ``range(len(X))`` (a caller replaying another
+    library's shuffles). A conditional model gives each row's class in ``conditions``, and
+    its validation data as a triple (X_val, y_val, classes_val)."""
     with engine.training():
         epochs = positive_int(epochs, "epochs")
         batch_size = positive_int(batch_size, "batch_size")
@@ -155,9 +165,10 @@ def fit(
             if not isinstance(callback, Callback):
                 raise TypeError(f"callbacks must be steepest.Callback instances, got {type(callback).__name__}")
 
-        X = as_matrix(X, "X", model.dtype.type, features=model.input_features)
+        X = as_input(X, "X", model.dtype.type, features=model.input_features)
         targets = prepare_targets(model, loss, y, len(X))
         targets.conditions = conditions
+        targets.weights = check_sample_weight(sample_weight, len(X), model.dtype.type)
         X, targets, X_val, targets_val = _split_validation(X, targets, validation_split)
         if validation_data is not None:
             if X_val is not None:
@@ -165,7 +176,7 @@ def fit(
             pair = 2 if conditions is None else 3
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != pair:
                 raise ValueError("validation_data must be a pair (X_val, y_val)" if pair == 2 else "validation_data must be (X_val, y_val, classes of the rows)")
-            X_val = as_matrix(validation_data[0], "validation X", model.dtype.type, features=model.input_features)
+            X_val = as_input(validation_data[0], "validation X", model.dtype.type, features=model.input_features)
             targets_val = prepare_targets(model, loss, validation_data[1], len(X_val), name="validation y")
             if conditions is not None:
                 targets_val.conditions = validation_data[2]
@@ -177,7 +188,16 @@ def fit(
         # model's whole life, so the same model, data and settings replay bit for bit, and
         # fit(epochs=2) shuffles as fit(epochs=1) twice does.
         dropout_seed = np.random.SeedSequence([model.seed, state.epochs_trained, 1]).generate_state(1, np.uint64)[0]
-        trainer = engine.trainer(batch_size, loss, optimizer.engine_settings(), int(dropout_seed), diagnostics, loss_scale=objective.loss_scale, noise=objective.noise)
+        trainer = engine.trainer(
+            batch_size,
+            loss,
+            optimizer.engine_settings(),
+            int(dropout_seed),
+            diagnostics,
+            loss_scale=objective.loss_scale,
+            noise=objective.noise,
+            penalty_per_weight=objective.penalty_per_weight,
+        )
         every_n = min([c.every_n_batches for c in callbacks if c.every_n_batches > 0], default=0)
         batches = _Batches(trainer, X, targets, batch_size, every_n)
         history = History()
@@ -193,7 +213,9 @@ def fit(
                 lr = optimizer.learning_rate(epoch) * math.prod(c.learning_rate_factor() for c in callbacks)
                 if objective.kl_weight is not None:
                     trainer.set_kl_weight(objective.kl_weight(state.epochs_trained))
-                if shuffle:
+                if callable(shuffle):
+                    order = _given_order(shuffle(epoch), samples)
+                elif shuffle:
                     order = np.random.default_rng([model.seed, state.epochs_trained]).permutation(samples).astype(np.int64)
                 else:
                     order = np.arange(samples, dtype=np.int64)
@@ -255,7 +277,7 @@ def partial_fit(
     model: Model,
     engine: Engine,
     state: TrainingState,
-    X: np.ndarray,
+    X: Any,
     y: object,
     *,
     batch_size: int,
@@ -263,27 +285,44 @@ def partial_fit(
     loss: str,
     objective: Objective = Objective(),
     conditions: Optional[np.ndarray] = None,
-) -> float:
-    """One pass over the chunk ``(X, y)`` in order: see :meth:`steepest.Sequential.partial_fit`."""
+    sample_weight: Optional[object] = None,
+    order: Optional[np.ndarray] = None,
+) -> Dict[str, float]:
+    """One pass over the chunk ``(X, y)`` in order (or in ``order``, a permutation of its
+    rows): see :meth:`steepest.Sequential.partial_fit`. Returns the pass's metrics as fit
+    logs an epoch's (its mean loss, and the penalty per sample if any)."""
     with engine.training():
         optimizer = _optimizer(optimizer)
         loss = check_loss(model, loss)
-        X = as_matrix(X, "X", model.dtype.type, features=model.input_features)
+        X = as_input(X, "X", model.dtype.type, features=model.input_features)
         targets = prepare_targets(model, loss, y, len(X))
         targets.conditions = conditions
+        targets.weights = check_sample_weight(sample_weight, len(X), model.dtype.type)
         batch_size = min(positive_int(batch_size, "batch_size"), len(X))
         # The learning rate goes to each run, so a schedule keeps the optimizer's state.
         settings = optimizer.engine_settings()
-        key = (batch_size, loss, type(optimizer), tuple(sorted(settings.items())), objective.loss_scale, objective.noise)
+        key = (batch_size, loss, type(optimizer), tuple(sorted(settings.items())), objective.loss_scale, objective.noise, objective.penalty_per_weight)
         if state.partial is None or state.partial[1] != key:
-            state.partial = (engine.trainer(batch_size, loss, settings, model.seed, False, loss_scale=objective.loss_scale, noise=objective.noise), key)
+            trainer = engine.trainer(
+                batch_size, loss, settings, model.seed, False, loss_scale=objective.loss_scale, noise=objective.noise, penalty_per_weight=objective.penalty_per_weight
+            )
+            state.partial = (trainer, key)
         if objective.kl_weight is not None:
             state.partial[0].set_kl_weight(objective.kl_weight(state.epochs_trained))
         lr = optimizer.learning_rate(0)
-        totals = _Batches(state.partial[0], X, targets, batch_size).epoch(np.arange(len(X), dtype=np.int64), lr, lambda done, totals: None)
+        rows = np.arange(len(X), dtype=np.int64) if order is None else _given_order(order, len(X))
+        totals = _Batches(state.partial[0], X, targets, batch_size).epoch(rows, lr, lambda done, totals: None)
         if totals.nonfinite_batch >= 0:
             raise diverged(History(), 0, totals.nonfinite_batch, lr)
-        return totals.mean_loss
+        return _metrics(totals, objective)
+
+
+def _given_order(order: object, samples: int) -> np.ndarray:
+    """A caller's order of the rows as int64, checked to be a permutation of them."""
+    rows = np.asarray(order)
+    if rows.shape != (samples,) or rows.dtype.kind not in "iu" or not np.array_equal(np.sort(rows), np.arange(samples)):
+        raise ValueError(f"an epoch's order must be a permutation of the {samples} rows")
+    return np.ascontiguousarray(rows, dtype=np.int64)
 
 
 def _optimizer(optimizer: Optional[Optimizer]) -> Optimizer:

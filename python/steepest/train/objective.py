@@ -22,6 +22,9 @@ class Objective:
     noise: Tuple[str, float] = ("none", 0.0)
     #: β of the model's KL term for an epoch of its life (counted from 0), if it has one.
     kl_weight: Optional[Callable[[int], float]] = None
+    #: The optimizer's l1 and l2 per unit of sample weight: each step divides them by its
+    #: batch's total weight (its rows without weights), scikit-learn's ``alpha / n``.
+    penalty_per_weight: bool = False
 
 
 def check_noise(noise: Any) -> Tuple[str, float]:

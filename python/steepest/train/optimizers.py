@@ -75,11 +75,17 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
 
     def engine_settings(self) -> Dict[str, Any]:
-        return dict(optimizer="sgd", momentum=self.momentum, nesterov=self.nesterov, beta1=0.9, beta2=0.999, eps=1e-8, l1=self.l1, l2=self.l2)
+        return dict(
+            optimizer="sgd", momentum=self.momentum, nesterov=self.nesterov, beta1=0.9, beta2=0.999, eps=1e-8, eps_before_correction=False, l1=self.l1, l2=self.l2
+        )
 
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba, 2015), with PyTorch's conventions (``weight_decay`` = ``l2``).
+
+    ``eps_before_correction=True`` adds ``eps`` to ``sqrt(v)`` before the bias correction
+    (the efficient form of the paper's section 2, which scikit-learn uses) instead of to the
+    corrected ``sqrt(v_hat)``; the two differ while ``1 - beta2**t`` is far from 1.
 
     Examples
     --------
@@ -90,11 +96,32 @@ class Adam(Optimizer):
 
     name = "adam"
 
-    def __init__(self, lr: LearningRate = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, l1: float = 0.0, l2: float = 0.0) -> None:
+    def __init__(
+        self,
+        lr: LearningRate = 1e-3,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        l1: float = 0.0,
+        l2: float = 0.0,
+        *,
+        eps_before_correction: bool = False,
+    ) -> None:
         super().__init__(lr, l1, l2)
         self.beta1 = non_negative_float(beta1, "beta1", below_one=True)
         self.beta2 = non_negative_float(beta2, "beta2", below_one=True)
         self.eps = non_negative_float(eps, "eps", positive=True)
+        self.eps_before_correction = bool(eps_before_correction)
 
     def engine_settings(self) -> Dict[str, Any]:
-        return dict(optimizer="adam", momentum=0.0, nesterov=False, beta1=self.beta1, beta2=self.beta2, eps=self.eps, l1=self.l1, l2=self.l2)
+        return dict(
+            optimizer="adam",
+            momentum=0.0,
+            nesterov=False,
+            beta1=self.beta1,
+            beta2=self.beta2,
+            eps=self.eps,
+            eps_before_correction=self.eps_before_correction,
+            l1=self.l1,
+            l2=self.l2,
+        )

@@ -14,16 +14,19 @@ from steepest.train.protocol import Model
 
 class Targets:
     """Float rows ``dense``, or integer ``labels`` for softmax cross entropy (one is None),
-    and a conditional model's ``conditions`` (each row's class, or None)."""
+    a conditional model's ``conditions`` (each row's class, or None), and each row's
+    ``weights`` (None: every row weighs 1)."""
 
-    def __init__(self, dense: Optional[np.ndarray], labels: Optional[np.ndarray], conditions: Optional[np.ndarray] = None) -> None:
-        self.dense, self.labels, self.conditions = dense, labels, conditions
+    def __init__(
+        self, dense: Optional[np.ndarray], labels: Optional[np.ndarray], conditions: Optional[np.ndarray] = None, weights: Optional[np.ndarray] = None
+    ) -> None:
+        self.dense, self.labels, self.conditions, self.weights = dense, labels, conditions, weights
 
     def subset(self, rows: slice) -> "Targets":
         def part(array: Optional[np.ndarray]) -> Optional[np.ndarray]:
             return None if array is None else array[rows]
 
-        return Targets(part(self.dense), part(self.labels), part(self.conditions))
+        return Targets(part(self.dense), part(self.labels), part(self.conditions), part(self.weights))
 
 
 def check_loss(model: Model, loss: Any) -> str:
@@ -37,6 +40,8 @@ def check_loss(model: Model, loss: Any) -> str:
         raise ValueError(f"binary_cross_entropy_with_logits needs an identity output layer (logits); this model's output is {output!r}")
     if loss != "softmax_cross_entropy" and output == "softmax":
         raise ValueError(f"a softmax output layer goes with loss='softmax_cross_entropy', not {loss!r}")
+    if loss == "poisson" and output != "exp":
+        raise ValueError(f"poisson needs an exp output layer (the predicted mean); this model's output is {output!r}")
     return loss
 
 
@@ -66,4 +71,28 @@ def prepare_targets(model: Model, loss: str, y: Any, samples: int, name: str = "
         raise ValueError(f"{name} has {dense.shape[1]} columns but the model has {outputs} outputs")
     if loss.startswith("binary_cross_entropy") and ((dense < 0) | (dense > 1)).any():
         raise ValueError(f"{name} must be in [0, 1] for {loss}")
+    if loss == "poisson" and (dense < 0).any():
+        raise ValueError(f"{name} must be >= 0 for the poisson loss (counts or rates)")
     return Targets(dense, None)
+
+
+def check_sample_weight(sample_weight: Any, samples: int, dtype: type, name: str = "sample_weight") -> Optional[np.ndarray]:
+    """``sample_weight`` as a C-contiguous vector of ``samples`` finite weights >= 0 that do
+    not all vanish, in ``dtype``; a number weighs every row alike; None stays None."""
+    if sample_weight is None:
+        return None
+    array = np.asarray(sample_weight)
+    if array.ndim == 0:
+        array = np.full(samples, array)
+    if array.ndim != 1 or len(array) != samples:
+        raise ValueError(f"{name} must hold one weight per sample: expected shape ({samples},), got {array.shape}")
+    if array.dtype.kind not in "iufb":
+        raise TypeError(f"{name} must be numbers, got dtype {array.dtype}")
+    weights: np.ndarray = np.ascontiguousarray(array, dtype=dtype)
+    if not np.isfinite(weights).all():
+        raise ValueError(f"{name} must be finite")
+    if (weights < 0).any():
+        raise ValueError(f"{name} must be >= 0, got {weights.min()!r}")
+    if not weights.any():
+        raise ValueError(f"{name} must not be zero for every sample")
+    return weights
