@@ -145,7 +145,8 @@ py::dict as_dict(const RunResult& result) {
 
 template <class T>
 py::dict run(Trainer<T>& trainer, py::handle x_value, py::object target_value, py::object labels_value,
-             py::handle order_value, index_t first_batch, index_t last_batch, double lr) {
+             py::handle order_value, index_t first_batch, index_t last_batch, double lr, double lr_growth,
+             py::object batch_losses_value) {
   const Network<T>& network = trainer.network();
   const Batches<T> data(network, x_value, target_value, labels_value);
   py::array_t<std::int64_t, py::array::c_style> order = py::cast<py::array_t<std::int64_t, py::array::c_style>>(order_value);
@@ -153,10 +154,23 @@ py::dict run(Trainer<T>& trainer, py::handle x_value, py::object target_value, p
   const index_t batch_size = trainer.batch_size();
   const index_t used_end = last_batch * batch_size < n ? last_batch * batch_size : n;
   data.check_rows(network, order.data(), first_batch * batch_size, used_end);
+  if (!(lr_growth > 0 && std::isfinite(lr_growth))) throw py::value_error("fit: lr_growth must be finite and > 0");
+  double* batch_losses = nullptr;
+  if (!batch_losses_value.is_none()) {
+    // The caller's array, written in place: float64, C-contiguous, one entry per batch of the run.
+    using Losses = py::array_t<double, py::array::c_style>;
+    if (!py::isinstance<Losses>(batch_losses_value))
+      throw py::value_error("fit: batch_losses must be a C-contiguous float64 array");
+    Losses out = py::reinterpret_borrow<Losses>(batch_losses_value);
+    if (!out.writeable() || out.ndim() != 1 || out.shape(0) < last_batch - first_batch)
+      throw py::value_error("fit: batch_losses must be writable, with one entry per batch of the run");
+    batch_losses = out.mutable_data();
+  }
   RunResult result;
   {
     py::gil_scoped_release release;
-    result = trainer.run(data.inputs(), data.target, data.labels, order.data(), n, first_batch, last_batch, T(lr));
+    result = trainer.run(data.inputs(), data.target, data.labels, order.data(), n, first_batch, last_batch, T(lr),
+                         lr_growth, batch_losses);
   }
   return as_dict(result);
 }
@@ -270,7 +284,8 @@ void bind_precision(py::module_& m, const char* network_name, const char* traine
            py::arg("nesterov"), py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("l1"), py::arg("l2"),
            py::arg("seed"), py::arg("diagnostics"), py::keep_alive<1, 2>())
       .def("run", &run<T>, py::arg("x"), py::arg("target"), py::arg("labels"), py::arg("order"),
-           py::arg("first_batch"), py::arg("last_batch"), py::arg("lr"))
+           py::arg("first_batch"), py::arg("last_batch"), py::arg("lr"), py::arg("lr_growth") = 1.0,
+           py::arg("batch_losses") = py::none())
       .def("evaluate", &evaluate<T>, py::arg("x"), py::arg("target"), py::arg("labels"))
       .def("diagnostics", &diagnostics<T>)
       .def("reset_diagnostics", &Trainer<T>::reset_diagnostics)

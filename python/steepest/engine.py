@@ -55,10 +55,24 @@ class Trainer:
     def __init__(self, trainer: Any) -> None:
         self._trainer = trainer
 
-    def run(self, X: np.ndarray, dense: Optional[np.ndarray], labels: Optional[np.ndarray], order: np.ndarray, first_batch: int, last_batch: int, lr: float) -> RunResult:
+    def run(
+        self,
+        X: np.ndarray,
+        dense: Optional[np.ndarray],
+        labels: Optional[np.ndarray],
+        order: np.ndarray,
+        first_batch: int,
+        last_batch: int,
+        lr: float,
+        lr_growth: float = 1.0,
+        batch_losses: Optional[np.ndarray] = None,
+    ) -> RunResult:
         """Batches [first_batch, last_batch) of an epoch visiting the rows of X in ``order``,
-        with the GIL released. Targets are float rows ``dense`` or integer ``labels``."""
-        return RunResult(**self._trainer.run(X, dense, labels, order, first_batch, last_batch, lr))
+        with the GIL released. Targets are float rows ``dense`` or integer ``labels``.
+
+        Batch b steps with ``lr * lr_growth ** (b - first_batch)``; ``batch_losses`` (float64,
+        one entry per batch) receives each batch's mean loss."""
+        return RunResult(**self._trainer.run(X, dense, labels, order, first_batch, last_batch, lr, lr_growth, batch_losses))
 
     def evaluate(self, X: np.ndarray, dense: Optional[np.ndarray], labels: Optional[np.ndarray]) -> RunResult:
         """The loss over all rows without training (dropout off), with the training's kernels."""
