@@ -12,7 +12,7 @@ from steepest._validation import as_matrix, float_dtype, positive_int, require_f
 from steepest.engine import Engine
 from steepest.nn import saving
 from steepest.nn.layers import Dense, Layer, chain_widths
-from steepest.train import loop
+from steepest.train import loop, lr_range
 from steepest.train.callbacks import Callback
 from steepest.train.history import History
 from steepest.train.optimizers import Optimizer
@@ -249,6 +249,27 @@ class Sequential:
         settings, so a stream of chunks trains like one long epoch.
         """
         return loop.partial_fit(self, self._engine, self._state, X, self._default_target(X, y), batch_size=batch_size, optimizer=optimizer, loss=loss)
+
+    def lr_range_test(
+        self,
+        X: Any,
+        y: Any = None,
+        *,
+        start: float = 1e-7,
+        end: float = 10.0,
+        steps: int = 100,
+        batch_size: int = 32,
+        optimizer: Optional[Optimizer] = None,
+        loss: str = "mse",
+        shuffle: bool = True,
+    ) -> lr_range.RangeTest:
+        """The learning-rate range test's curve: ``steps`` batches at rates growing
+        exponentially from ``start`` to ``end``, stopped when the smoothed loss passes four
+        times its best; the parameters are put back bit for bit. :func:`steepest.tune.lr_find`
+        adds the suggested rates and a plot."""
+        return lr_range.range_test(
+            self, self._engine, X, self._default_target(X, y), start=start, end=end, steps=steps, batch_size=batch_size, optimizer=optimizer, loss=loss, shuffle=shuffle
+        )
 
     def _default_target(self, X: np.ndarray, y: Any) -> Any:
         return y

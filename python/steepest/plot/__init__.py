@@ -7,7 +7,8 @@ matplotlib, every function raises an ``ImportError`` that names the extra to ins
 
 One module per kind of picture: :mod:`~steepest.plot.curves` (loss curves),
 :mod:`~steepest.plot.images` (image grids, reconstructions, latent spaces),
-:mod:`~steepest.plot.layer_diagnostics` (per-layer diagnostics) and
+:mod:`~steepest.plot.layer_diagnostics` (per-layer diagnostics),
+:mod:`~steepest.plot.learning_rate` (the learning-rate range test) and
 :mod:`~steepest.plot.tuning` (hyperparameter searches).
 
 Examples
@@ -29,6 +30,7 @@ from steepest.plot._figures import save
 from steepest.plot.curves import loss_curves
 from steepest.plot.images import image_grid, latent_space, reconstruction_grid
 from steepest.plot.layer_diagnostics import diagnostics
+from steepest.plot.learning_rate import lr_range
 from steepest.plot.tuning import tuning_results
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "image_grid",
     "latent_space",
     "loss_curves",
+    "lr_range",
     "reconstruction_grid",
     "save",
     "tuning_results",

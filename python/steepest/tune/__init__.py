@@ -9,7 +9,8 @@ Needs scikit-learn; Dask (``dask[distributed]``), pandas and matplotlib are opti
 """
 
 from steepest.tune.distributions import choice, loguniform, uniform
+from steepest.tune.lr_find import LRFinderResult, lr_find
 from steepest.tune.results import Results
 from steepest.tune.searches import SearchInterrupted, SearchResult, search
 
-__all__ = ["Results", "SearchInterrupted", "SearchResult", "choice", "loguniform", "search", "uniform"]
+__all__ = ["LRFinderResult", "Results", "SearchInterrupted", "SearchResult", "choice", "loguniform", "lr_find", "search", "uniform"]
