@@ -56,8 +56,8 @@ def rung_budgets(candidates: int, factor: int, min_epochs: Optional[int], max_ep
         if smallest > largest:
             raise ValueError(f"the budget of {largest} epochs (max_epochs) is smaller than one rung of min_epochs={smallest}; lower min_epochs or raise max_epochs")
         rungs = 1 + int(math.floor(math.log(largest / smallest) / math.log(factor) + 1e-9))
-    budgets = [smallest * factor**rung for rung in range(rungs - 1)] + [largest]
-    return sorted(set(budgets))
+    budgets = [smallest * factor**rung for rung in range(rungs - 1) if smallest * factor**rung < largest]
+    return budgets + [largest]
 
 
 def check_epochs(value: Any, name: str) -> int:

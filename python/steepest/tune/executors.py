@@ -18,6 +18,12 @@ from typing import Any, Callable, Deque, Dict, List, NamedTuple, Optional, Proto
 from steepest.tune.trial import Folds, Job, failed_record, run_trial
 
 
+# How long a search waits for a worker to come back when every worker holding its data died.
+_WORKER_WAIT_SECONDS = 120
+# How long a local worker process waits for another trial before it exits.
+_IDLE_WORKER_SECONDS = 300
+
+
 class Inputs(NamedTuple):
     """What every trial of a search shares (run_trial's arguments after the job)."""
 
@@ -94,7 +100,11 @@ class ProcessPool:
         self.inputs = inputs
         self.slots = max(1, min(effective_n_jobs(n_jobs), most_trials))
         self.threads = max(1, usable_cores() // self.slots)
-        self.executor = get_reusable_executor(max_workers=self.slots)
+        # Idle workers stay 300 s, as under joblib's Parallel: loky's default of 10 s lets
+        # them quit between the trials of a search, and one quitting just as a trial is
+        # handed to it makes loky warn from its manager thread, which (under warnings as
+        # errors) ends that thread and leaves the search waiting forever.
+        self.executor = get_reusable_executor(max_workers=self.slots, timeout=_IDLE_WORKER_SECONDS)
         self.futures: Set[concurrent.futures.Future[Dict[str, Any]]] = set()
 
     def submit(self, job: Job) -> None:
@@ -140,27 +150,33 @@ def _run_on_dask_worker(threads_by_worker: Dict[str, int], job: Job, *inputs: An
 def scatter_inputs(inputs: Inputs, client: Any) -> Inputs:
     """The inputs with the data sent to the cluster once for the whole search (not with
     every task). Unhashed keys: a rescatter of equal data must not share a key that the
-    release of an earlier round's futures could drop ("lost dependencies")."""
+    release of an earlier round's futures could drop ("lost dependencies"). Broadcast to
+    every worker: a worker that dies must not take the only copy with it, which would cancel
+    every trial still to run."""
 
     def scatter(value: Any) -> Any:
-        return None if value is None else client.scatter(value, broadcast=False, hash=False)
+        return None if value is None else client.scatter(value, broadcast=True, hash=False)
 
     return inputs._replace(X=scatter(inputs.X), y=scatter(inputs.y), validation=scatter(inputs.validation))
 
 
 class DaskPool:
     """Each trial a task on the cluster, as many at once as the workers have task threads;
-    ``inputs`` comes from :func:`scatter_inputs`.
+    the data goes to the workers once (:func:`scatter_inputs`).
 
     A trial whose task fails (every error of the trial itself is caught into its record, so
     this is the worker dying under it, or the scheduler giving up on it) is submitted once
-    more; a second failure is recorded as the trial's error, and the search goes on.
+    more; a second failure is recorded as the trial's error, and the search goes on. When the
+    workers holding the data have all died, the tasks waiting on it are cancelled: the data
+    is sent again and those trials resubmitted, without counting it as their retry (their
+    own workers did not fail).
     """
 
     def __init__(self, inputs: Inputs, client: Any, folds: Folds) -> None:
         from distributed import as_completed
 
-        self.inputs, self.client, self.folds = inputs, client, folds
+        self.original, self.client, self.folds = inputs, client, folds
+        self.inputs = scatter_inputs(inputs, client)
         self.threads_by_worker = dask_threads_per_trial(client)
         self.slots = max(1, sum(int(info["nthreads"]) for info in client.scheduler_info(n_workers=-1)["workers"].values()))
         self.completed = as_completed()
@@ -181,10 +197,21 @@ class DaskPool:
             try:
                 return dict(future.result())
             except Exception as error:  # noqa: BLE001 - the task's failure, not the trial's
-                if tries == 0:
+                if self._data_lost():
+                    # Workers restart after dying: wait for one rather than fail the scatter.
+                    self.client.wait_for_workers(1, timeout=_WORKER_WAIT_SECONDS)
+                    self.inputs = scatter_inputs(self.original, self.client)
+                # Cancelled: the task never ran (its data was lost), so it keeps its retry.
+                if isinstance(error, concurrent.futures.CancelledError):
+                    self.submit(job, tries)
+                elif tries == 0:
                     self.submit(job, tries + 1)
-                    continue
-                return failed_record(job, self.folds, f"{type(error).__name__}: {error} (the trial's task failed twice on the cluster)")
+                else:
+                    return failed_record(job, self.folds, f"{type(error).__name__}: {error} (the trial's task failed twice on the cluster)")
+
+    def _data_lost(self) -> bool:
+        data = [self.inputs.X, self.inputs.y, *(self.inputs.validation or ())]
+        return any(getattr(future, "status", "finished") != "finished" for future in data)
 
     def close(self, interrupted: bool) -> None:
         # After an interrupt (or an error here), stop the trials still queued or running.

@@ -15,7 +15,7 @@ from sklearn.model_selection import check_cv
 from steepest.tune.asha import AsynchronousHalving
 from steepest.tune.budget import Budget, budget_parameter, check_epochs, rung_budgets
 from steepest.tune.distributions import as_distribution
-from steepest.tune.executors import DaskPool, Inputs, Pool, ProcessPool, SequentialPool, drive, run_jobs, scatter_inputs
+from steepest.tune.executors import DaskPool, Inputs, Pool, ProcessPool, SequentialPool, drive, run_jobs
 from steepest.tune.results import Results, trial_row
 from steepest.tune.space import grid_candidates, random_candidates
 from steepest.tune.tpe import BayesianSearch, import_optuna
@@ -141,7 +141,8 @@ def search(
     min_epochs, max_epochs : int, optional
         Halving, asha, tpe: the first and the largest budget (default: the estimator's
         ``max_iter`` for the largest, and the first such that ``n_trials`` candidates can be
-        halved down to one at it). asha and tpe end their last rung at ``max_epochs``.
+        halved down to one at it). asha and tpe end their last rung at ``max_epochs``;
+        ``min_epochs=max_epochs`` makes one rung (tpe without pruning).
     refit : bool, default True
         Fit the best candidate on all of ``X`` (in this process) as ``best_estimator_``.
 
@@ -226,7 +227,7 @@ def search(
     scheduler: Any = None
     try:
         if client is not None:
-            pool = DaskPool(scatter_inputs(inputs, client), client, folds)
+            pool = DaskPool(inputs, client, folds)
         elif n_jobs is not None and n_jobs != 1:
             pool = ProcessPool(inputs, n_jobs, trials)
         else:
