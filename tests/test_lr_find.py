@@ -157,6 +157,29 @@ def test_the_suggestions_on_a_known_curve():
     assert low == pytest.approx(lrs[np.argmin(smoothed)] / 10)
 
 
+def test_batch_noise_at_the_start_is_no_steepest_descent():
+    """Early on the smoothed loss still follows single batches: a descent is a slope across
+    a tenth of the curve, not a jump between two neighbours."""
+    from steepest.tune.lr_find import suggestions
+
+    lrs = np.geomspace(1e-6, 10, 100)
+    smoothed = 2 - np.tanh(np.log10(lrs) + 2)  # falls fastest at 1e-2
+    smoothed[:30] += 0.05 * (-1) ** np.arange(30)  # neighbours 0.1 apart: steeper than the descent
+    steep, _ = suggestions(lrs, smoothed)
+    assert 1e-2 / 3 < steep < 3e-2
+
+
+def test_a_regressor_s_suggestion_is_in_its_descent():
+    from sklearn.datasets import load_diabetes
+
+    from steepest.sklearn import MLPRegressor
+
+    X, y = load_diabetes(return_X_y=True)
+    found = tune.lr_find(MLPRegressor(hidden_layer_sizes=(32,), random_state=0), X, (y - y.mean()) / y.std(), start=1e-5, end=10)
+    # Three batches an epoch, so batch noise is large; the loss falls between 1e-3 and 1.
+    assert 1e-3 < found.suggestion < 1 and found.losses[0] == pytest.approx(0.5, rel=0.2)
+
+
 def test_a_curve_that_never_falls_warns_and_suggests_its_lowest_rate():
     from steepest.tune.lr_find import suggestions
 

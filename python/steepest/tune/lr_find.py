@@ -64,7 +64,8 @@ class LRFinderResult:
 
 def suggestions(lrs: np.ndarray, smoothed: np.ndarray) -> "tuple[float, float]":
     """``(lr_steep, lr_min)`` of a curve: the rate of the most negative slope of the smoothed
-    loss against log(rate), up to the curve's minimum, and the minimum's rate / 10.
+    loss against log(rate) (measured across a tenth of the curve), up to the curve's minimum,
+    and the minimum's rate / 10.
 
     >>> lrs = np.geomspace(1e-5, 1.0, 61)
     >>> loss = 2 - np.tanh(np.log10(lrs) + 3) + 2 * lrs  # falls fastest at 1e-3, lowest at 0.038
@@ -85,7 +86,14 @@ def suggestions(lrs: np.ndarray, smoothed: np.ndarray) -> "tuple[float, float]":
             stacklevel=3,
         )
         return float(rates[0]), lr_min
-    slopes = np.gradient(values[: lowest + 1], np.log(rates[: lowest + 1]))
+    # The slope across a window of a tenth of the curve, not between neighbours: early on the
+    # smoothed loss still follows single batches (its average spans few of them yet), and
+    # their noise would pass for the steepest descent.
+    half = max(1, len(values) // 20)
+    log_rates = np.log(rates)
+    points = np.arange(lowest + 1)
+    before, after = np.maximum(points - half, 0), np.minimum(points + half, lowest)
+    slopes = (values[after] - values[before]) / np.maximum(log_rates[after] - log_rates[before], 1e-300)
     return float(rates[int(np.argmin(slopes))]), lr_min
 
 
