@@ -5,7 +5,7 @@ cluster with the same call."""
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 from sklearn.base import clone, is_classifier

@@ -10,9 +10,10 @@ as in asynchronous halving.
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import math
-from typing import Any, Deque, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Deque, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from steepest.tune.budget import Budget
 from steepest.tune.distributions import Choice, LogUniform, Uniform, as_distribution
@@ -159,16 +160,12 @@ class BayesianSearch:
         return [row for row in rows if row["rung"] == top]
 
 
-class quiet:
+@contextlib.contextmanager
+def quiet(optuna: Any) -> Iterator[None]:
     """Optuna logs every trial at INFO: quiet inside the block, its level restored after."""
-
-    def __init__(self, optuna: Any) -> None:
-        self.optuna = optuna
-
-    def __enter__(self) -> None:
-        self.level = self.optuna.logging.get_verbosity()
-        self.optuna.logging.set_verbosity(logging.WARNING)
-
-    def __exit__(self, *exc: Any) -> None:
-        self.optuna.logging.set_verbosity(self.level)
-
+    level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(logging.WARNING)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(level)
