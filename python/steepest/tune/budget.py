@@ -44,6 +44,8 @@ def rung_budgets(candidates: int, factor: int, min_epochs: Optional[int], max_ep
     [7, 21, 63, 200]
     >>> rung_budgets(10, 3, 2, 20, Budget("max_iter", "warm_start", 200))
     [2, 6, 20]
+    >>> rung_budgets(40, 3, None, 2, Budget("max_iter", "warm_start", 200))  # no rung above the largest
+    [1, 2]
     """
     if isinstance(factor, bool) or not isinstance(factor, int) or factor < 2:
         raise ValueError(f"factor must be an int >= 2, got {factor!r}")
