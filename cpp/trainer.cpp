@@ -188,7 +188,7 @@ std::vector<LayerReport> Trainer<T>::diagnostics() const {
 
 template <class T>
 RunResult Trainer<T>::run(const Samples<T>& data, const std::int64_t* order, index_t n, index_t first_batch,
-                          index_t last_batch, T lr) {
+                          index_t last_batch, T lr, double lr_growth, double* batch_losses) {
   std::unique_lock<std::shared_mutex> writing(network_.parameter_lock());
   start_of_run_.swap(start_of_previous_run_);
   start_of_run_.assign(network_.parameters(), network_.parameters() + network_.parameter_count());
@@ -202,6 +202,7 @@ RunResult Trainer<T>::run(const Samples<T>& data, const std::int64_t* order, ind
     forward(rows, true, seed_, std::uint64_t(steps_));
     double reconstruction = 0, kl = 0;
     const double loss = this->loss(rows, true, &reconstruction, &kl);
+    if (batch_losses) batch_losses[batch - first_batch] = loss;
     if (!std::isfinite(loss)) {
       result.nonfinite_batch = batch;
       restore_weights_with_finite_loss(batch > first_batch);
@@ -211,7 +212,9 @@ RunResult Trainer<T>::run(const Samples<T>& data, const std::int64_t* order, ind
     backward(rows);
     result.penalty_sum += penalty() * penalty_factor() * double(rows);
     const bool last_of_run = batch + 1 == last_batch || begin + rows >= n;
-    update(lr, collect_diagnostics_ && last_of_run);
+    // pow(1, k) is exactly 1: a constant rate steps with lr itself, bit for bit.
+    const T batch_lr = T(double(lr) * std::pow(lr_growth, double(batch - first_batch)));
+    update(batch_lr, collect_diagnostics_ && last_of_run);
     if (collect_diagnostics_) record_diagnostics(rows);
     ++steps_;
     result.loss_sum += loss * double(rows);

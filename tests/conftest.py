@@ -1,11 +1,12 @@
 """Fixtures shared by the op tests: the instruction set under test, the dtypes with
 their tolerances, and a ledger of the largest error seen per kernel, printed at the
-end of the run.
+end of the run; and the tuning tests' Dask cluster.
 
 steepest is imported lazily here, so that test_reference.py runs without a build.
 """
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -155,3 +156,17 @@ def fit_quietly():
             return estimator.fit(X, y)
 
     return fit
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    """A real LocalCluster of two one-thread worker processes, one per test module."""
+    distributed = pytest.importorskip("distributed")
+    with warnings.catch_warnings():
+        # Dask warns about the dashboard port when another cluster holds it; not our concern.
+        warnings.simplefilter("ignore")
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = distributed.Client(cluster)
+    yield cluster, client
+    client.close()
+    cluster.close()

@@ -308,19 +308,6 @@ def test_joblib_processes_give_the_sequential_results(iris):
     assert set(parallel.results.column("threads")) == {cores_per_slot(2)}
 
 
-@pytest.fixture(scope="module")
-def dask_cluster():
-    distributed = pytest.importorskip("distributed")
-    with warnings.catch_warnings():
-        # Dask warns about the dashboard port when another cluster holds it; not our concern.
-        warnings.simplefilter("ignore")
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-        client = distributed.Client(cluster)
-    yield cluster, client
-    client.close()
-    cluster.close()
-
-
 def test_dask_cluster_gives_the_sequential_results(iris, dask_cluster):
     cluster, client = dask_cluster
     for method, n_trials in (("random", 4), ("halving", 4)):

@@ -234,7 +234,7 @@ py::dict as_dict(const RunResult& result) {
 template <class T>
 py::dict run(Trainer<T>& trainer, py::handle x_value, py::object target_value, py::object labels_value,
              py::object conditions_value, py::object weights_value, py::handle order_value, index_t first_batch,
-             index_t last_batch, double lr) {
+             index_t last_batch, double lr, double lr_growth, py::object batch_losses_value) {
   const Network<T>& network = trainer.network();
   const Batches<T> data(network, x_value, target_value, labels_value, conditions_value, weights_value);
   py::array_t<std::int64_t, py::array::c_style> order = py::cast<py::array_t<std::int64_t, py::array::c_style>>(order_value);
@@ -242,10 +242,22 @@ py::dict run(Trainer<T>& trainer, py::handle x_value, py::object target_value, p
   const index_t batch_size = trainer.batch_size();
   const index_t used_end = last_batch * batch_size < n ? last_batch * batch_size : n;
   data.check_rows(network, order.data(), first_batch * batch_size, used_end);
+  if (!(lr_growth > 0 && std::isfinite(lr_growth))) throw py::value_error("fit: lr_growth must be finite and > 0");
+  double* batch_losses = nullptr;
+  if (!batch_losses_value.is_none()) {
+    // The caller's array, written in place: float64, C-contiguous, one entry per batch of the run.
+    using Losses = py::array_t<double, py::array::c_style>;
+    if (!py::isinstance<Losses>(batch_losses_value))
+      throw py::value_error("fit: batch_losses must be a C-contiguous float64 array");
+    Losses out = py::reinterpret_borrow<Losses>(batch_losses_value);
+    if (!out.writeable() || out.ndim() != 1 || out.shape(0) < last_batch - first_batch)
+      throw py::value_error("fit: batch_losses must be writable, with one entry per batch of the run");
+    batch_losses = out.mutable_data();
+  }
   RunResult result;
   {
     py::gil_scoped_release release;
-    result = trainer.run(data.samples, order.data(), n, first_batch, last_batch, T(lr));
+    result = trainer.run(data.samples, order.data(), n, first_batch, last_batch, T(lr), lr_growth, batch_losses);
   }
   return as_dict(result);
 }
@@ -397,7 +409,8 @@ void bind_precision(py::module_& m, const char* network_name, const char* traine
            py::arg("penalty_per_weight"), py::arg("seed"), py::arg("diagnostics"),
            py::keep_alive<1, 2>())
       .def("run", &run<T>, py::arg("x"), py::arg("target"), py::arg("labels"), py::arg("conditions"),
-           py::arg("weights"), py::arg("order"), py::arg("first_batch"), py::arg("last_batch"), py::arg("lr"))
+           py::arg("weights"), py::arg("order"), py::arg("first_batch"), py::arg("last_batch"), py::arg("lr"),
+           py::arg("lr_growth") = 1.0, py::arg("batch_losses") = py::none())
       .def("evaluate", &evaluate<T>, py::arg("x"), py::arg("target"), py::arg("labels"), py::arg("conditions"),
            py::arg("weights"), py::arg("per_row"))
       .def("loss_and_gradient", &loss_and_gradient<T>, py::arg("x"), py::arg("target"), py::arg("labels"),

@@ -88,10 +88,23 @@ class Trainer:
     def __init__(self, trainer: Any) -> None:
         self._trainer = trainer
 
-    def run(self, X: Rows, targets: "TrainingTargets", order: np.ndarray, first_batch: int, last_batch: int, lr: float) -> RunResult:
+    def run(
+        self,
+        X: Rows,
+        targets: "TrainingTargets",
+        order: np.ndarray,
+        first_batch: int,
+        last_batch: int,
+        lr: float,
+        lr_growth: float = 1.0,
+        batch_losses: Optional[np.ndarray] = None,
+    ) -> RunResult:
         """Batches [first_batch, last_batch) of an epoch visiting the rows of X in ``order``,
-        with the GIL released."""
-        return RunResult(**self._trainer.run(_rows(X), targets.dense, targets.labels, targets.conditions, targets.weights, order, first_batch, last_batch, lr))
+        with the GIL released. Batch b steps with ``lr * lr_growth ** (b - first_batch)``;
+        ``batch_losses`` (float64, one entry per batch) receives each batch's loss."""
+        return RunResult(
+            **self._trainer.run(_rows(X), targets.dense, targets.labels, targets.conditions, targets.weights, order, first_batch, last_batch, lr, lr_growth, batch_losses)
+        )
 
     def evaluate(self, X: Rows, targets: "TrainingTargets") -> RunResult:
         """The loss over all rows without training (dropout and input noise off), with the

@@ -109,8 +109,11 @@ class Trainer {
   // may be smaller). Stops before updating on a batch whose loss is not finite, and puts back
   // the newest weights known to give a finite loss (see start_of_run_). Holds the network's
   // parameter lock exclusively, so readers in other threads see batch boundaries.
+  // Batch b steps with lr·lr_growth^(b − first_batch): 1 keeps the rate, and a learning-rate
+  // range test (issue 17) grows it exponentially in one run. When batch_losses is given, its
+  // entry b − first_batch receives batch b's loss (that range test's curve).
   RunResult run(const Samples<T>& data, const std::int64_t* order, index_t n, index_t first_batch, index_t last_batch,
-                T lr);
+                T lr, double lr_growth = 1, double* batch_losses = nullptr);
 
   // The loss (and judgements) of the network on n rows of `data`, in batches, without
   // training, with dropout and input noise off: the same loss kernels as run, for

@@ -109,6 +109,10 @@ class Autoencoder(Sequential):
         """As :meth:`Sequential.partial_fit`, with ``y`` defaulting to ``X``."""
         return super().partial_fit(X, X if y is None else y, **kwargs)
 
+    def lr_range_test(self, X: Any, y: Any = None, **kwargs: Any) -> Any:
+        """As :meth:`Sequential.lr_range_test`, with ``y`` defaulting to ``X``."""
+        return super().lr_range_test(X, X if y is None else y, **kwargs)
+
     def _config(self) -> Dict[str, Any]:
         return {"encoder_layers": self.encoder_layers}
 

@@ -12,7 +12,7 @@ from steepest._validation import as_input, float_dtype, positive_int, require_fi
 from steepest.engine import Engine
 from steepest.nn import saving
 from steepest.nn.layers import Dense, Dropout, Layer, chain_widths
-from steepest.train import loop
+from steepest.train import loop, lr_range
 from steepest.train.callbacks import Callback
 from steepest.train.full_batch import FullBatch
 from steepest.train.history import History
@@ -331,6 +331,27 @@ class Sequential:
     def _fit(self, X: Any, y: Any, **settings: Any) -> History:
         """The fit loop over this model (settings as :func:`steepest.train.loop.fit` takes them)."""
         return loop.fit(self, self._engine, self._state, X, y, **settings)
+
+    def lr_range_test(
+        self,
+        X: Any,
+        y: Any = None,
+        *,
+        start: float = 1e-7,
+        end: float = 10.0,
+        steps: int = 100,
+        batch_size: int = 32,
+        optimizer: Optional[Optimizer] = None,
+        loss: str = "mse",
+        shuffle: bool = True,
+    ) -> lr_range.RangeTest:
+        """The learning-rate range test's curve: ``steps`` batches at rates growing
+        exponentially from ``start`` to ``end``, stopped when the smoothed loss passes four
+        times its best; the parameters are put back bit for bit. :func:`steepest.tune.lr_find`
+        adds the suggested rates and a plot."""
+        return lr_range.range_test(
+            self, self._engine, X, y, start=start, end=end, steps=steps, batch_size=batch_size, optimizer=optimizer, loss=loss, shuffle=shuffle
+        )
 
     # ------------------------------------------------------------------- persistence ----
 

@@ -10,7 +10,8 @@ One module per kind of picture: :mod:`~steepest.plot.curves` (loss curves),
 :mod:`~steepest.plot.images` (image grids, reconstructions, latent spaces),
 :mod:`~steepest.plot.generation` (a VAE's samples, latent manifold and interpolations),
 :mod:`~steepest.plot.layer_diagnostics` (per-layer diagnostics, a VAE's KL per latent
-dimension) and :mod:`~steepest.plot.tuning` (hyperparameter searches).
+dimension), :mod:`~steepest.plot.learning_rate` (the learning-rate range test) and
+:mod:`~steepest.plot.tuning` (hyperparameter searches).
 
 Examples
 --------
@@ -32,6 +33,7 @@ from steepest.plot.curves import loss_curves
 from steepest.plot.generation import interpolation_strips, latent_manifold, samples_grid
 from steepest.plot.images import image_grid, latent_space, reconstruction_grid
 from steepest.plot.layer_diagnostics import diagnostics, latent_kl
+from steepest.plot.learning_rate import lr_range
 from steepest.plot.tuning import tuning_results
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "latent_manifold",
     "latent_space",
     "loss_curves",
+    "lr_range",
     "reconstruction_grid",
     "samples_grid",
     "save",

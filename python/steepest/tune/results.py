@@ -27,9 +27,13 @@ class Results:
         rank, failed trials rank together after every finished one.
 
     and steepest's own: ``trial`` (its number, first), ``rung`` and ``epochs_budget``
-    (halving's round and epochs), ``epochs`` (mean epochs run), ``threads`` (steepest
-    threads the trial ran with), ``warnings`` (raised while fitting and scoring, e.g. a
-    ConvergenceWarning) and ``error`` (the exception of a failed trial, else empty).
+    (the round and its epochs, with halving, asha and tpe), ``resumed_from`` (asha: the
+    trial whose fitted models this one trained on, -1 for a fresh start), ``pruned`` (tpe:
+    stopped at its rung), ``epochs`` (mean epochs its models trained, earlier rungs
+    included), ``threads`` (steepest threads the trial ran with), ``warnings`` (raised while
+    fitting and scoring, e.g. a ConvergenceWarning) and ``error`` (the exception of a failed
+    trial, else empty). A tpe row is a whole trial (its fit times add up its rungs); an asha
+    row is one rung of a candidate (its fit times are that rung's).
 
     Examples
     --------
@@ -125,8 +129,9 @@ class Results:
 
 def trial_row(record: Dict[str, Any], extra: Dict[str, Any]) -> Dict[str, Any]:
     """A trial's row (without its rank, which the table gives) from what
-    :func:`steepest.tune.trial.run_trial` recorded; ``extra`` holds halving's ``rung`` and
-    ``epochs_budget``. The columns come in the order of scikit-learn's ``cv_results_``."""
+    :func:`steepest.tune.trial.run_trial` recorded; ``extra`` holds the ``rung``,
+    ``epochs_budget`` (and asha's ``resumed_from``) of the methods that train in rungs. The
+    columns come in the order of scikit-learn's ``cv_results_``."""
     row: Dict[str, Any] = {"trial": record["trial"], **extra}
     row.update(_mean_and_std("fit_time", record["fit_times"]))
     row.update(_mean_and_std("score_time", record["score_times"]))

@@ -1,24 +1,28 @@
-"""steepest.tune.search: grid, random and successive-halving searches over hyperparameters,
-run in this process, in local processes or on a Dask cluster with the same call."""
+"""steepest.tune.search: grid, random, successive-halving, asynchronous-halving and Bayesian
+(TPE) searches over hyperparameters, run in this process, in local processes or on a Dask
+cluster with the same call."""
 
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 from sklearn.base import clone, is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
 
-from steepest.tune.executors import Inputs, Trials, run_on_dask, run_sequentially, run_with_joblib, scatter_inputs
+from steepest.tune.asha import AsynchronousHalving
+from steepest.tune.budget import Budget, budget_parameter, check_epochs, rung_budgets
+from steepest.tune.distributions import as_distribution
+from steepest.tune.executors import DaskPool, Inputs, Pool, ProcessPool, SequentialPool, drive, run_jobs
 from steepest.tune.results import Results, trial_row
 from steepest.tune.space import grid_candidates, random_candidates
+from steepest.tune.tpe import BayesianSearch, import_optuna
+from steepest.tune.trial import Job
 
-METHODS = ("grid", "random", "halving")
-_DEFAULT_TRIALS = {"random": 10, "halving": 27}
-#: The parameter successive halving gives its epoch budget to.
-BUDGET_PARAMETER = "max_iter"
+METHODS = ("grid", "random", "halving", "asha", "tpe")
+_DEFAULT_TRIALS = {"random": 10, "halving": 27, "asha": 27, "tpe": 20}
 
 
 class SearchResult:
@@ -27,12 +31,14 @@ class SearchResult:
     Attributes
     ----------
     best_params_ : dict
-        The best trial's parameters (with halving, ``max_iter`` is its epoch budget).
+        The best trial's parameters (with halving, asha and tpe, ``max_iter`` is its epoch
+        budget).
     best_score_ : float
         Its mean score over the folds (or on the validation set).
     best_index_ : int or None
         Its row in ``results`` and ``cv_results_`` (None when no trial finished). With
-        halving, the best of the last round, as scikit-learn's halving searches choose.
+        halving, the best of the last round, as scikit-learn's halving searches choose; with
+        asha and tpe, the best of the highest rung reached (the full budget).
     best_estimator_ : estimator or None
         A clone with ``best_params_`` refit on all the data (None with ``refit=False`` or
         when the search was interrupted or every trial failed).
@@ -92,37 +98,51 @@ def search(
 
     Parameters
     ----------
-    estimator : a scikit-learn estimator (steepest's, or any other)
+    estimator : a scikit-learn estimator (steepest's, any other, or a Pipeline)
     space : dict of str to list or distribution
         Parameter name to a list of values or :func:`loguniform`, :func:`uniform`,
-        :func:`choice`. A grid needs lists or choices.
+        :func:`choice` (a Pipeline's as ``<step>__<name>``). A grid needs lists or choices.
     X, y : training data
-    method : {"grid", "random", "halving"}
-        "grid" tries every combination; "random" draws ``n_trials`` candidates (default 10);
-        "halving" draws ``n_trials`` (default 27) and trains them for a small number of
-        epochs, keeps the best ``1/factor`` and multiplies the epochs by ``factor``, until
-        one remains or ``max_epochs`` is reached.
+    method : {"grid", "random", "halving", "asha", "tpe"}
+        "grid" tries every combination; "random" draws ``n_trials`` candidates (default 10).
+        The others give epochs as the budget, to ``max_iter`` (a Pipeline's step's
+        ``<step>__max_iter``): "halving" (successive halving) draws ``n_trials`` (default
+        27), trains them all for a few epochs, keeps the best ``1/factor`` and multiplies the
+        epochs by ``factor``, round after round. "asha" (asynchronous successive halving, Li
+        et al. 2018) draws the same candidates but promotes a trial to the next rung as soon
+        as it is in the top ``1/factor`` of its rung's results so far, with no barrier between
+        rounds, and the promoted trial continues from its fitted models (``warm_start``)
+        instead of training again. "tpe" (needs Optuna) samples ``n_trials`` (default 20)
+        with Optuna's TPE sampler, each sample informed by every result so far, and prunes
+        weak trials at asha's rungs (Optuna's successive-halving pruner); an estimator without
+        ``max_iter`` is searched without pruning.
     n_trials : int, optional
-        Candidates for "random" and "halving".
+        Candidates for "random", "halving", "asha" and "tpe".
     cv : int, cross-validation generator or iterable, default 3
         As scikit-learn's (stratified folds for classifiers).
     scoring : str or callable, optional
         A scikit-learn scorer; default the estimator's ``score``.
     client : dask.distributed.Client or str, optional
         Run the trials on this Dask cluster (a str is a scheduler address to connect to).
+        A trial whose worker dies is run once more; if that fails too, it is recorded as
+        failed and the search goes on.
     n_jobs : int, optional
         Without ``client``: run the trials in this many local processes (joblib; -1 for one
         per core). Default: one after another in this process.
     random_state : int or None, default 0
-        Seeds the candidate draws, and the estimator when its ``random_state`` is None, so
-        the same call gives the same results sequentially, with joblib or on Dask.
+        Seeds the candidate draws (and TPE's sampler), and the estimator (a Pipeline's
+        steps) when its ``random_state`` is None, so the same call gives the same results
+        sequentially, with joblib or on Dask (asha and tpe: in this process; in parallel their
+        choices follow the order in which trials finish).
     validation_data : (X_val, y_val), optional
         Score each trial on this set after fitting on all of ``X`` instead of cross-validating.
     factor : int, default 3
-        Halving: the fraction kept and the growth of the budget per round.
+        Halving, asha, tpe: the fraction kept and the growth of the budget per rung.
     min_epochs, max_epochs : int, optional
-        Halving: the first and the largest budget (default: ``estimator.max_iter`` for the
-        largest, and the first such that the rounds end at it).
+        Halving, asha, tpe: the first and the largest budget (default: the estimator's
+        ``max_iter`` for the largest, and the first such that ``n_trials`` candidates can be
+        halved down to one at it). asha and tpe end their last rung at ``max_epochs``;
+        ``min_epochs=max_epochs`` makes one rung (tpe without pruning).
     refit : bool, default True
         Fit the best candidate on all of ``X`` (in this process) as ``best_estimator_``.
 
@@ -134,6 +154,8 @@ def search(
     ------
     SearchInterrupted
         On Ctrl-C, with the finished trials in ``.result``.
+    ImportError
+        method="tpe" without Optuna installed (``pip install 'steepest[optuna]'``).
 
     Notes
     -----
@@ -158,21 +180,33 @@ def search(
     unknown = sorted(set(space) - set(estimator.get_params()))
     if unknown:
         raise ValueError(f"{type(estimator).__name__} has no parameters {unknown}")
+    for name, value in space.items():
+        as_distribution(name, value)
+    if method == "tpe":
+        import_optuna()
     rng = np.random.default_rng(random_state)
+    candidates: List[Dict[str, Any]] = []
     if method == "grid":
         if n_trials is not None:
-            raise ValueError("n_trials is for method='random' or 'halving'; a grid tries every combination")
+            raise ValueError("n_trials is for the methods that draw candidates; a grid tries every combination")
         candidates = grid_candidates(space)
+        trials = len(candidates)
     else:
         trials = _DEFAULT_TRIALS[method] if n_trials is None else n_trials
         if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
             raise ValueError(f"n_trials must be an int >= 1, got {n_trials!r}")
-        candidates = random_candidates(space, trials, rng)
+        if method != "tpe":
+            candidates = random_candidates(space, trials, rng)
 
-    params = estimator.get_params()
-    if "random_state" in params and params["random_state"] is None and random_state is not None:
-        # Every trial starts from the same seed: candidates differ only by their parameters.
-        estimator = clone(estimator).set_params(random_state=random_state)
+    budget = _budget(estimator, space, method)
+    budgets: Optional[List[int]] = None
+    if method in ("asha", "tpe") and budget is not None:
+        budgets = rung_budgets(trials, factor, min_epochs, max_epochs, budget)
+    elif method == "halving":
+        assert budget is not None
+        budgets = _halving_budgets(len(candidates), factor, min_epochs, max_epochs, budget)
+
+    estimator = _seeded(estimator, random_state)
     if validation_data is not None:
         folds = None
         validation: Optional[Tuple[Any, Any]] = (validation_data[0], validation_data[1])
@@ -187,20 +221,40 @@ def search(
 
         client = own_client = Client(client)
     rows: List[Dict[str, Any]] = []
+    last_rung = rows
     interrupted = False
+    pool: Optional[Pool] = None
+    scheduler: Any = None
     try:
-        trial_inputs = inputs if client is None else scatter_inputs(inputs, client)
-        if method == "halving":
-            last_rung = _halving(candidates, params, factor, min_epochs, max_epochs, trial_inputs, client, n_jobs, rows)
+        if client is not None:
+            pool = DaskPool(inputs, client, folds)
+        elif n_jobs is not None and n_jobs != 1:
+            pool = ProcessPool(inputs, n_jobs, trials)
         else:
-            _run([(index, candidate) for index, candidate in enumerate(candidates)], trial_inputs, client, n_jobs, rows, {})
-            last_rung = rows
+            pool = SequentialPool(inputs)
+        if method == "asha":
+            assert budget is not None and budgets is not None
+            scheduler = AsynchronousHalving(candidates, budgets, factor, budget)
+        elif method == "tpe":
+            scheduler = BayesianSearch(space, trials, budgets, factor, budget, random_state)
+        if scheduler is not None:
+            drive(pool, scheduler.next_job, scheduler.finished)
+        elif method == "halving":
+            assert budget is not None and budgets is not None
+            last_rung = _halving(candidates, budgets, factor, budget, pool, rows)
+        else:
+            run_jobs(pool, [Job(index, candidate) for index, candidate in enumerate(candidates)], lambda record: rows.append(trial_row(record, {})))
     except KeyboardInterrupt:
         interrupted = True
-        last_rung = rows
     finally:
+        if pool is not None:
+            pool.close(interrupted)
         if own_client is not None:
             own_client.close()
+    if scheduler is not None:
+        rows, last_rung = scheduler.rows, scheduler.last_rung_rows()
+    elif interrupted:
+        last_rung = rows
 
     rows.sort(key=lambda row: row["trial"])
     results = Results(rows)
@@ -214,17 +268,27 @@ def search(
     return result
 
 
-def _run(trials: Trials, inputs: Inputs, client: Any, n_jobs: Optional[int], rows: List[Dict[str, Any]], extra: Dict[int, Dict[str, Any]]) -> None:
-    """Runs ``trials`` and appends their rows to ``rows`` as they finish."""
-    records: Iterator[Dict[str, Any]]
-    if client is not None:
-        records = run_on_dask(trials, inputs, client)
-    elif n_jobs is not None and n_jobs != 1:
-        records = run_with_joblib(trials, inputs, n_jobs)
-    else:
-        records = run_sequentially(trials, inputs)
-    for record in records:
-        rows.append(trial_row(record, extra.get(record["trial"], {})))
+def _budget(estimator: Any, space: Mapping[str, Any], method: str) -> Optional[Budget]:
+    """The epoch budget's parameter for the methods that train in rungs (None for tpe on an
+    estimator without one: it is searched without pruning)."""
+    if method in ("grid", "random"):
+        return None
+    if method == "tpe" and not any(name == "max_iter" or name.endswith("__max_iter") for name in estimator.get_params()):
+        return None
+    budget = budget_parameter(estimator, method)
+    if budget.parameter in space:
+        raise ValueError(f"space sets {budget.parameter!r}, which method={method!r} sets itself as each trial's epoch budget; use min_epochs and max_epochs")
+    return budget
+
+
+def _seeded(estimator: Any, random_state: Optional[int]) -> Any:
+    """``estimator`` with every unset ``random_state`` (its own, its steps') set to the
+    search's: every trial starts from the same seed, so candidates differ only by their
+    parameters."""
+    if random_state is None:
+        return estimator
+    unset = {name: random_state for name, value in estimator.get_params().items() if (name == "random_state" or name.endswith("__random_state")) and value is None}
+    return clone(estimator).set_params(**unset) if unset else estimator
 
 
 def _ranked(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
@@ -233,43 +297,39 @@ def _ranked(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return sorted(finished, key=lambda row: (-row["mean_test_score"], row["trial"]))
 
 
-def _halving(
-    candidates: List[Dict[str, Any]],
-    params: Dict[str, Any],
-    factor: int,
-    min_epochs: Optional[int],
-    max_epochs: Optional[int],
-    inputs: Inputs,
-    client: Any,
-    n_jobs: Optional[int],
-    rows: List[Dict[str, Any]],
-) -> List[Dict[str, Any]]:
-    """Successive halving with epochs as the budget; returns the last round's rows."""
-    if BUDGET_PARAMETER not in params:
-        raise ValueError(f"method='halving' gives its epoch budget to {BUDGET_PARAMETER!r}, which {type(inputs.estimator).__name__} does not have")
+def _halving_budgets(candidates: int, factor: int, min_epochs: Optional[int], max_epochs: Optional[int], budget: Budget) -> List[int]:
+    """Successive halving's epochs per round: ``min_epochs`` times ``factor`` per round, as
+    many rounds as ``candidates`` can be divided by ``factor``, none past ``max_epochs``."""
     if isinstance(factor, bool) or not isinstance(factor, int) or factor < 2:
         raise ValueError(f"factor must be an int >= 2, got {factor!r}")
-    largest = int(max_epochs if max_epochs is not None else params[BUDGET_PARAMETER])
-    rounds = 1 + int(math.floor(math.log(len(candidates)) / math.log(factor) + 1e-9))
-    smallest = int(min_epochs) if min_epochs is not None else max(1, largest // factor ** (rounds - 1))
-    if not 1 <= smallest <= largest:
-        raise ValueError(f"need 1 <= min_epochs <= max_epochs, got {smallest} and {largest}")
+    largest = check_epochs(max_epochs if max_epochs is not None else budget.largest, "max_epochs" if max_epochs is not None else budget.parameter)
+    rounds = 1 + int(math.floor(math.log(candidates) / math.log(factor) + 1e-9))
+    smallest = check_epochs(min_epochs, "min_epochs") if min_epochs is not None else max(1, largest // factor ** (rounds - 1))
+    if smallest > largest:
+        raise ValueError(f"the budget of {largest} epochs (max_epochs) is smaller than one rung of min_epochs={smallest}; lower min_epochs or raise max_epochs")
+    budgets: List[int] = []
+    for rung in range(rounds):
+        budgets.append(min(largest, smallest * factor**rung))
+        if budgets[-1] == largest:
+            break
+    return budgets
+
+
+def _halving(candidates: List[Dict[str, Any]], budgets: List[int], factor: int, budget: Budget, pool: Pool, rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Successive halving with epochs as the budget; returns the last round's rows."""
     survivors = candidates
     next_index = 0
     round_rows: List[Dict[str, Any]] = []
-    for rung in range(rounds):
-        budget = min(largest, smallest * factor**rung)
-        trials = [(next_index + k, {**candidate, BUDGET_PARAMETER: budget}) for k, candidate in enumerate(survivors)]
-        extra = {index: {"rung": rung, "epochs_budget": budget} for index, _ in trials}
+    for rung, epochs in enumerate(budgets):
+        jobs = [Job(next_index + k, {**candidate, budget.parameter: epochs}) for k, candidate in enumerate(survivors)]
         start = len(rows)
-        _run(trials, inputs, client, n_jobs, rows, extra)
+        extra = {"rung": rung, "epochs_budget": epochs}
+        run_jobs(pool, jobs, lambda record: rows.append(trial_row(record, extra)))
         round_rows = rows[start:]
-        next_index += len(trials)
         ranked = _ranked(round_rows)
-        keep = max(1, len(survivors) // factor)
-        if rung == rounds - 1 or budget == largest or not ranked:
+        if rung == len(budgets) - 1 or not ranked:
             break
-        by_index = {index: candidate for index, candidate in enumerate(survivors)}
-        first = trials[0][0]
-        survivors = [by_index[row["trial"] - first] for row in ranked[:keep]]
+        first = next_index
+        next_index += len(jobs)
+        survivors = [survivors[row["trial"] - first] for row in ranked[: max(1, len(survivors) // factor)]]
     return round_rows
