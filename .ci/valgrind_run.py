@@ -10,7 +10,8 @@ import tempfile
 import numpy as np
 
 import steepest
-from steepest import io, ops
+from steepest import ops
+from steepest.nn import saving
 
 rng = np.random.default_rng(0)
 X = rng.standard_normal((96, 6)).astype(np.float32)
@@ -52,7 +53,7 @@ for call in (
     lambda: ops.dense_forward(X, w[:3], b),
     lambda: ops.loss("softmax_cross_entropy", out, np.full(96, 9)),
     lambda: steepest.Sequential([steepest.Dense(2**62, 4)]),
-    lambda: io.model_from_bytes(io.model_to_bytes(regression)[:-1]),
+    lambda: saving.model_from_bytes(saving.model_to_bytes(regression)[:-1]),
 ):
     try:
         call()
