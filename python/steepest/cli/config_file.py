@@ -487,7 +487,8 @@ def classes_of(config: Dict[str, Any], model: Any, y: Optional[np.ndarray]) -> O
     if loss is None:
         loss = "softmax_cross_entropy" if outputs > 1 else "binary_cross_entropy" if output_activation == "sigmoid" else "binary_cross_entropy_with_logits"
     elif loss not in CLASSIFICATION_LOSSES:
-        raise ConfigError(f"{where} holds text labels ({', '.join(map(repr, np.unique(y)[:3]))}, ...): a classifier's loss is one of {', '.join(CLASSIFICATION_LOSSES)}, not {loss!r}")
+        shown = ", ".join(repr(str(label)) for label in np.unique(y)[:3])
+        raise ConfigError(f"{where} holds text labels ({shown}, ...): a classifier's loss is one of {', '.join(CLASSIFICATION_LOSSES)}, not {loss!r}")
     if not text:
         if not np.all(np.isfinite(y)):
             raise ConfigError(f"{where} holds {y[~np.isfinite(y)][0]}: a class must be a finite number or a text label")
@@ -536,7 +537,8 @@ def build_optimizer(config: Dict[str, Any]) -> Any:
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{config['source']}: [optimizer] {error}") from None
     if config["schedule"] is not None:
-        optimizer.lr = build_schedule(config, optimizer.lr)
+        # The optimizer checked lr: it is the number the config gave, or the default.
+        optimizer.lr = build_schedule(config, cast(float, optimizer.lr))
     return optimizer
 
 

@@ -56,11 +56,11 @@ class Scaling:
         return cls(method, offset, np.where(spread > 0, spread, 1.0))
 
     def apply(self, X: np.ndarray) -> np.ndarray:
-        return (X - self.offset) / self.scale
+        return np.asarray((X - self.offset) / self.scale)
 
     def invert(self, X: np.ndarray) -> np.ndarray:
         """Scaled values back in the data's units (an autoencoder's reconstruction)."""
-        return X * self.scale + self.offset
+        return np.asarray(X * self.scale + self.offset)
 
     def to_metadata(self) -> Dict[str, Any]:
         return {"method": self.method, "offset": self.offset.tolist(), "scale": self.scale.tolist()}
