@@ -677,3 +677,22 @@ def test_malformed_data_files_exit_1_with_a_clear_error(tmp_path, capsys, name):
     err = capsys.readouterr().err
     assert err.startswith("steepest train: error: ") and "Traceback" not in err
     assert messages[name] in err, err
+
+
+def test_the_readmes_config_and_commands_run_as_written(tmp_path, flowers, monkeypatch):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("## The command line"):]
+    (config,) = re.findall(r"```toml\n(.*?)```", section, re.S)[:1]
+    commands = re.findall(r"```bash\n(.*?)```", section, re.S)[0]
+    (tmp_path / "flowers.toml").write_text(config)
+    X, labels = flowers
+    np.savetxt(tmp_path / "new-flowers.csv", X[::10], delimiter=",", header="sepal,petal,stem,leaf", comments="")
+    monkeypatch.chdir(tmp_path)
+    for line in commands.splitlines():
+        arguments = line.split("#")[0].split()
+        assert arguments[0] == "steepest"
+        assert main(arguments[1:] + (["--quiet"] if arguments[1] == "train" else [])) == 0
+    assert (tmp_path / "species.csv").read_text().splitlines() == ["species", *labels[::10]]

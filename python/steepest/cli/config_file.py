@@ -75,7 +75,7 @@ Examples
 >>> config = config_file.read_config(path)
 >>> X, y, features = config_file.load_data(config)
 >>> X.shape, y is None, features
-((50, 4), True, ['0', '1', '2', '3'])
+((50, 4), True, {'columns': ['0', '1', '2', '3']})
 >>> config_file.build_model(config, X)
 Autoencoder([
     Dense(4, 2, activation='identity'),

@@ -18,7 +18,7 @@ array([[0., 1.],
        [2., 3.],
        [4., 5.]])
 >>> with open(path, "r+b") as f:   # the header now declares a thousand times more rows
-...     header = f.read(128).replace(b"(3, 2),    ", b"(3000, 2), ")
+...     header = f.read(128).replace(b"(3, 2), }   ", b"(3000, 2), }")
 ...     _ = f.seek(0); _ = f.write(header)
 >>> data_file.read_npy(path)
 Traceback (most recent call last):
@@ -34,11 +34,13 @@ import os
 import zipfile
 import zlib
 from pathlib import Path
-from typing import IO, Dict, List, Tuple
+from typing import IO, Dict, List, Tuple, Union
 
 import numpy as np
 
 __all__ = ["DataFileError", "read_csv", "read_npy", "read_npz", "require_regular_file"]
+
+PathLike = Union[str, "os.PathLike[str]"]
 
 # Deflate expands at most 1032-fold (RFC 1951's longest match from a 2-bit code); an .npz
 # member claiming more lies about its size.
@@ -52,17 +54,19 @@ class DataFileError(ValueError):
     (the caller names the file)."""
 
 
-def require_regular_file(path: Path) -> None:
+def require_regular_file(path: PathLike) -> None:
     """DataFileError unless ``path`` is an existing regular file: opening a FIFO would wait
     for a writer forever, and a device has no end."""
+    path = Path(path)
     if not path.exists():
         raise DataFileError(f"no such file {str(path)!r}")
     if not path.is_file():
         raise DataFileError(f"{str(path)!r} is not a regular file")
 
 
-def read_npy(path: Path) -> np.ndarray:
+def read_npy(path: PathLike) -> np.ndarray:
     """The array of an ``.npy`` file, checked as the module says."""
+    path = Path(path)
     require_regular_file(path)
     try:
         with open(path, "rb") as file:
@@ -71,8 +75,9 @@ def read_npy(path: Path) -> np.ndarray:
         raise DataFileError(f"cannot read it: {error}") from None
 
 
-def read_npz(path: Path) -> Dict[str, np.ndarray]:
+def read_npz(path: PathLike) -> Dict[str, np.ndarray]:
     """Every array of an ``.npz`` archive by name, each checked as the module says."""
+    path = Path(path)
     require_regular_file(path)
     try:
         with zipfile.ZipFile(path) as archive:
@@ -126,7 +131,7 @@ def _read_array(stream: IO[bytes], size: int) -> np.ndarray:
     return array.reshape(shape[::-1]).T if fortran_order else array.reshape(shape)
 
 
-def read_csv(path: Path) -> Tuple[List[str], np.ndarray, int]:
+def read_csv(path: PathLike) -> Tuple[List[str], np.ndarray, int]:
     """Column names, cells (a 2-D array of str) and the line number of the first row of
     cells, of a CSV file.
 
@@ -134,6 +139,7 @@ def read_csv(path: Path) -> Tuple[List[str], np.ndarray, int]:
     when the file has only one row and it is not all numbers; else columns are named by
     their position ("0", "1", ...).
     """
+    path = Path(path)
     require_regular_file(path)
     try:
         with open(path, newline="", encoding="utf-8") as file:

@@ -13,7 +13,7 @@ Examples
 >>> scaling.apply(np.array([[1.0, 10.0]]))          # a constant column is only centred
 array([[0., 0.]])
 >>> train, validation = preparation.split_rows(10, 0.2, seed=0, classes=np.repeat([0, 1], 5))
->>> sorted(np.repeat([0, 1], 5)[validation])          # one of each class, not the last two rows
+>>> np.repeat([0, 1], 5)[validation].tolist()          # one of each class, not the last two rows
 [0, 1]
 """
 

@@ -42,9 +42,9 @@ def log_y_axis(ax: Any) -> None:
     def between_powers(value: float, _: Any) -> str:
         # Only 2, 3 and 5 times a power of ten: all eight would crowd the top of a decade.
         mantissa = value / 10 ** math.floor(math.log10(value))
-        return f"{value:.2g}" if any(abs(mantissa - m) < 1e-6 for m in (2, 3, 5)) else ""
+        return f"{value:g}" if any(abs(mantissa - m) < 1e-6 for m in (2, 3, 5)) else ""
 
-    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:.2g}"))
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
     ax.yaxis.set_minor_formatter(ticker.FuncFormatter(between_powers) if math.log10(high / low) <= 2 else ticker.NullFormatter())
 
 
