@@ -62,11 +62,11 @@ def make_data(config: VAEConfig, samples: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).random((samples, config.sizes[0])).astype(np.float32)
 
 
-def steepest_epoch(config: VAEConfig, X: np.ndarray, start: Optional[Start] = None) -> Trainer:
-    model = steepest.VAE(config.sizes, seed=0)
+def steepest_epoch(config: VAEConfig, X: np.ndarray, start: Optional[Start] = None, seed: int = 0) -> Trainer:
+    model = steepest.VAE(config.sizes, seed=seed)
     optimizer = steepest.Adam(lr=LR)
     dense = [layer for layer in model.layers if isinstance(layer, steepest.Dense)]
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     orders = iter(start.orders) if start is not None else None
     if start is not None:
         for layer, (weight, bias) in zip(dense, start.parameters):
