@@ -86,16 +86,20 @@ def test_every_library_gives_steepests_loss_from_the_same_start(steepest_run, pe
         f"{peer} {config.name}: loss {their_loss!r}, steepest {our_loss!r}, from {before!r}"
     )
 
-    assert len(theirs) == len(ours) == len(start.parameters)
-    for layer, (initial, mine, other) in enumerate(zip(start.parameters, ours, theirs)):
-        for name, at_start, got, want in zip(("weight", "bias"), initial, other, mine):
-            assert got.dtype == np.float32 and got.shape == at_start.shape, f"{peer} {config.name} layer {layer} {name}"
-            change = np.linalg.norm(want.astype(np.float64) - at_start)
-            assert change > 0, f"steepest did not train {config.name} layer {layer} {name}"
+    assert_follows(f"{peer} {config.name}", start.parameters, ours, theirs)
+
+
+def assert_follows(what, initial, ours, theirs):
+    """Each weight matrix and bias of the peer's is within DELTA_RTOL of what training
+    changed steepest's by."""
+    assert len(theirs) == len(ours) == len(initial)
+    for layer, (at_start, mine, other) in enumerate(zip(initial, ours, theirs)):
+        for name, before, want, got in zip(("weight", "bias"), at_start, mine, other):
+            assert got.dtype == np.float32 and got.shape == before.shape, f"{what} layer {layer} {name}"
+            change = np.linalg.norm(want.astype(np.float64) - before)
+            assert change > 0, f"steepest did not train {what} layer {layer} {name}"
             difference = np.linalg.norm(got.astype(np.float64) - want)
-            assert difference <= DELTA_RTOL * change, (
-                f"{peer} {config.name} layer {layer} {name}: differs from steepest by {difference / change:.2g} of the change"
-            )
+            assert difference <= DELTA_RTOL * change, f"{what} layer {layer} {name}: differs from steepest by {difference / change:.2g} of the change"
 
 
 def test_run_measures_every_installed_library_and_the_table_reports_it():
@@ -181,14 +185,7 @@ def test_the_vae_peer_gives_steepests_loss_from_the_same_start(config):
     ours, theirs = (vae_reference_loss(config, results[name], X) for name in ("steepest", "torch"))
     assert ours < before, "training did not lower the loss: the comparison below would mean nothing"
     assert abs(theirs - ours) <= LOSS_RTOL * (before - ours), f"torch {config.name}: loss {theirs!r}, steepest {ours!r}, from {before!r}"
-    for layer, (initial, mine, other) in enumerate(zip(start.parameters, results["steepest"], results["torch"])):
-        for name, at_start, want, got in zip(("weight", "bias"), initial, mine, other):
-            change = np.linalg.norm(want.astype(np.float64) - at_start)
-            assert change > 0, f"steepest did not train {config.name} layer {layer} {name}"
-            difference = np.linalg.norm(got.astype(np.float64) - want)
-            assert difference <= DELTA_RTOL * change, (
-                f"torch {config.name} layer {layer} {name}: differs from steepest by {difference / change:.2g} of the change"
-            )
+    assert_follows(f"torch {config.name}", start.parameters, results["steepest"], results["torch"])
 
 
 def test_vae_flops_count_the_encoder_the_head_and_the_decoder():

@@ -65,6 +65,17 @@ def thread_limits(threads: int) -> Iterator[None]:
         yield
 
 
+def steepest_trainer(model: "steepest.Sequential", epoch: Epoch, start: "Start | None") -> Trainer:
+    """steepest's :class:`Trainer` of ``model``, its dense layers set to ``start``'s
+    parameters first when given."""
+    dense = [layer for layer in model.layers if isinstance(layer, steepest.Dense)]
+    if start is not None:
+        for layer, (weight, bias) in zip(dense, start.parameters):
+            layer.weight[...] = weight
+            layer.bias[...] = bias
+    return Trainer(epoch, lambda: [(layer.weight.copy(), layer.bias.copy()) for layer in dense])
+
+
 def median_rates(libraries: Dict[str, Trainer], samples: int, repeats: int) -> Dict[str, float]:
     """Samples per second of each library: a warm-up epoch each (first touch of buffers,
     lazy initialisation), then ``repeats`` rounds of one epoch each, interleaved so that a

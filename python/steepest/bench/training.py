@@ -24,7 +24,7 @@ import numpy as np
 
 import steepest
 from steepest.bench import machine, vae
-from steepest.bench.epochs import Parameters, Start, Trainer, median_rates, thread_limits
+from steepest.bench.epochs import Parameters, Start, Trainer, median_rates, steepest_trainer, thread_limits
 
 
 @dataclass(frozen=True)
@@ -72,12 +72,7 @@ def steepest_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, start: 
     model = steepest.MLP(config.sizes, config.activation, config.output_activation, seed=0)
     optimizer = steepest.SGD(lr=LR)
     settings: Dict[str, Any] = dict(epochs=1, batch_size=config.batch, loss=config.loss, optimizer=optimizer, verbose=0, diagnostics=False)
-    dense = [layer for layer in model.layers if isinstance(layer, steepest.Dense)]
     orders = iter(start.orders) if start is not None else None
-    if start is not None:
-        for layer, (weight, bias) in zip(dense, start.parameters):
-            layer.weight[...] = weight
-            layer.bias[...] = bias
 
     def epoch() -> float:
         started = time.perf_counter()
@@ -88,7 +83,7 @@ def steepest_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, start: 
             model.fit(X[order], y[order], shuffle=False, **settings)
         return time.perf_counter() - started
 
-    return Trainer(epoch, lambda: [(layer.weight.copy(), layer.bias.copy()) for layer in dense])
+    return steepest_trainer(model, epoch, start)
 
 
 def numpy_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, start: Optional[Start] = None) -> Trainer:

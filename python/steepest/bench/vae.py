@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 import steepest
-from steepest.bench.epochs import Parameters, Start, Trainer
+from steepest.bench.epochs import Parameters, Start, Trainer, steepest_trainer
 
 LR = 1e-3  # Adam's default, as PyTorch's examples/vae trains
 
@@ -65,13 +65,8 @@ def make_data(config: VAEConfig, samples: int, seed: int = 0) -> np.ndarray:
 def steepest_epoch(config: VAEConfig, X: np.ndarray, start: Optional[Start] = None, seed: int = 0) -> Trainer:
     model = steepest.VAE(config.sizes, seed=seed)
     optimizer = steepest.Adam(lr=LR)
-    dense = [layer for layer in model.layers if isinstance(layer, steepest.Dense)]
     rng = np.random.default_rng(seed)
     orders = iter(start.orders) if start is not None else None
-    if start is not None:
-        for layer, (weight, bias) in zip(dense, start.parameters):
-            layer.weight[...] = weight
-            layer.bias[...] = bias
 
     def epoch() -> float:
         # partial_fit: an epoch that carries Adam's moments on to the next, as PyTorch's
@@ -81,7 +76,7 @@ def steepest_epoch(config: VAEConfig, X: np.ndarray, start: Optional[Start] = No
         model.partial_fit(X, batch_size=config.batch, optimizer=optimizer, order=order)
         return time.perf_counter() - started
 
-    return Trainer(epoch, lambda: [(layer.weight.copy(), layer.bias.copy()) for layer in dense])
+    return steepest_trainer(model, epoch, start)
 
 
 def torch_epoch(config: VAEConfig, X: np.ndarray, start: Optional[Start] = None) -> Optional[Trainer]:
