@@ -338,10 +338,13 @@ void bind_precision(py::module_& m, const char* network_name, const char* sessio
            [](SessionObject<T>& s) {
              if (!s.session.enter()) throw std::runtime_error(s.refusal);
            })
-      .def("__exit__", [](SessionObject<T>& s, const py::args&) {
-        s.session.leave();
-        return false;
-      });
+      .def(
+          "__exit__",
+          [](SessionObject<T>& s, const py::object&, const py::object&, const py::object&) {
+            s.session.leave();
+            return false;
+          },
+          py::arg("exc_type"), py::arg("exc_value"), py::arg("traceback"));
 
   py::class_<Network<T>>(m, network_name)
       .def(py::init([](const py::sequence& layers) {
