@@ -372,7 +372,6 @@ def test_parts_sharing_the_weights_are_always_refused_while_the_whole_trains():
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_two_estimators_fitting_at_once_keep_their_own_thread_counts():
-    from steepest.runtime import local_threads
     from steepest.sklearn import MLPRegressor
 
     rng = np.random.default_rng(0)
@@ -381,24 +380,30 @@ def test_two_estimators_fitting_at_once_keep_their_own_thread_counts():
     before = steepest.get_num_threads()
     try:
         steepest.set_num_threads(2)
-        for _ in range(10):
+        for _ in range(20):
             fits = [lambda n=n: MLPRegressor(hidden_layer_sizes=(16,), max_iter=3, n_threads=n, random_state=0).fit(X, y).predict(X) for n in (1, 3)]
             one, three = run_in_threads(*fits)
             assert steepest.get_num_threads() == 2, "a fit's n_threads leaked into the process's count"
             np.testing.assert_array_equal(one, three)  # results do not depend on threads
-
-        seen = {1: set(), 3: set()}
-        barrier = threading.Barrier(2)
-
-        def count_in(n):
-            with local_threads(n):
-                for _ in range(200):
-                    barrier.wait(timeout=60)
-                    seen[n].add(steepest.get_num_threads())
-                    ops.matmul(X, X.T)
-
-        run_in_threads(lambda: count_in(1), lambda: count_in(3))
-        assert seen == {1: {1}, 3: {3}}
-        assert steepest.get_num_threads() == 2
     finally:
         steepest.set_num_threads(before)
+
+
+def test_a_threads_own_count_is_seen_by_it_alone():
+    from steepest.runtime import local_threads
+
+    a = np.random.default_rng(0).random((200, 200))
+    before = steepest.get_num_threads()
+    seen = {1: set(), 3: set()}
+    barrier = threading.Barrier(2)
+
+    def count_in(n):
+        with local_threads(n):
+            for _ in range(100):
+                barrier.wait(timeout=60)
+                seen[n].add(steepest.get_num_threads())
+                ops.matmul(a, a)
+
+    run_in_threads(lambda: count_in(1), lambda: count_in(3))
+    assert seen == {1: {1}, 3: {3}}
+    assert steepest.get_num_threads() == before
