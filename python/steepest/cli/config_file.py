@@ -79,6 +79,8 @@ from typing import Any, Dict, List, Optional, Tuple, Union, cast
 
 import numpy as np
 
+from steepest import io
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # tomllib joined the standard library in Python 3.11
@@ -152,7 +154,7 @@ def read_config(path: PathLike) -> Dict[str, Any]:
     """
     source = Path(os.fspath(path))
     try:
-        with open(source, "rb") as file:
+        with io.open_regular(source) as file:
             document = tomllib.load(file)
     except FileNotFoundError:
         raise ConfigError(f"config file {str(source)!r} not found") from None
@@ -160,6 +162,8 @@ def read_config(path: PathLike) -> Dict[str, Any]:
         raise ConfigError(f"{str(source)!r} is a folder, not a config file") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source} is not valid TOML: {error}") from None
+    except ValueError as error:  # not a regular file (a FIFO would block the read forever)
+        raise ConfigError(str(error)) from None
     config: Dict[str, Any] = {"source": source, "folder": source.resolve().parent}
     for table, value in document.items():
         if table not in TABLES:
