@@ -697,3 +697,23 @@ def test_hostile_model_files_are_refused_with_value_error(data, phrase):
 def test_the_hostile_file_helper_builds_loadable_files():
     # The hostile files above differ from a good one only where the test edits them.
     assert np.array_equal(saving.model_from_bytes(model_file()).get_parameters(), mlp().get_parameters())
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("call", ["fit-X", "fit-y", "partial_fit-X", "predict", "transform"])
+def test_the_estimators_refuse_masked_arrays(call):
+    # scikit-learn's validate_data would drop the mask (issue 18).
+    from steepest.sklearn import AutoencoderTransformer, MLPClassifier, MLPRegressor
+
+    X = data(12, 3)
+    masked = np.ma.masked_array(X, mask=X > 1)
+    labels = (X[:, 0] > 0).astype(int)
+    calls = {
+        "fit-X": lambda: MLPClassifier(max_iter=2).fit(masked, labels),
+        "fit-y": lambda: MLPRegressor(max_iter=2).fit(X, np.ma.masked_array(X[:, 0], mask=X[:, 0] > 1)),
+        "partial_fit-X": lambda: MLPClassifier().partial_fit(masked, labels, classes=[0, 1]),
+        "predict": lambda: MLPRegressor(max_iter=2).fit(X, X[:, 0]).predict(masked[:1]),
+        "transform": lambda: AutoencoderTransformer(max_iter=2).fit(X).transform(masked),
+    }
+    with pytest.raises(TypeError, match="masked array"):
+        calls[call]()

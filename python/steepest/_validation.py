@@ -80,14 +80,20 @@ def as_array(value: Any, name: str) -> np.ndarray:
     """``value`` as a NumPy array (itself if it is one), as every user array is read: a
     masked array is refused, since NumPy's conversion would silently drop its mask, and
     NumPy's error for ragged lists is given the argument's name."""
-    if isinstance(value, np.ma.MaskedArray):
-        raise TypeError(f"{name} is a masked array, whose mask steepest would ignore; fill the masked values ({name}.filled(...)) or drop them first")
+    require_unmasked(value, name)
     if isinstance(value, np.ndarray):
         return value
     try:
         return np.asarray(value)
     except ValueError as error:  # ragged nested lists: NumPy's message does not say which argument
         raise ValueError(f"{name} could not be read as a matrix of numbers: {error}") from None
+
+
+def require_unmasked(value: Any, name: str) -> None:
+    """TypeError for a masked array: every conversion to a plain array drops the mask, and
+    the values under it would be trained on (or predicted) as if they were data."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"{name} is a masked array, whose mask steepest would ignore; fill the masked values ({name}.filled(...)) or drop them first")
 
 
 def require_real(array: np.ndarray, name: str) -> None:
