@@ -6,6 +6,7 @@
 #include <limits>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 
 #include "steepest/dense.h"
 #include "steepest/dispatch.h"
@@ -83,6 +84,34 @@ Trainer<T>::Trainer(Network<T>& network, index_t batch_size, Loss loss, Optimize
   if (diagnostics) weights_before_.resize(count);
   diagnostics_.resize(layers.size());
   reset_diagnostics();
+}
+
+template <class T>
+index_t Trainer<T>::copy_state(T* parameters, std::vector<std::vector<T>>& arrays) const {
+  std::shared_lock<std::shared_mutex> reading(network_.parameter_lock());
+  std::memcpy(parameters, network_.parameters(), sizeof(T) * static_cast<std::size_t>(network_.parameter_count()));
+  arrays.clear();
+  for (const std::vector<T>* state : {&state_a_, &state_b_})
+    if (!state->empty()) arrays.push_back(*state);
+  return steps_;
+}
+
+template <class T>
+void Trainer<T>::restore_state(index_t steps, const std::vector<std::vector<T>>& arrays) {
+  std::vector<std::vector<T>*> kept;
+  for (std::vector<T>* state : {&state_a_, &state_b_})
+    if (!state->empty()) kept.push_back(state);
+  if (steps < 0) throw std::invalid_argument("an optimizer's step count must be >= 0");
+  if (arrays.size() != kept.size())
+    throw std::invalid_argument("this optimizer keeps " + std::to_string(kept.size()) + " arrays of state, not " +
+                                std::to_string(arrays.size()));
+  for (std::size_t i = 0; i < arrays.size(); ++i)
+    if (arrays[i].size() != kept[i]->size())
+      throw std::invalid_argument("an optimizer state array of " + std::to_string(arrays[i].size()) +
+                                  " values for " + std::to_string(kept[i]->size()) + " parameters");
+  std::unique_lock<std::shared_mutex> writing(network_.parameter_lock());
+  for (std::size_t i = 0; i < arrays.size(); ++i) *kept[i] = arrays[i];
+  steps_ = steps;
 }
 
 template <class T>

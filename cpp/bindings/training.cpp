@@ -6,6 +6,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <string>
@@ -461,6 +462,34 @@ void bind_precision(py::module_& m, const char* network_name, const char* sessio
            py::arg("noise"))
       .def("diagnostics", &diagnostics<T>)
       .def("reset_diagnostics", &Trainer<T>::reset_diagnostics)
+      .def("copy_state",
+           [](const Trainer<T>& trainer) {
+             py::array_t<T> parameters(trainer.network().parameter_count());
+             T* destination = parameters.mutable_data();
+             std::vector<std::vector<T>> arrays;
+             index_t steps = 0;
+             {
+               py::gil_scoped_release release;
+               steps = trainer.copy_state(destination, arrays);
+             }
+             py::list states;
+             for (const std::vector<T>& array : arrays) {
+               py::array_t<T> out(static_cast<py::ssize_t>(array.size()));
+               std::copy(array.begin(), array.end(), out.mutable_data());
+               states.append(out);
+             }
+             return py::make_tuple(steps, parameters, states);
+           },
+           "(steps, parameters, optimizer arrays) at one batch boundary.")
+      .def("restore_state",
+           [](Trainer<T>& trainer, index_t steps,
+              const std::vector<py::array_t<T, py::array::c_style | py::array::forcecast>>& arrays) {
+             std::vector<std::vector<T>> states;
+             for (const auto& array : arrays) states.emplace_back(array.data(), array.data() + array.size());
+             py::gil_scoped_release release;
+             trainer.restore_state(steps, states);
+           },
+           py::arg("steps"), py::arg("arrays"))
       .def_property_readonly("steps", &Trainer<T>::steps)
       .def_property_readonly("batch_size", &Trainer<T>::batch_size);
 }

@@ -53,6 +53,10 @@ class NetworkF32:
 class TrainerF32:
     def __init__(self, network: NetworkF32, batch_size: typing.SupportsInt | typing.SupportsIndex, loss: str, optimizer: str, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, eps_before_correction: bool, loss_scale: typing.SupportsFloat | typing.SupportsIndex, noise: str, noise_amount: typing.SupportsFloat | typing.SupportsIndex, penalty_per_weight: bool, seed: typing.SupportsInt | typing.SupportsIndex, diagnostics: bool) -> None:
         ...
+    def copy_state(self) -> tuple[int, numpy.typing.NDArray[numpy.float32], list]:
+        """
+        (steps, parameters, optimizer arrays) at one batch boundary.
+        """
     def diagnostics(self) -> list:
         ...
     def evaluate(self, x: typing.Any, target: typing.Any, labels: typing.Any, conditions: typing.Any, weights: typing.Any, per_row: bool) -> dict:
@@ -60,6 +64,8 @@ class TrainerF32:
     def loss_and_gradient(self, x: typing.Any, target: typing.Any, labels: typing.Any, conditions: typing.Any, weights: typing.Any, gradient: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> float:
         ...
     def reset_diagnostics(self) -> None:
+        ...
+    def restore_state(self, steps: typing.SupportsInt | typing.SupportsIndex, arrays: collections.abc.Sequence[typing.Annotated[numpy.typing.ArrayLike, numpy.float32]]) -> None:
         ...
     def run(self, x: typing.Any, target: typing.Any, labels: typing.Any, conditions: typing.Any, weights: typing.Any, order: typing.Any, first_batch: typing.SupportsInt | typing.SupportsIndex, last_batch: typing.SupportsInt | typing.SupportsIndex, lr: typing.SupportsFloat | typing.SupportsIndex, lr_growth: typing.SupportsFloat | typing.SupportsIndex = 1.0, batch_losses: typing.Any = None) -> dict:
         ...
@@ -119,6 +125,10 @@ class NetworkF64:
 class TrainerF64:
     def __init__(self, network: NetworkF64, batch_size: typing.SupportsInt | typing.SupportsIndex, loss: str, optimizer: str, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, eps_before_correction: bool, loss_scale: typing.SupportsFloat | typing.SupportsIndex, noise: str, noise_amount: typing.SupportsFloat | typing.SupportsIndex, penalty_per_weight: bool, seed: typing.SupportsInt | typing.SupportsIndex, diagnostics: bool) -> None:
         ...
+    def copy_state(self) -> tuple[int, numpy.typing.NDArray[numpy.float64], list]:
+        """
+        (steps, parameters, optimizer arrays) at one batch boundary.
+        """
     def diagnostics(self) -> list:
         ...
     def evaluate(self, x: typing.Any, target: typing.Any, labels: typing.Any, conditions: typing.Any, weights: typing.Any, per_row: bool) -> dict:
@@ -126,6 +136,8 @@ class TrainerF64:
     def loss_and_gradient(self, x: typing.Any, target: typing.Any, labels: typing.Any, conditions: typing.Any, weights: typing.Any, gradient: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> float:
         ...
     def reset_diagnostics(self) -> None:
+        ...
+    def restore_state(self, steps: typing.SupportsInt | typing.SupportsIndex, arrays: collections.abc.Sequence[typing.Annotated[numpy.typing.ArrayLike, numpy.float64]]) -> None:
         ...
     def run(self, x: typing.Any, target: typing.Any, labels: typing.Any, conditions: typing.Any, weights: typing.Any, order: typing.Any, first_batch: typing.SupportsInt | typing.SupportsIndex, last_batch: typing.SupportsInt | typing.SupportsIndex, lr: typing.SupportsFloat | typing.SupportsIndex, lr_growth: typing.SupportsFloat | typing.SupportsIndex = 1.0, batch_losses: typing.Any = None) -> dict:
         ...

@@ -134,6 +134,16 @@ class Trainer {
   // the ε of each batch's row r, instead of drawing it. Empty goes back to drawing.
   void set_fixed_noise(std::vector<T> noise) { fixed_noise_ = std::move(noise); }
 
+  // The optimizer's state for a model saved between partial_fit calls (issue 18): the
+  // steps taken (Adam's bias correction and the draws of dropout and noise count them) and
+  // its arrays, the velocity or Adam's first and second moments (none for plain SGD). The
+  // parameters are copied into `parameters` under the same lock, so that a snapshot taken
+  // while another thread trains is of one batch boundary.
+  index_t copy_state(T* parameters, std::vector<std::vector<T>>& arrays) const;
+  // Puts back what copy_state gave for a trainer of the same settings; throws
+  // std::invalid_argument if the arrays are not this optimizer's (their number and sizes).
+  void restore_state(index_t steps, const std::vector<std::vector<T>>& arrays);
+
   std::vector<LayerReport> diagnostics() const;
   void reset_diagnostics();
   index_t steps() const { return steps_; }

@@ -74,10 +74,13 @@ import csv
 import difflib
 import os
 import sys
+from io import TextIOWrapper
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union, cast
 
 import numpy as np
+
+from steepest import io
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -152,7 +155,7 @@ def read_config(path: PathLike) -> Dict[str, Any]:
     """
     source = Path(os.fspath(path))
     try:
-        with open(source, "rb") as file:
+        with io.open_regular(source) as file:
             document = tomllib.load(file)
     except FileNotFoundError:
         raise ConfigError(f"config file {str(source)!r} not found") from None
@@ -160,6 +163,8 @@ def read_config(path: PathLike) -> Dict[str, Any]:
         raise ConfigError(f"{str(source)!r} is a folder, not a config file") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source} is not valid TOML: {error}") from None
+    except ValueError as error:  # not a regular file (a FIFO would block the read forever)
+        raise ConfigError(str(error)) from None
     config: Dict[str, Any] = {"source": source, "folder": source.resolve().parent}
     for table, value in document.items():
         if table not in TABLES:
@@ -221,13 +226,18 @@ def load_data(config: Dict[str, Any]) -> Tuple[np.ndarray, Optional[np.ndarray]]
     where = f"{config['source']}: [data] path {data['path']!r}"
     if path.suffix.lower() not in DATA_SUFFIXES:
         raise ConfigError(f"{where}: unknown data format {path.suffix!r}; use one of: {', '.join(DATA_SUFFIXES)}")
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError(f"{where}: no such file {str(path)!r}")
+    try:  # a FIFO, a device or a folder is refused before anything opens it for reading
+        io.open_regular(path).close()
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"{where}: {error}") from None
     if path.suffix.lower() == ".npz":
         return _load_npz(path, data, where)
     if path.suffix.lower() == ".npy":
         try:
-            table = np.load(path, allow_pickle=False)
+            with io.open_regular(path) as file:
+                table = np.load(file, allow_pickle=False)
         except ValueError as error:
             raise ConfigError(f"{where}: cannot read it as a NumPy array ({error})") from None
         names = [str(i) for i in range(table.shape[1])] if table.ndim == 2 else []
@@ -252,11 +262,13 @@ def load_data(config: Dict[str, Any]) -> Tuple[np.ndarray, Optional[np.ndarray]]
 
 
 def _load_npz(path: Path, data: Dict[str, Any], where: str) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    file = io.open_regular(path)
     try:
-        archive = np.load(path, allow_pickle=False)
+        archive = np.load(file, allow_pickle=False)
     except ValueError as error:
+        file.close()
         raise ConfigError(f"{where}: cannot read it as a NumPy .npz archive ({error})") from None
-    with archive:
+    with file, archive:
         names = list(archive.files)
 
         def array(key: str, argument: str) -> np.ndarray:
@@ -276,7 +288,7 @@ def _load_npz(path: Path, data: Dict[str, Any], where: str) -> Tuple[np.ndarray,
 def _read_csv(path: Path, where: str) -> Tuple[List[str], np.ndarray]:
     """Column names and values of a CSV file; the first row is a header when it is not all
     numbers (then columns are named by position)."""
-    with open(path, newline="", encoding="utf-8") as file:
+    with TextIOWrapper(io.open_regular(path), encoding="utf-8", newline="") as file:
         rows = [row for row in csv.reader(file) if row]
     if not rows:
         raise ConfigError(f"{where}: the file is empty")

@@ -6,7 +6,11 @@ optional extra ``steepest[plot]``), new axes when the caller gives none, and :fu
 from __future__ import annotations
 
 import os
+from io import BytesIO
+from pathlib import Path
 from typing import Any, Tuple, Union
+
+from steepest import io
 
 
 def pyplot() -> Any:
@@ -29,8 +33,11 @@ def new_axes(ax: Any, figsize: Tuple[float, float]) -> Any:
 
 
 def save(figure: Any, path: Union[str, "os.PathLike[str]"], *, dpi: int = 100) -> None:
-    """Write ``figure`` to ``path`` (the format follows the extension: .png, .svg, .pdf)
-    and close it, so that a script drawing many pictures does not keep them all in memory.
+    """Write ``figure`` to ``path`` (the format follows the extension: .png, .svg, .pdf),
+    atomically as a model is saved, and close it, so that a script drawing many pictures
+    does not keep them all in memory.
     """
-    figure.savefig(os.fspath(path), dpi=dpi)
+    picture = BytesIO()
+    figure.savefig(picture, format=Path(os.fspath(path)).suffix[1:] or None, dpi=dpi)
+    io.write_atomically(picture.getvalue(), path)
     pyplot().close(figure)

@@ -28,6 +28,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, shuffle as shuffle_rows
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from steepest._validation import require_unmasked
 from steepest.runtime import local_threads
 from steepest.nn import Dense, Sequential
 from steepest.train import SGD, Adam, Callback, Optimizer, TrainingDivergedError, check_sample_weight
@@ -54,6 +55,14 @@ NONFINITE_WEIGHTS = "Solver produced non-finite parameter weights. The input dat
 _SMALLEST_ADAPTIVE_RATE = 1e-6
 # The start of steepest.train.loop's warning about a rising training loss.
 _RISING_LOSS_WARNING = "the training loss has risen"
+
+
+def checked_data(estimator: Any, *arrays: Any, **settings: Any) -> Any:
+    """scikit-learn's ``validate_data``, refusing masked arrays first: its conversion would
+    drop their mask, training on the values under it as if they were data."""
+    for name, array in zip(("X", "y"), arrays):
+        require_unmasked(array, name)
+    return validate_data(estimator, *arrays, **settings)
 
 
 class CurrentLearningRate:
@@ -263,7 +272,7 @@ class BaseMLP(BaseEstimator):
                 return self.model_.predict(X)
         else:
             check_is_fitted(self)
-            X = validate_data(self, X, reset=False, dtype=self.model_.dtype.type, accept_sparse=ACCEPT_SPARSE)
+            X = checked_data(self, X, reset=False, dtype=self.model_.dtype.type, accept_sparse=ACCEPT_SPARSE)
         with threads(self.n_threads):
             return self.model_.predict(X)
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional
 
 import numpy as np
 
-from steepest._validation import non_negative_float
+from steepest._validation import non_negative_float, non_negative_int
 
 if TYPE_CHECKING:
     from steepest.train.protocol import Model
@@ -94,9 +94,7 @@ class EarlyStopping(_Monitor):
 
     def __init__(self, monitor: Optional[str] = None, patience: int = 5, min_delta: float = 0.0, mode: str = "min", restore_best_weights: bool = False) -> None:
         super().__init__(monitor, min_delta, mode)
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
-            raise ValueError(f"patience must be an int >= 0, got {patience!r}")
-        self.patience = patience
+        self.patience = non_negative_int(patience, "patience")
         self.restore_best_weights = restore_best_weights
         self.wait = 0
         self.stopped_epoch: Optional[int] = None
@@ -140,9 +138,7 @@ class ReduceLROnPlateau(_Monitor):
     def __init__(self, monitor: Optional[str] = None, factor: float = 0.1, patience: int = 5, min_delta: float = 1e-4, min_lr: float = 0.0, mode: str = "min") -> None:
         super().__init__(monitor, min_delta, mode)
         self.factor = non_negative_float(factor, "factor", positive=True, below_one=True)
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
-            raise ValueError(f"patience must be an int >= 0, got {patience!r}")
-        self.patience = patience
+        self.patience = non_negative_int(patience, "patience")
         self.min_lr = non_negative_float(min_lr, "min_lr")
         self.wait = 0
         self._scale = 1.0

@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import json
 import math
+from io import StringIO
 from typing import Any, Dict, List, Optional, Tuple
+
+from steepest import io
 
 
 class History:
@@ -76,18 +79,19 @@ class History:
 
     def to_json(self, path: str) -> None:
         """Write the whole history (metrics and diagnostics) as strict JSON: a metric missing
-        from an epoch (NaN here), or any other non-finite number, is written as null."""
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(_finite_or_null(self.to_dict()), f, indent=1, allow_nan=False)
+        from an epoch (NaN here), or any other non-finite number, is written as null. Written
+        atomically, as a model is saved: a failure leaves the previous file as it was."""
+        io.write_atomically(json.dumps(_finite_or_null(self.to_dict()), indent=1, allow_nan=False), path)
 
     def to_csv(self, path: str) -> None:
-        """Write one row per epoch with every metric."""
+        """Write one row per epoch with every metric, atomically (as :meth:`to_json`)."""
         keys = list(self.history)
-        with open(path, "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(["epoch"] + keys)
-            for i, epoch in enumerate(self.epochs):
-                writer.writerow([epoch] + [self.history[k][i] for k in keys])
+        text = StringIO(newline="")
+        writer = csv.writer(text)
+        writer.writerow(["epoch"] + keys)
+        for i, epoch in enumerate(self.epochs):
+            writer.writerow([epoch] + [self.history[k][i] for k in keys])
+        io.write_atomically(text.getvalue(), path)
 
     def __repr__(self) -> str:
         metrics = ", ".join(self.history)
