@@ -291,6 +291,14 @@ def test_warm_start_continues_the_loss_curve():
 # --------------------------------------------------------------- autoencoder ----
 
 
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_convergence_warnings_point_at_the_users_line(solver):
+    X, y = data("regression")
+    with pytest.warns(ConvergenceWarning) as caught:
+        MLPRegressor(hidden_layer_sizes=(4,), solver=solver, max_iter=1, random_state=0).fit(X, y)
+    assert caught[0].filename == __file__
+
+
 def test_autoencoder_transformer_encodes_decodes_and_scores():
     rng = np.random.default_rng(0)
     latent = rng.standard_normal((400, 2))
