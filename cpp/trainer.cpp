@@ -182,6 +182,9 @@ std::vector<LayerReport> Trainer<T>::diagnostics() const {
     }
     const bool saturating = layer.activation == Activation::sigmoid || layer.activation == Activation::tanh;
     report.saturated_fraction = saturating && d.outputs > 0 ? d.saturated / d.outputs : none;
+    const index_t weights = layer.in_features * layer.out_features;
+    const T* w = network_.parameters() + layer.weight_offset;
+    report.zero_fraction = weights ? double(std::count(w, w + weights, T(0))) / double(weights) : 0.0;
   }
   return reports;
 }
@@ -501,10 +504,10 @@ void Trainer<T>::update(T lr, bool measure_update) {
     const T* g = gradients + offset;
     if (o.kind == OptimizerKind::adam)
       kernels_->adam_update(count, p, g, state_a_.data() + offset, state_b_.data() + offset, lr, T(o.beta1),
-                            T(o.beta2), eps, correction1, correction2, l1_here, l2_here);
+                            T(o.beta2), eps, correction1, correction2, l1_here, l2_here, o.l1_proximal);
     else
       kernels_->sgd_update(count, p, g, state_a_.empty() ? nullptr : state_a_.data() + offset, lr, T(o.momentum),
-                           o.nesterov, l1_here, l2_here);
+                           o.nesterov, l1_here, l2_here, o.l1_proximal);
   };
   const std::vector<LayerSpec>& layers = network_.layers();
   for (std::size_t l = 0; l < layers.size(); ++l) {

@@ -95,6 +95,31 @@ def test_diagnostics_report_dead_relu_units_and_saturation():
     assert history.layer_diagnostic("dead_fraction")[0][0] == 1.0
 
 
+@pytest.mark.parametrize("optimizer", [steepest.SGD, steepest.Adam])
+def test_l1_drives_weights_to_exact_zeros_and_the_diagnostics_count_them(optimizer):
+    # Only the first of six features matters: L1 should zero the weights of the others.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((256, 6)).astype(np.float32)
+    y = 2 * X[:, :1]
+    subgradient = steepest.MLP([6, 1], seed=0)
+    subgradient.fit(X, y, epochs=30, optimizer=optimizer(lr=0.01, l1=0.1, l1_step="subgradient"), verbose=0)
+    assert np.count_nonzero(subgradient.layers[0].weight == 0) == 0  # it only wobbles around 0
+    proximal = steepest.MLP([6, 1], seed=0)
+    history = proximal.fit(X, y, epochs=30, optimizer=optimizer(lr=0.01, l1=0.1), verbose=0)
+    weight = proximal.layers[0].weight
+    np.testing.assert_array_equal(weight[1:], 0.0)
+    assert weight[0, 0] > 1  # the feature that matters keeps its weight (shrunk by l1)
+    assert history.diagnostics[-1][0]["zero_fraction"] == pytest.approx(5 / 6)
+    assert history.diagnostics[0][0]["zero_fraction"] <= history.diagnostics[-1][0]["zero_fraction"]
+
+
+def test_l1_step_must_be_a_known_form():
+    with pytest.raises(ValueError, match="l1_step must be one of 'proximal', 'subgradient'"):
+        steepest.SGD(l1=0.1, l1_step="soft")
+    with pytest.raises(ValueError, match="sgd_update: argument 'l1_step'"):
+        steepest.ops.sgd_update(np.zeros(2), np.zeros(2), lr=0.1, l1_step=None)
+
+
 def test_divergence_raises_with_epoch_batch_and_history_and_keeps_finite_weights():
     rng = np.random.default_rng(0)
     X = (rng.standard_normal((256, 4)) * 1e3).astype(np.float32)
@@ -191,7 +216,7 @@ def test_callbacks_see_each_layers_diagnostics_in_their_logs():
     assert [logs["diagnostics"] for logs in record.logs] == history.diagnostics
     relu, dropout, tanh, _ = record.logs[-1]["diagnostics"]
     assert dropout is None
-    assert {"gradient_norm", "update_ratio", "dead_fraction", "saturated_fraction"} <= set(relu)
+    assert {"gradient_norm", "update_ratio", "dead_fraction", "saturated_fraction", "zero_fraction"} <= set(relu)
     assert relu["gradient_norm"] > 0 and 0 <= relu["dead_fraction"] <= 1 and relu["saturated_fraction"] is None
     assert tanh["dead_fraction"] is None and 0 <= tanh["saturated_fraction"] <= 1
     assert record.logs[-1]["loss"] == history["loss"][-1]

@@ -85,14 +85,17 @@ struct KernelSet {
   // (exp(z) - t)/n.
   double (*poisson_from_log)(index_t n, const T* log_mean, const T* target, T* dlog_mean);
 
-  // One fused pass: g = grad + l2·p + l1·sign(p); with momentum v = μ·v + g and
-  // d = nesterov ? g + μ·v : v, else d = g; p -= lr·d. velocity may be null when μ = 0.
+  // One fused pass: g = grad + l2·p (+ l1·sign(p) unless l1_proximal); with momentum
+  // v = μ·v + g and d = nesterov ? g + μ·v : v, else d = g; p -= lr·d; then, if l1_proximal,
+  // p = sign(p)·max(|p| − lr·l1, 0) (see cpp/kernels/optimizers.inc). velocity may be null
+  // when μ = 0.
   void (*sgd_update)(index_t n, T* param, const T* grad, T* velocity, T lr, T momentum,
-                     bool nesterov, T l1, T l2);
-  // Adam (Kingma & Ba) with L1/L2 added to the gradient as in sgd_update; correction1 and
-  // correction2 are 1 - β1^t and 1 - β2^t.
+                     bool nesterov, T l1, T l2, bool l1_proximal);
+  // Adam (Kingma & Ba) with L2 added to the gradient and L1 as in sgd_update (the proximal
+  // threshold divided by Adam's denominator √v̂ + ε); correction1 and correction2 are
+  // 1 - β1^t and 1 - β2^t.
   void (*adam_update)(index_t n, T* param, const T* grad, T* m, T* v, T lr, T beta1, T beta2,
-                      T eps, T correction1, T correction2, T l1, T l2);
+                      T eps, T correction1, T correction2, T l1, T l2, bool l1_proximal);
 
   // Σ x² (for gradient norms).
   double (*sum_squares)(index_t n, const T* x);

@@ -17,6 +17,9 @@ struct OptimizerConfig {
   bool nesterov = false;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   double l1 = 0, l2 = 0;  // on weights only, never biases
+  // L1 as a soft-threshold after the step, which gives exact zeros, rather than as
+  // l1·sign(w) added to the gradient (see cpp/kernels/optimizers.inc).
+  bool l1_proximal = true;
   // Adam's ε added to √v before the bias correction (the efficient form of Kingma & Ba's §2,
   // which scikit-learn uses) rather than to the corrected √v̂ (PyTorch's).
   bool eps_before_correction = false;
@@ -78,6 +81,7 @@ struct LayerReport {
   double update_ratio = 0;        // ||ΔW|| / ||W|| of the last step of the last run
   double dead_fraction = 0;       // ReLU units never active on the data seen
   double saturated_fraction = 0;  // sigmoid/tanh outputs within 1% of their bounds
+  double zero_fraction = 0;       // weights exactly 0 now (what L1's proximal step gives)
   // A sampling layer: the mean KL divergence of each latent dimension over the samples seen,
   // and how many dimensions are active, their KL above kActiveKl (the others have collapsed
   // to the prior: the decoder ignores them).

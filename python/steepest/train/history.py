@@ -27,7 +27,8 @@ class History:
         Per epoch, per layer (``None`` for dropout and a VAE's condition layers):
         ``gradient_norm`` (mean over the epoch's batches), ``update_ratio`` (‖ΔW‖/‖W‖ of
         the epoch's last step), ``dead_fraction`` (ReLU units never active on the epoch's
-        data) and ``saturated_fraction`` (sigmoid/tanh outputs within 1% of their bounds);
+        data), ``saturated_fraction`` (sigmoid/tanh outputs within 1% of their bounds) and
+        ``zero_fraction`` (weights exactly zero at the epoch's end, as L1 makes them);
         for a VAE's sampling layer ``kl_per_dimension`` (each latent dimension's mean KL to
         the prior, in nats) and ``active_dimensions`` (those above 0.01 nats), drawn by
         ``steepest.plot.latent_kl``.
