@@ -338,7 +338,7 @@ void sgd_update(py::handle param_value, py::handle grad_value, py::object veloci
     T* pp = data<T>(param);
     const T* pg = cdata<T>(grad);
     ReleaseGilFor release(double(param.size()));
-    kernels.sgd_update(param.size(), pp, pg, pv, T(lr), T(momentum), nesterov, T(l1), T(l2), l1_proximal);
+    kernels.sgd_update(param.size(), pp, pg, pv, T(lr), T(momentum), nesterov, T(l1), T(l2), l1_proximal, nullptr);
     return 0;
   });
 }
@@ -370,7 +370,7 @@ void adam_update(py::handle param_value, py::handle grad_value, py::handle m_val
     const T* pg = cdata<T>(grad);
     ReleaseGilFor release(double(param.size()));
     kernels.adam_update(param.size(), pp, pg, pm, pv, T(lr), T(beta1), T(beta2), T(eps), T(correction1),
-                        T(correction2), T(l1), T(l2), l1_proximal);
+                        T(correction2), T(l1), T(l2), l1_proximal, nullptr);
     return 0;
   });
 }
