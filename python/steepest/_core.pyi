@@ -51,7 +51,7 @@ class NetworkF32:
     def training_owner(self) -> int:
         ...
 class TrainerF32:
-    def __init__(self, network: NetworkF32, batch_size: typing.SupportsInt | typing.SupportsIndex, loss: str, optimizer: str, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, eps_before_correction: bool, loss_scale: typing.SupportsFloat | typing.SupportsIndex, noise: str, noise_amount: typing.SupportsFloat | typing.SupportsIndex, penalty_per_weight: bool, seed: typing.SupportsInt | typing.SupportsIndex, diagnostics: bool) -> None:
+    def __init__(self, network: NetworkF32, batch_size: typing.SupportsInt | typing.SupportsIndex, loss: str, optimizer: str, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, l1_proximal: bool, eps_before_correction: bool, loss_scale: typing.SupportsFloat | typing.SupportsIndex, noise: str, noise_amount: typing.SupportsFloat | typing.SupportsIndex, penalty_per_weight: bool, seed: typing.SupportsInt | typing.SupportsIndex, diagnostics: bool) -> None:
         ...
     def copy_state(self) -> tuple[int, numpy.typing.NDArray[numpy.float32], list]:
         """
@@ -123,7 +123,7 @@ class NetworkF64:
     def training_owner(self) -> int:
         ...
 class TrainerF64:
-    def __init__(self, network: NetworkF64, batch_size: typing.SupportsInt | typing.SupportsIndex, loss: str, optimizer: str, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, eps_before_correction: bool, loss_scale: typing.SupportsFloat | typing.SupportsIndex, noise: str, noise_amount: typing.SupportsFloat | typing.SupportsIndex, penalty_per_weight: bool, seed: typing.SupportsInt | typing.SupportsIndex, diagnostics: bool) -> None:
+    def __init__(self, network: NetworkF64, batch_size: typing.SupportsInt | typing.SupportsIndex, loss: str, optimizer: str, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, l1_proximal: bool, eps_before_correction: bool, loss_scale: typing.SupportsFloat | typing.SupportsIndex, noise: str, noise_amount: typing.SupportsFloat | typing.SupportsIndex, penalty_per_weight: bool, seed: typing.SupportsInt | typing.SupportsIndex, diagnostics: bool) -> None:
         ...
     def copy_state(self) -> tuple[int, numpy.typing.NDArray[numpy.float64], list]:
         """
@@ -155,7 +155,7 @@ def activation(name: str, x: typing.Any) -> numpy.ndarray:
     ...
 def activation_backward(name: str, y: typing.Any, dy: typing.Any) -> numpy.ndarray:
     ...
-def adam_update(param: typing.Any, grad: typing.Any, m: typing.Any, v: typing.Any, step: typing.SupportsInt | typing.SupportsIndex, lr: typing.SupportsFloat | typing.SupportsIndex, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex) -> None:
+def adam_update(param: typing.Any, grad: typing.Any, m: typing.Any, v: typing.Any, step: typing.SupportsInt | typing.SupportsIndex, lr: typing.SupportsFloat | typing.SupportsIndex, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, l1_proximal: bool) -> None:
     ...
 def available_isas() -> list[str]:
     ...
@@ -183,7 +183,7 @@ def set_threads_of_this_thread(n: typing.SupportsInt | typing.SupportsIndex) -> 
     """
     The calling thread's own thread count (0: the process's again); returns the previous one.
     """
-def sgd_update(param: typing.Any, grad: typing.Any, velocity: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex) -> None:
+def sgd_update(param: typing.Any, grad: typing.Any, velocity: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, l1_proximal: bool) -> None:
     ...
 def simd_level() -> str:
     ...

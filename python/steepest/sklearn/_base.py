@@ -29,6 +29,7 @@ from sklearn.utils import check_random_state, shuffle as shuffle_rows
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from steepest._validation import require_unmasked
+from steepest._warnings import warn
 from steepest.runtime import local_threads
 from steepest.nn import Dense, Sequential
 from steepest.train import SGD, Adam, Callback, Optimizer, TrainingDivergedError, check_sample_weight
@@ -200,7 +201,7 @@ class BaseMLP(BaseEstimator):
             return min(200, samples)
         if self.batch_size > samples:
             # scikit-learn's warning, word for word.
-            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
+            warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped", UserWarning)
         return min(int(self.batch_size), samples)
 
     def _engine_rate(self, rate: float) -> float:
@@ -529,7 +530,7 @@ class BaseMLP(BaseEstimator):
             options["iprint"] = 1 if self.verbose is True or self.verbose >= 1 else -1
         result = minimize(loss_and_gradient, start, method="L-BFGS-B", jac=True, options=options)
         if result.status != 0:
-            warnings.warn(
+            warn(
                 f"lbfgs failed to converge after {result.nit} iteration(s) (status={result.status}): {result.message}\n\n"
                 f"Increase the number of iterations (max_iter={self.max_iter}) or max_fun (max_fun={self.max_fun}), or scale the data.",
                 ConvergenceWarning,
@@ -592,7 +593,7 @@ class BaseMLP(BaseEstimator):
                 return True
             self._no_improvement_count = 0
         if not incremental and self.n_iter_ == self.max_iter:
-            warnings.warn(
+            warn(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization hasn't converged yet.",
                 ConvergenceWarning,
             )
