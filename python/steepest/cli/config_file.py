@@ -93,6 +93,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union, cast
 
 import numpy as np
 
+from steepest import io
 from steepest.cli import data_file
 
 if sys.version_info >= (3, 11):
@@ -179,7 +180,7 @@ def read_config(path: PathLike) -> Dict[str, Any]:
     """
     source = Path(os.fspath(path))
     try:
-        with open(source, "rb") as file:
+        with io.open_regular(source) as file:
             document = tomllib.load(file)
     except FileNotFoundError:
         raise ConfigError(f"config file {str(source)!r} not found") from None
@@ -187,6 +188,8 @@ def read_config(path: PathLike) -> Dict[str, Any]:
         raise ConfigError(f"{str(source)!r} is a folder, not a config file") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source} is not valid TOML: {error}") from None
+    except ValueError as error:  # not a regular file (a FIFO would block the read forever)
+        raise ConfigError(str(error)) from None
     config: Dict[str, Any] = {"source": source, "folder": source.resolve().parent}
     for table, value in document.items():
         if table not in TABLES:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -60,7 +61,7 @@ def add_parser(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Train from the parsed config path; return the exit status."""
     from steepest.cli import config_file
-    from steepest.train import TrainingDivergedError
+    from steepest.train import DeadNetworkWarning, TrainingDivergedError
 
     try:
         config = config_file.read_config(args.config)
@@ -80,7 +81,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(model.summary())
     try:
-        history = model.fit(*fit_data, validation_data=validation, verbose=0 if args.quiet else 1, **arguments)
+        with warnings.catch_warnings():
+            # Said below as the command's own warning, with the loss that did not fall.
+            warnings.simplefilter("ignore", DeadNetworkWarning)
+            history = model.fit(*fit_data, validation_data=validation, verbose=0 if args.quiet else 1, **arguments)
     except TrainingDivergedError as error:
         raise CommandError(str(error), FAILED) from None
     except (TypeError, ValueError) as error:
@@ -97,8 +101,7 @@ def run(args: argparse.Namespace) -> int:
         history.to_json(str(written[2]))
         shutil.copyfile(config["source"], written[3])
         if config["output"].get("plots", True):
-            picture_labels = labels if classes is None else np.asarray(classes.classes, dtype=object)[classes.indices]
-            written += _pictures(model, history, X, picture_labels, image_shape, folder)
+            written += _pictures(model, history, X, labels, image_shape, folder)
     except OSError as error:
         raise CommandError(f"cannot write the results to {folder}: {error}", FAILED) from None
     if not args.quiet:
@@ -171,13 +174,13 @@ STUCK_LOSS = 0.999
 
 def untrained_network(history: Any) -> Optional[str]:
     """What says a finished fit learned nothing, or None: a layer whose ReLU units were all
-    dead in the last epoch (it passes no gradient: the network outputs a constant), or a
-    training loss that never fell below its first epoch's."""
-    dead = history.layer_diagnostic("dead_fraction")[-1] if history.diagnostics and any(history.diagnostics) else []
-    all_dead = [layer for layer, fraction in enumerate(dead) if fraction is not None and fraction >= 1.0]
-    if all_dead:
-        return (f"every ReLU unit of layer {all_dead[0]} is dead (never active in the last epoch): the network predicts a constant; "
-                "lower the learning rate, or use activation = \"tanh\"")
+    dead in the last epoch (``fit``'s :class:`steepest.DeadNetworkWarning`, said here in
+    the command's words), or a training loss that never fell below its first epoch's."""
+    from steepest.train.errors import dead_network_message
+
+    dead = history.dead_layers()
+    if dead:
+        return dead_network_message(dead, len(history) - 1)
     loss = history["loss"]
     if len(loss) >= 3 and min(loss[1:]) >= STUCK_LOSS * loss[0]:
         return f"the training loss never fell below its first epoch's ({loss[0]:.4g}) in {len(loss)} epochs: the network did not learn"

@@ -12,13 +12,15 @@ scaling, say) travels in the header, so it survives save, load and pickle.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Type, TypeVar
+import os
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Type, TypeVar
 
 import numpy as np
 
 from steepest import io
 from steepest._validation import positive_int, require_finite
 from steepest.nn.layers import Condition, Dense, Dropout, GaussianSample, Layer
+from steepest.train.state import SavedOptimizer
 
 if TYPE_CHECKING:
     from steepest.nn.sequential import Sequential
@@ -43,7 +45,14 @@ def model_to_bytes(model: "Sequential") -> bytes:
     """The saved form of ``model`` as bytes (what :func:`save` writes; pickle uses it too).
     ValueError if a parameter is not finite (written through a weight view): such a model
     only predicts NaN, and a file of it would load as if it were sound."""
-    parameters = model.get_parameters()
+    # The copy is taken at a batch boundary of a fit in another thread, which may end an
+    # epoch meanwhile: the count read before and after the copy must agree, so that the
+    # header goes with the weights (a state the model had).
+    while True:
+        epochs_trained = model._state.epochs_trained
+        parameters, optimizer = model._state.snapshot(model.get_parameters)
+        if model._state.epochs_trained == epochs_trained:
+            break
     require_finite(parameters, "the model's parameters")
     layers = [_saved_layer(layer) for layer in model.layers]
     kind = type(model).__name__
@@ -51,13 +60,18 @@ def model_to_bytes(model: "Sequential") -> bytes:
         # A subclass of the user's saves as the registered kind it is built on.
         "model": kind if kind in _KINDS else next(c.__name__ for c in type(model).__mro__ if c.__name__ in _KINDS),
         "seed": model.seed,
-        "epochs_trained": model._state.epochs_trained,
+        "epochs_trained": epochs_trained,
         "layers": layers,
         "config": model._config(),
     }
     if model.metadata:
         header["metadata"] = checked_metadata(model.metadata)
-    return io.encode(header, parameters)
+    arrays = {"parameters": parameters}
+    if optimizer is not None:
+        names = [f"optimizer_{i}" for i in range(len(optimizer.arrays))]
+        header["partial_fit"] = {"settings": optimizer.settings, "steps": optimizer.steps, "arrays": names}
+        arrays.update(zip(names, optimizer.arrays))
+    return io.encode(header, arrays)
 
 
 def checked_metadata(metadata: Any) -> Dict[str, Any]:
@@ -79,7 +93,14 @@ def checked_metadata(metadata: Any) -> Dict[str, Any]:
 
 def model_from_bytes(data: bytes, source: str = "the data") -> "Sequential":
     """Rebuild a model from :func:`model_to_bytes`'s output."""
-    header, parameters = io.decode(data, source)
+    return _model(*io.decode(data, source), source)
+
+
+def _model(header: Dict[str, Any], arrays: Dict[str, np.ndarray], source: str) -> "Sequential":
+    """The model a file's header and arrays describe, every field checked first."""
+    if "parameters" not in arrays:
+        raise io.invalid(source, "it holds no parameters")
+    parameters = arrays["parameters"]
 
     def field(name: str, kind: Any) -> Any:
         return io.header_field(header, name, kind, source)
@@ -105,9 +126,32 @@ def model_from_bytes(data: bytes, source: str = "the data") -> "Sequential":
         raise io.invalid(source, str(error)) from None
     model.set_parameters(parameters)
     model._state.epochs_trained = max(0, epochs_trained)
+    model._state.saved = _saved_optimizer(header, arrays, parameters.size, source)
     # Files written before metadata existed, or of a model without any, have no field.
     model.metadata = field("metadata", dict) if "metadata" in header else {}
     return model
+
+
+def _saved_optimizer(header: Dict[str, Any], arrays: Dict[str, np.ndarray], count: int, source: str) -> Optional[SavedOptimizer]:
+    """partial_fit's optimizer state as the file holds it: none in files from before it was
+    kept (issue 18) or of models never trained by partial_fit."""
+    if "partial_fit" not in header:
+        return None
+    saved = io.header_field(header, "partial_fit", dict, source)
+    settings = io.header_field(saved, "settings", list, source)
+    steps = io.header_field(saved, "steps", int, source)
+    names = io.header_field(saved, "arrays", list, source)
+    if steps < 0 or len(names) > 2 or not all(isinstance(name, str) and name in arrays and name != "parameters" for name in names):
+        raise io.invalid(source, "the optimizer state's steps or arrays are not what it describes")
+    state = tuple(arrays[name].astype(arrays[name].dtype.newbyteorder("=")) for name in names)
+    if any(array.size != count or not np.isfinite(array).all() for array in state):
+        raise io.invalid(source, f"an optimizer state array is not {count} finite values")
+    return SavedOptimizer(_frozen(settings), steps, state)
+
+
+def _frozen(value: Any) -> Any:
+    """JSON's lists back to the tuples they were written from."""
+    return tuple(_frozen(item) for item in value) if isinstance(value, list) else value
 
 
 def save(model: "Sequential", path: io.PathLike) -> None:
@@ -134,7 +178,7 @@ def load(path: io.PathLike) -> "Sequential":
     >>> type(loaded).__name__, bool((loaded.predict(np.ones((2, 3), np.float32)) == model.predict(np.ones((2, 3), np.float32))).all())
     ('MLP', True)
     """
-    return model_from_bytes(io.read(path), source=str(path))
+    return _model(*io.load(path), os.fspath(path))
 
 
 def _layers(specs: List[Any], source: str) -> List[Layer]:

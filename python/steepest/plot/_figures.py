@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import math
 import os
+from io import BytesIO
+from pathlib import Path
 from typing import Any, Tuple, Union
+
+from steepest import io
 
 
 def pyplot() -> Any:
@@ -49,8 +53,11 @@ def log_y_axis(ax: Any) -> None:
 
 
 def save(figure: Any, path: Union[str, "os.PathLike[str]"], *, dpi: int = 100) -> None:
-    """Write ``figure`` to ``path`` (the format follows the extension: .png, .svg, .pdf)
-    and close it, so that a script drawing many pictures does not keep them all in memory.
+    """Write ``figure`` to ``path`` (the format follows the extension: .png, .svg, .pdf),
+    atomically as a model is saved, and close it, so that a script drawing many pictures
+    does not keep them all in memory.
     """
-    figure.savefig(os.fspath(path), dpi=dpi)
+    picture = BytesIO()
+    figure.savefig(picture, format=Path(os.fspath(path)).suffix[1:] or None, dpi=dpi)
+    io.write_atomically(picture.getvalue(), path)
     pyplot().close(figure)
