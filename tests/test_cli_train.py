@@ -657,7 +657,7 @@ def malformed_files(folder):
         "not_zip.npz": "it is not a readable .npz (zip) archive",
         "huge.npy": "its header declares shape (10000000000000, 4) of float64 (320,000,000,000,000 bytes) but the file holds 64 bytes of data",
         "text.csv": "it is not UTF-8 text",
-        "fifo.npy": "fifo.npy is a FIFO: steepest reads and writes regular files only",
+        "fifo.npy": "is a FIFO: steepest reads and writes regular files only",
     }
 
 

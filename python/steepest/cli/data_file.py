@@ -1,7 +1,6 @@
 """Tables from the data files the command line reads: ``.csv``, ``.npy`` and ``.npz``.
 
-Every file is checked before it is trusted: it must be a regular file (opened by
-:func:`steepest.io.open_regular`, as every file steepest reads); a ``.npy`` (alone or
+Every file is checked before it is trusted: it must be a regular file; a ``.npy`` (alone or
 inside an ``.npz``) must declare a plain numeric, boolean or text dtype (never Python
 objects, which NumPy would unpickle) and exactly as many bytes as it holds, so that a header
 declaring 10¹³ rows is refused before anything is allocated; an ``.npz`` member may not
@@ -35,13 +34,14 @@ import os
 import zipfile
 import zlib
 from io import TextIOWrapper
+from pathlib import Path
 from typing import IO, Dict, List, Tuple, Union
 
 import numpy as np
 
 from steepest import io
 
-__all__ = ["DataFileError", "open_data", "read_csv", "read_npy", "read_npz"]
+__all__ = ["DataFileError", "read_csv", "read_npy", "read_npz"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -57,23 +57,21 @@ class DataFileError(ValueError):
     (the caller names the file)."""
 
 
-def open_data(path: PathLike) -> IO[bytes]:
-    """``path`` opened for reading, if it is a regular file; DataFileError otherwise (a FIFO
-    would wait for a writer forever, a device has no end)."""
+def _open(path: Path) -> IO[bytes]:
+    """``path`` opened by :func:`steepest.io.open_regular` (a FIFO, a device or a folder is
+    refused before anything reads it); DataFileError saying why it cannot be."""
+    if not path.exists():
+        raise DataFileError(f"no such file {str(path)!r}")
     try:
         return io.open_regular(path)
-    except FileNotFoundError:
-        raise DataFileError(f"no such file {os.fspath(path)!r}") from None
-    except IsADirectoryError:
-        raise DataFileError(f"{os.fspath(path)!r} is a folder, not a data file") from None
     except (OSError, ValueError) as error:
-        raise DataFileError(str(error)) from None
+        raise DataFileError(f"cannot read it: {error}") from None
 
 
 def read_npy(path: PathLike) -> np.ndarray:
     """The array of an ``.npy`` file, checked as the module says."""
     try:
-        with open_data(path) as file:
+        with _open(Path(path)) as file:
             return _read_array(file, os.fstat(file.fileno()).st_size)
     except OSError as error:
         raise DataFileError(f"cannot read it: {error}") from None
@@ -81,8 +79,9 @@ def read_npy(path: PathLike) -> np.ndarray:
 
 def read_npz(path: PathLike) -> Dict[str, np.ndarray]:
     """Every array of an ``.npz`` archive by name, each checked as the module says."""
+    file = _open(Path(path))
     try:
-        with open_data(path) as file, zipfile.ZipFile(file) as archive:
+        with file, zipfile.ZipFile(file) as archive:
             arrays = {}
             for info in archive.infolist():
                 name = info.filename[: -len(".npy")] if info.filename.endswith(".npy") else info.filename
@@ -142,7 +141,7 @@ def read_csv(path: PathLike) -> Tuple[List[str], np.ndarray, int]:
     their position ("0", "1", ...).
     """
     try:
-        with TextIOWrapper(open_data(path), newline="", encoding="utf-8") as file:
+        with TextIOWrapper(_open(Path(path)), encoding="utf-8", newline="") as file:
             rows = [row for row in csv.reader(file) if row]
     except UnicodeDecodeError as error:
         raise DataFileError(f"it is not UTF-8 text (byte {error.start}: {error.reason})") from None
