@@ -187,3 +187,14 @@ def test_a_hostile_optimizer_state_is_refused():
         with pytest.raises(ValueError, match="not a valid steepest model file") as raised:
             saving.model_from_bytes(io.encode(edited_header, edited_arrays))
         assert phrase in str(raised.value)
+
+
+def test_a_vae_continues_its_draws_after_a_round_trip():
+    # The sampling layer's noise is drawn from the trainer's step counter.
+    X = np.random.default_rng(0).random((30, 6)).astype(np.float32)
+    model = steepest.VAE([6, 4, 2], seed=1)
+    model.partial_fit(X[:10], batch_size=4, optimizer=steepest.Adam(lr=0.01))
+    copy = through_pickle(model)
+    for each in (model, copy):
+        each.partial_fit(X[10:], batch_size=4, optimizer=steepest.Adam(lr=0.01))
+    assert np.array_equal(copy.get_parameters(), model.get_parameters())

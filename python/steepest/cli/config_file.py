@@ -74,7 +74,6 @@ import csv
 import difflib
 import os
 import sys
-from io import TextIOWrapper
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union, cast
 
@@ -288,7 +287,7 @@ def _load_npz(path: Path, data: Dict[str, Any], where: str) -> Tuple[np.ndarray,
 def _read_csv(path: Path, where: str) -> Tuple[List[str], np.ndarray]:
     """Column names and values of a CSV file; the first row is a header when it is not all
     numbers (then columns are named by position)."""
-    with TextIOWrapper(io.open_regular(path), encoding="utf-8", newline="") as file:
+    with io.open_text(path) as file:
         rows = [row for row in csv.reader(file) if row]
     if not rows:
         raise ConfigError(f"{where}: the file is empty")
