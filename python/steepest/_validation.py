@@ -76,6 +76,17 @@ def converted(array: np.ndarray, name: str, dtype: type) -> np.ndarray:
     return result
 
 
+def checked_cast(value: Any, name: str, dtype: type) -> Any:
+    """A dense array (see :func:`converted`) or a SciPy sparse matrix in ``dtype``, checked
+    after the conversion; a sparse matrix's bad value is placed in its stored values."""
+    if not is_sparse(value):
+        return converted(value, name, dtype)
+    with np.errstate(over="ignore"):
+        result = value.astype(dtype)
+    require_finite(result.data, f"{name}'s stored values", original=value.data)
+    return result
+
+
 def as_array(value: Any, name: str) -> np.ndarray:
     """``value`` as a NumPy array (itself if it is one), as every user array is read: a
     masked array is refused, since NumPy's conversion would silently drop its mask, and
