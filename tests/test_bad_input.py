@@ -737,3 +737,16 @@ def test_an_estimator_fitted_in_float32_names_what_overflows_its_dtype(given):
         X64[4, 2] = 1e300
     with pytest.raises(ValueError, match=r"1e\+300 at position .*overflows float32"):
         estimator.partial_fit(scipy.sparse.csr_matrix(X64) if given == "sparse X" else X64, y64)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_numpy_integers_are_counts_too():
+    # Each was refused as "must be an int", given an int (issue 18).
+    from steepest.sklearn import AutoencoderTransformer
+    from steepest.tune.budget import Budget, rung_budgets
+
+    assert AutoencoderTransformer(n_components=np.int64(2), max_iter=1).fit(data(8, 3)).transform(data(2, 3)).shape == (2, 2)
+    budget = Budget("max_iter", "warm_start", 200)
+    assert rung_budgets(27, np.int32(3), None, 81, budget) == rung_budgets(27, 3, None, 81, budget)
+    with pytest.raises(ValueError, match=r"factor must be an int >= 2, got 1\.5"):
+        rung_budgets(27, 1.5, None, 81, budget)

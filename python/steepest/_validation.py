@@ -197,13 +197,16 @@ def positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
-def non_negative_int(value: Any, name: str) -> int:
-    """``value`` as an int >= 0 (a NumPy integer too; a bool or a float is refused)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an int >= 0, got {value!r}")
-    if value < 0:
-        raise ValueError(f"{name} must be an int >= 0, got {value}")
+def int_at_least(value: Any, name: str, least: int) -> int:
+    """``value`` as an int >= ``least`` (a NumPy integer too; a bool or a float is refused),
+    ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+        raise ValueError(f"{name} must be an int >= {least}, got {value!r}")
     return int(value)
+
+
+def non_negative_int(value: Any, name: str) -> int:
+    return int_at_least(value, name, 0)
 
 
 def fraction(value: Any, name: str) -> float:
