@@ -6,19 +6,22 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['NetworkF32', 'NetworkF64', 'TrainerF32', 'TrainerF64', 'activation', 'activation_backward', 'activations', 'adam_update', 'available_isas', 'compiled_isas', 'compiler', 'dense_backward', 'dense_forward', 'fma_throughput', 'get_num_threads', 'input_noises', 'loss', 'losses', 'matmul', 'optimizers', 'set_isa', 'set_num_threads', 'sgd_update', 'simd_level']
+__all__: list[str] = ['NetworkF32', 'NetworkF64', 'TrainerF32', 'TrainerF64', 'TrainingSessionF32', 'TrainingSessionF64', 'activation', 'activation_backward', 'activations', 'adam_update', 'available_isas', 'compiled_isas', 'compiler', 'dense_backward', 'dense_forward', 'fma_throughput', 'get_num_threads', 'input_noises', 'loss', 'losses', 'matmul', 'optimizers', 'set_isa', 'set_num_threads', 'set_threads_of_this_thread', 'sgd_update', 'simd_level']
+class TrainingSessionF32:
+    def __enter__(self) -> None:
+        ...
+    def __exit__(self, exc_type: typing.Any, exc_value: typing.Any, traceback: typing.Any) -> bool:
+        ...
 class NetworkF32:
     def __init__(self, layers: collections.abc.Sequence) -> None:
         ...
-    def assign_parameters(self, values: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> None:
-        ...
-    def begin_training(self, owner: typing.SupportsInt | typing.SupportsIndex) -> bool:
-        ...
+    def assign_parameters(self, values: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], writer: typing.SupportsInt | typing.SupportsIndex) -> bool:
+        """
+        Overwrite the parameters; False (nothing written) while another thread's session trains them.
+        """
     def bias(self, layer: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray:
         ...
     def copy_parameters(self) -> numpy.typing.NDArray[numpy.float32]:
-        ...
-    def end_training(self, owner: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     def layers_between(self, first: typing.SupportsInt | typing.SupportsIndex, last: typing.SupportsInt | typing.SupportsIndex) -> NetworkF32:
         """
@@ -26,6 +29,10 @@ class NetworkF32:
         """
     def predict(self, x: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray:
         ...
+    def session(self, owner: typing.SupportsInt | typing.SupportsIndex, refusal: str) -> TrainingSessionF32:
+        """
+        A training session of the block for `owner`, to enter with `with` (RuntimeError(refusal) if another holds it).
+        """
     def weight(self, layer: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray:
         ...
     @property
@@ -44,7 +51,7 @@ class NetworkF32:
     def training_owner(self) -> int:
         ...
 class TrainerF32:
-    def __init__(self, network: NetworkF32, batch_size: typing.SupportsInt | typing.SupportsIndex, loss: str, optimizer: str, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, eps_before_correction: bool, loss_scale: typing.SupportsFloat | typing.SupportsIndex, noise: str, noise_amount: typing.SupportsFloat | typing.SupportsIndex, penalty_per_weight: bool, seed: typing.SupportsInt | typing.SupportsIndex, diagnostics: bool) -> None:
+    def __init__(self, network: NetworkF32, batch_size: typing.SupportsInt | typing.SupportsIndex, loss: str, optimizer: str, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, l1_proximal: bool, eps_before_correction: bool, loss_scale: typing.SupportsFloat | typing.SupportsIndex, noise: str, noise_amount: typing.SupportsFloat | typing.SupportsIndex, penalty_per_weight: bool, seed: typing.SupportsInt | typing.SupportsIndex, diagnostics: bool) -> None:
         ...
     def copy_state(self) -> tuple[int, numpy.typing.NDArray[numpy.float32], list]:
         """
@@ -72,18 +79,21 @@ class TrainerF32:
     @property
     def steps(self) -> int:
         ...
+class TrainingSessionF64:
+    def __enter__(self) -> None:
+        ...
+    def __exit__(self, exc_type: typing.Any, exc_value: typing.Any, traceback: typing.Any) -> bool:
+        ...
 class NetworkF64:
     def __init__(self, layers: collections.abc.Sequence) -> None:
         ...
-    def assign_parameters(self, values: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> None:
-        ...
-    def begin_training(self, owner: typing.SupportsInt | typing.SupportsIndex) -> bool:
-        ...
+    def assign_parameters(self, values: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], writer: typing.SupportsInt | typing.SupportsIndex) -> bool:
+        """
+        Overwrite the parameters; False (nothing written) while another thread's session trains them.
+        """
     def bias(self, layer: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray:
         ...
     def copy_parameters(self) -> numpy.typing.NDArray[numpy.float64]:
-        ...
-    def end_training(self, owner: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     def layers_between(self, first: typing.SupportsInt | typing.SupportsIndex, last: typing.SupportsInt | typing.SupportsIndex) -> NetworkF64:
         """
@@ -91,6 +101,10 @@ class NetworkF64:
         """
     def predict(self, x: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray:
         ...
+    def session(self, owner: typing.SupportsInt | typing.SupportsIndex, refusal: str) -> TrainingSessionF64:
+        """
+        A training session of the block for `owner`, to enter with `with` (RuntimeError(refusal) if another holds it).
+        """
     def weight(self, layer: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray:
         ...
     @property
@@ -109,7 +123,7 @@ class NetworkF64:
     def training_owner(self) -> int:
         ...
 class TrainerF64:
-    def __init__(self, network: NetworkF64, batch_size: typing.SupportsInt | typing.SupportsIndex, loss: str, optimizer: str, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, eps_before_correction: bool, loss_scale: typing.SupportsFloat | typing.SupportsIndex, noise: str, noise_amount: typing.SupportsFloat | typing.SupportsIndex, penalty_per_weight: bool, seed: typing.SupportsInt | typing.SupportsIndex, diagnostics: bool) -> None:
+    def __init__(self, network: NetworkF64, batch_size: typing.SupportsInt | typing.SupportsIndex, loss: str, optimizer: str, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, l1_proximal: bool, eps_before_correction: bool, loss_scale: typing.SupportsFloat | typing.SupportsIndex, noise: str, noise_amount: typing.SupportsFloat | typing.SupportsIndex, penalty_per_weight: bool, seed: typing.SupportsInt | typing.SupportsIndex, diagnostics: bool) -> None:
         ...
     def copy_state(self) -> tuple[int, numpy.typing.NDArray[numpy.float64], list]:
         """
@@ -141,7 +155,7 @@ def activation(name: str, x: typing.Any) -> numpy.ndarray:
     ...
 def activation_backward(name: str, y: typing.Any, dy: typing.Any) -> numpy.ndarray:
     ...
-def adam_update(param: typing.Any, grad: typing.Any, m: typing.Any, v: typing.Any, step: typing.SupportsInt | typing.SupportsIndex, lr: typing.SupportsFloat | typing.SupportsIndex, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex) -> None:
+def adam_update(param: typing.Any, grad: typing.Any, m: typing.Any, v: typing.Any, step: typing.SupportsInt | typing.SupportsIndex, lr: typing.SupportsFloat | typing.SupportsIndex, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, l1_proximal: bool) -> None:
     ...
 def available_isas() -> list[str]:
     ...
@@ -165,7 +179,11 @@ def set_isa(name: str) -> None:
     ...
 def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
     ...
-def sgd_update(param: typing.Any, grad: typing.Any, velocity: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex) -> None:
+def set_threads_of_this_thread(n: typing.SupportsInt | typing.SupportsIndex) -> int:
+    """
+    The calling thread's own thread count (0: the process's again); returns the previous one.
+    """
+def sgd_update(param: typing.Any, grad: typing.Any, velocity: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, l1_proximal: bool) -> None:
     ...
 def simd_level() -> str:
     ...

@@ -229,3 +229,14 @@ def non_negative_float(value: Any, name: str, *, positive: bool = False, below_o
             bounds += " and < 1"
         raise ValueError(f"{name} must be a finite number {bounds}, got {value}")
     return number
+
+
+#: The forms of L1 regularization: a soft-threshold after each step (exact zeros), or
+#: ``l1·sign(w)`` added to the gradient (see cpp/kernels/optimizers.inc).
+L1_STEPS = ("proximal", "subgradient")
+
+
+def l1_step(value: Any, name: str = "l1_step") -> str:
+    if not isinstance(value, str) or value not in L1_STEPS:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, L1_STEPS))}, got {value!r}")
+    return value

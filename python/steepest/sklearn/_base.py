@@ -29,7 +29,8 @@ from sklearn.utils import check_random_state, shuffle as shuffle_rows
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from steepest._validation import checked_cast, require_unmasked
-from steepest.runtime import get_num_threads, set_num_threads
+from steepest._warnings import warn
+from steepest.runtime import local_threads
 from steepest.nn import Dense, Sequential
 from steepest.train import SGD, Adam, Callback, Optimizer, TrainingDivergedError, check_sample_weight
 from steepest.sklearn._conventions import LossConvention, loss_convention, reported_loss
@@ -99,16 +100,10 @@ class _EpochBookkeeping(Callback):
 
 @contextmanager
 def threads(n_threads: Optional[int]) -> Iterator[None]:
-    """Use ``n_threads`` steepest threads inside the block (process-wide), then restore."""
-    if n_threads is None:
+    """Use ``n_threads`` steepest threads inside the block on this thread only: estimators
+    fitting at once in other threads keep their own counts, and the process's is untouched."""
+    with local_threads(None if n_threads is None else int(n_threads)):
         yield
-        return
-    before = get_num_threads()
-    set_num_threads(int(n_threads))
-    try:
-        yield
-    finally:
-        set_num_threads(before)
 
 
 def _require(condition: bool, message: str) -> None:
@@ -206,7 +201,7 @@ class BaseMLP(BaseEstimator):
             return min(200, samples)
         if self.batch_size > samples:
             # scikit-learn's warning, word for word.
-            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
+            warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped", UserWarning)
         return min(int(self.batch_size), samples)
 
     def _engine_rate(self, rate: float) -> float:
@@ -542,7 +537,7 @@ class BaseMLP(BaseEstimator):
             options["iprint"] = 1 if self.verbose is True or self.verbose >= 1 else -1
         result = minimize(loss_and_gradient, start, method="L-BFGS-B", jac=True, options=options)
         if result.status != 0:
-            warnings.warn(
+            warn(
                 f"lbfgs failed to converge after {result.nit} iteration(s) (status={result.status}): {result.message}\n\n"
                 f"Increase the number of iterations (max_iter={self.max_iter}) or max_fun (max_fun={self.max_fun}), or scale the data.",
                 ConvergenceWarning,
@@ -605,7 +600,7 @@ class BaseMLP(BaseEstimator):
                 return True
             self._no_improvement_count = 0
         if not incremental and self.n_iter_ == self.max_iter:
-            warnings.warn(
+            warn(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization hasn't converged yet.",
                 ConvergenceWarning,
             )

@@ -22,7 +22,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     """Learns to compress the features into ``n_components`` latent ones and back.
 
     ``transform`` encodes, ``inverse_transform`` decodes, ``score_samples`` is minus each
-    sample's mean squared reconstruction error (an anomaly score: lower is stranger) and
+    sample's mean squared reconstruction error (higher for more normal samples, as scikit-learn's
+    outlier detectors score them; its negative is an anomaly score) and
     ``score`` its mean, so searches can tune an autoencoder without a scorer.
 
     Parameters
@@ -182,7 +183,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             return self.model_.decode(Z)
 
     def score_samples(self, X: Any) -> np.ndarray:
-        """Minus each sample's mean squared reconstruction error (higher is more typical)."""
+        """Minus each sample's mean squared reconstruction error: higher for more normal samples
+        (scikit-learn's convention for ``score_samples``); negate it for an anomaly score."""
         check_is_fitted(self)
         X = checked_data(self, X, reset=False, dtype=self._numpy_dtype())
         with threads(self.n_threads):

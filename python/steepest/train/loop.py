@@ -11,11 +11,11 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from steepest._validation import SparseRows, as_input, fraction, positive_int
+from steepest._validation import SparseRows, as_input, fraction, non_negative_float, positive_int
 from steepest._warnings import warn
 from steepest.engine import Engine, Rows, RunResult, Trainer
 from steepest.train.callbacks import Callback
-from steepest.train.errors import diverged
+from steepest.train.errors import DeadNetworkWarning, dead_network_message, diverged
 from steepest.train.history import History
 from steepest.train.objective import Objective
 from steepest.train.optimizers import SGD, Optimizer
@@ -206,10 +206,13 @@ def fit(
             callback.model = model
             callback.on_train_begin()
 
-        rising, previous_loss, best_loss, warned = 0, math.inf, math.inf, False
+        rising, previous_loss, best_loss, warned, warned_dead = 0, math.inf, math.inf, False, False
         try:
             for epoch in range(epochs):
-                lr = optimizer.learning_rate(epoch) * math.prod(c.learning_rate_factor() for c in callbacks)
+                lr = optimizer.learning_rate(epoch) * math.prod(
+                    # A negative factor would step up the gradient, a NaN train nothing.
+                    non_negative_float(c.learning_rate_factor(), f"{type(c).__name__}.learning_rate_factor()") for c in callbacks
+                )
                 if objective.kl_weight is not None:
                     trainer.set_kl_weight(objective.kl_weight(state.epochs_trained))
                 if callable(shuffle):
@@ -242,12 +245,21 @@ def fit(
                 logs["lr"] = lr
                 logs["time"] = took
                 logs["samples_per_second"] = totals.samples / took if took > 0 else math.inf
-                history.record(epoch, logs, trainer.diagnostics())
+                layers = trainer.diagnostics()
+                history.record(epoch, logs, layers)
                 state.epochs_trained += 1
                 progress.epoch_end(logs)
+                # Callbacks see the layers' diagnostics too, to act on them (issue 19).
+                callback_logs: Dict[str, Any] = dict(logs, diagnostics=layers) if diagnostics else logs
                 for callback in callbacks:
-                    callback.on_epoch_end(epoch, logs)
+                    callback.on_epoch_end(epoch, callback_logs)
 
+                dead = history.dead_layers() if diagnostics else []
+                if dead and not warned_dead:
+                    warned_dead = True
+                    warn(dead_network_message(dead, epoch), DeadNetworkWarning)
+
+                # The training loss only: a rising validation loss is overfitting, not divergence.
                 rising = rising + 1 if logs["loss"] > previous_loss * (1 + _RISE) else 0
                 previous_loss = logs["loss"]
                 best_loss = min(best_loss, logs["loss"])
