@@ -4,10 +4,14 @@ trained, configuration), written and read through :mod:`steepest.io`'s format.
 Each model class registers under its kind name (see :func:`register`); loading a file builds
 the class its header names, through that class's ``_from_saved``. Nothing in a file runs
 code: a hostile header is refused with ValueError before anything is built.
+
+A model's ``metadata`` (a JSON object of the user's: a command line's classes and feature
+scaling, say) travels in the header, so it survives save, load and pickle.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Type, TypeVar
 
@@ -25,6 +29,8 @@ _KINDS: Dict[str, Type["Sequential"]] = {}
 _MAX_LAYERS = 10_000
 # An absurd size would ask the engine for terabytes: refused before allocating.
 _MAX_PARAMETERS = 1 << 36
+# Metadata shares the header's 1 MiB (steepest.io) with the layers: half of it is plenty.
+_MAX_METADATA_BYTES = 1 << 19
 
 Kind = TypeVar("Kind", bound=Type["Sequential"])
 
@@ -58,12 +64,31 @@ def model_to_bytes(model: "Sequential") -> bytes:
         "layers": layers,
         "config": model._config(),
     }
+    if model.metadata:
+        header["metadata"] = checked_metadata(model.metadata)
     arrays = {"parameters": parameters}
     if optimizer is not None:
         names = [f"optimizer_{i}" for i in range(len(optimizer.arrays))]
         header["partial_fit"] = {"settings": optimizer.settings, "steps": optimizer.steps, "arrays": names}
         arrays.update(zip(names, optimizer.arrays))
     return io.encode(header, arrays)
+
+
+def checked_metadata(metadata: Any) -> Dict[str, Any]:
+    """``metadata`` if it is a dict that JSON gives back unchanged (str keys; dicts, lists,
+    str, finite numbers, bool, None inside) and fits the header; else TypeError or
+    ValueError saying why, before a file is written that would load differently."""
+    if not isinstance(metadata, dict):
+        raise TypeError(f"a model's metadata must be a dict, got {type(metadata).__name__}")
+    try:
+        text = json.dumps(metadata, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"a model's metadata must be JSON (str keys; dicts, lists, str, finite numbers, bool, None): {error}") from None
+    if json.loads(text) != metadata:
+        raise TypeError("a model's metadata must be JSON as it is: str keys, and lists rather than tuples")
+    if len(text) > _MAX_METADATA_BYTES:
+        raise ValueError(f"a model's metadata takes {len(text)} bytes as JSON; at most {_MAX_METADATA_BYTES} are saved")
+    return metadata
 
 
 def model_from_bytes(data: bytes, source: str = "the data") -> "Sequential":
@@ -93,13 +118,17 @@ def _model(header: Dict[str, Any], arrays: Dict[str, np.ndarray], source: str) -
     if not np.isfinite(parameters).all():
         first = int(np.argmax(~np.isfinite(parameters)))
         raise io.invalid(source, f"parameter {first} is {parameters[first]} (a model must have finite parameters)")
+    # NumPy's own float32/float64 (not the file's little-endian descriptor made native):
+    # rows of model.dtype are then accepted in any memory order, Fortran's included.
     try:
-        model = _KINDS[kind]._from_saved(layers, parameters.dtype.newbyteorder("="), max(seed, 0), config)
+        model = _KINDS[kind]._from_saved(layers, np.dtype(parameters.dtype.name), max(seed, 0), config)
     except (TypeError, ValueError, IndexError) as error:
         raise io.invalid(source, str(error)) from None
     model.set_parameters(parameters)
     model._state.epochs_trained = max(0, epochs_trained)
     model._state.saved = _saved_optimizer(header, arrays, parameters.size, source)
+    # Files written before metadata existed, or of a model without any, have no field.
+    model.metadata = field("metadata", dict) if "metadata" in header else {}
     return model
 
 

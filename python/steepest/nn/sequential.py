@@ -41,6 +41,13 @@ class Sequential:
         settings give bitwise identical weights after training, for any thread count.
     dtype : {"float32", "float64"}, default "float32"
 
+    Attributes
+    ----------
+    metadata : dict
+        Yours to fill: any JSON object (str keys; lists, str, finite numbers, bool, None)
+        saved in the model's file and kept by ``load`` and pickle. ``steepest train`` keeps
+        a classifier's classes and the feature scaling here, for ``steepest predict``.
+
     Examples
     --------
     >>> import numpy as np, steepest
@@ -81,6 +88,7 @@ class Sequential:
             layer._bind(engine, index)
         self._engine = engine
         self.layers = layers
+        self.metadata: Dict[str, Any] = {}
         self.stop_training = False
         self._state = TrainingState()
 
