@@ -731,3 +731,36 @@ def test_the_estimators_refuse_masked_arrays(call):
     }
     with pytest.raises(TypeError, match="masked array"):
         calls[call]()
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("given", ["X", "y", "sparse X"])
+def test_an_estimator_fitted_in_float32_names_what_overflows_its_dtype(given):
+    # partial_fit on float64 data converts it to the fitted model's float32 (issue 18):
+    # 1e300 became inf and was reported as such.
+    import scipy.sparse
+
+    from steepest.sklearn import MLPRegressor
+
+    X = data(20, 3, dtype=F32)
+    estimator = MLPRegressor(max_iter=2).fit(X, X[:, 0])
+    X64, y64 = X.astype(F64), X[:, 0].astype(F64)
+    if given == "y":
+        y64[3] = 1e300
+    else:
+        X64[4, 2] = 1e300
+    with pytest.raises(ValueError, match=r"1e\+300 at position .*overflows float32"):
+        estimator.partial_fit(scipy.sparse.csr_matrix(X64) if given == "sparse X" else X64, y64)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_numpy_integers_are_counts_too():
+    # Each was refused as "must be an int", given an int (issue 18).
+    from steepest.sklearn import AutoencoderTransformer
+    from steepest.tune.budget import Budget, rung_budgets
+
+    assert AutoencoderTransformer(n_components=np.int64(2), max_iter=1).fit(data(8, 3)).transform(data(2, 3)).shape == (2, 2)
+    budget = Budget("max_iter", "warm_start", 200)
+    assert rung_budgets(27, np.int32(3), None, 81, budget) == rung_budgets(27, 3, None, 81, budget)
+    with pytest.raises(ValueError, match=r"factor must be an int >= 2, got 1\.5"):
+        rung_budgets(27, 1.5, None, 81, budget)

@@ -187,3 +187,35 @@ def test_a_hostile_optimizer_state_is_refused():
         with pytest.raises(ValueError, match="not a valid steepest model file") as raised:
             saving.model_from_bytes(io.encode(edited_header, edited_arrays))
         assert phrase in str(raised.value)
+
+
+def test_a_vae_continues_its_draws_after_a_round_trip():
+    # The sampling layer's noise is drawn from the trainer's step counter.
+    X = np.random.default_rng(0).random((30, 6)).astype(np.float32)
+    model = steepest.VAE([6, 4, 2], seed=1)
+    model.partial_fit(X[:10], batch_size=4, optimizer=steepest.Adam(lr=0.01))
+    copy = through_pickle(model)
+    for each in (model, copy):
+        each.partial_fit(X[10:], batch_size=4, optimizer=steepest.Adam(lr=0.01))
+    assert np.array_equal(copy.get_parameters(), model.get_parameters())
+
+
+def test_a_state_that_does_not_fit_its_settings_is_refused_once_then_dropped():
+    # A well-formed file whose arrays are not what its optimizer keeps (Adam's two moments,
+    # one given): the partial_fit that would take it up says so; the next starts afresh.
+    X, y = np.ones((4, 3), np.float32), np.ones((4, 2), np.float32)
+    model = steepest.MLP([3, 4, 2], seed=1)
+    model.partial_fit(X, y, optimizer=steepest.Adam())
+    header, arrays = io.decode(saving.model_to_bytes(model))
+    header["partial_fit"]["arrays"] = ["optimizer_0"]
+    del arrays["optimizer_1"]
+    for key in ("dtype", "arrays"):
+        header.pop(key)
+    loaded = saving.model_from_bytes(io.encode(header, arrays))
+    with pytest.raises(ValueError, match="does not fit its settings.*2 arrays of state, not 1"):
+        loaded.partial_fit(X, y, optimizer=steepest.Adam())
+    fresh = steepest.MLP([3, 4, 2], seed=1)
+    fresh.set_parameters(model.get_parameters())
+    for each in (loaded, fresh):
+        each.partial_fit(X, y, optimizer=steepest.Adam())
+    assert np.array_equal(loaded.get_parameters(), fresh.get_parameters())

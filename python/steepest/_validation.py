@@ -76,6 +76,17 @@ def converted(array: np.ndarray, name: str, dtype: type) -> np.ndarray:
     return result
 
 
+def checked_cast(value: Any, name: str, dtype: type) -> Any:
+    """A dense array (see :func:`converted`) or a SciPy sparse matrix in ``dtype``, checked
+    after the conversion; a sparse matrix's bad value is placed in its stored values."""
+    if not is_sparse(value):
+        return converted(value, name, dtype)
+    with np.errstate(over="ignore"):
+        result = value.astype(dtype)
+    require_finite(result.data, f"{name}'s stored values", original=value.data)
+    return result
+
+
 def as_array(value: Any, name: str) -> np.ndarray:
     """``value`` as a NumPy array (itself if it is one), as every user array is read: a
     masked array is refused, since NumPy's conversion would silently drop its mask, and
@@ -186,13 +197,16 @@ def positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
-def non_negative_int(value: Any, name: str) -> int:
-    """``value`` as an int >= 0 (a NumPy integer too; a bool or a float is refused)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an int >= 0, got {value!r}")
-    if value < 0:
-        raise ValueError(f"{name} must be an int >= 0, got {value}")
+def int_at_least(value: Any, name: str, least: int) -> int:
+    """``value`` as an int >= ``least`` (a NumPy integer too; a bool or a float is refused),
+    ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+        raise ValueError(f"{name} must be an int >= {least}, got {value!r}")
     return int(value)
+
+
+def non_negative_int(value: Any, name: str) -> int:
+    return int_at_least(value, name, 0)
 
 
 def fraction(value: Any, name: str) -> float:

@@ -22,7 +22,7 @@ import os
 import secrets
 import stat
 import zlib
-from io import BytesIO
+from io import BytesIO, TextIOWrapper
 from pathlib import Path
 from typing import IO, Any, Dict, List, Mapping, Optional, Tuple, Union
 
@@ -186,6 +186,12 @@ def open_regular(path: PathLike) -> IO[bytes]:
         os.close(descriptor)
         raise
     return os.fdopen(descriptor, "rb")
+
+
+def open_text(path: PathLike) -> IO[str]:
+    """:func:`open_regular` for UTF-8 text, line endings left as they are (as the csv module
+    wants them)."""
+    return TextIOWrapper(open_regular(path), encoding="utf-8", newline="")
 
 
 def _require_regular(mode: int, name: str) -> None:

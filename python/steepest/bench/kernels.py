@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import numpy as np
 
 import steepest
-from steepest import ops
+from steepest import ops, plot
 from steepest.bench import machine
 
 LIBRARIES = ("steepest", "numpy", "torch")
@@ -387,8 +387,7 @@ def write_chart(report: Dict[str, Any], path: str) -> Optional[str]:
         ax.legend(fontsize=7)
     fig.suptitle(f"steepest {report['machine']['steepest']} on {report['machine']['cpu']}", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    plot.save(fig, path, dpi=110)
     return None
 
 

@@ -28,7 +28,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, shuffle as shuffle_rows
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from steepest._validation import require_unmasked
+from steepest._validation import checked_cast, require_unmasked
 from steepest._warnings import warn
 from steepest.runtime import local_threads
 from steepest.nn import Dense, Sequential
@@ -356,9 +356,7 @@ class BaseMLP(BaseEstimator):
             self._initialize(X.shape[1], outputs, output_activation, engine_loss, rng, X.dtype.type)
         elif self.model_.output_features != outputs:
             raise ValueError(f"the targets need {outputs} outputs but the fitted model has {self.model_.output_features}")
-        if X.dtype != self.model_.dtype:
-            X = X.astype(self.model_.dtype)
-            targets = targets if targets.dtype.kind == "i" else targets.astype(self.model_.dtype)
+        X, targets = self._in_model_dtype(X, targets)
         with threads(self.n_threads):
             if self.solver == "lbfgs":
                 self._fit_lbfgs(X, targets, weights)
@@ -369,6 +367,15 @@ class BaseMLP(BaseEstimator):
         if not all(np.isfinite(p).all() for p in self.coefs_ + self.intercepts_):
             raise ValueError(NONFINITE_WEIGHTS)
         return self
+
+    def _in_model_dtype(self, X: Any, targets: np.ndarray) -> Tuple[Any, np.ndarray]:
+        """``X`` and the targets in the fitted model's dtype (a warm start may be given data
+        of another precision), checked after the conversion: 1e300 into float32 is an
+        error that says so."""
+        dtype = self.model_.dtype.type
+        if X.dtype == dtype:
+            return X, targets
+        return checked_cast(X, "X", dtype), targets if targets.dtype.kind == "i" else checked_cast(targets, "y", dtype)
 
     def _initialize(self, features: int, outputs: int, output_activation: str, engine_loss: str, rng: np.random.RandomState, dtype: type) -> None:
         if self.dtype is not None:

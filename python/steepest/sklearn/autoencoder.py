@@ -9,6 +9,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
+from steepest._validation import int_at_least
 from steepest.nn import Autoencoder, Dense, Sequential
 from steepest.sklearn._base import ENGINE_ACTIVATIONS, BaseMLP, checked_data, threads
 from steepest.sklearn._parameters import FITTED_ATTRIBUTES, SOLVER_PARAMETERS
@@ -132,8 +133,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         return ("adam", "sgd")
 
     def _check_parameters(self) -> None:
-        if not isinstance(self.n_components, int) or isinstance(self.n_components, bool) or self.n_components < 1:
-            raise ValueError(f"n_components must be an int >= 1, got {self.n_components!r}")
+        int_at_least(self.n_components, "n_components", 1)
         if not isinstance(self.activation, str):
             raise ValueError(f"an AutoencoderTransformer takes one activation name for its hidden layers, got {self.activation!r}")
         for name in ("latent_activation", "output_activation"):
