@@ -68,3 +68,13 @@ def test_benchmark_environment_drops_the_handicaps():
 
 def test_fma_peak_is_positive():
     assert machine.fma_peak("float32", threads=1, seconds=0.001) > 0
+
+
+def test_a_thread_count_is_marked_noisy_when_its_peak_does_not_scale_or_it_takes_every_cpu():
+    def report(one, two, cpus):
+        return {"peak_gflops": {"float32 threads=1": one, "float32 threads=2": two}, "machine": {"cpus_available": cpus}}
+
+    assert kernels.noise_warning(report(100.0, 190.0, 8), 1) is None
+    assert kernels.noise_warning(report(100.0, 190.0, 8), 2) is None
+    assert "grew 1.02x over 1 thread's, not 2x" in kernels.noise_warning(report(100.0, 102.0, 8), 2)
+    assert "take all 2 CPUs" in kernels.noise_warning(report(100.0, 190.0, 2), 2)
