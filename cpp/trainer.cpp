@@ -276,9 +276,10 @@ RunResult Trainer<T>::run(const Samples<T>& data, const std::int64_t* order, ind
     judge(rows, result);
     backward(rows, collect_diagnostics_);
     result.penalty_sum += penalty() * penalty_factor() * double(rows);
+    const bool last_of_run = batch + 1 == last_batch || begin + rows >= n;
     // pow(1, k) is exactly 1: a constant rate steps with lr itself, bit for bit.
     const T batch_lr = T(double(lr) * std::pow(lr_growth, double(batch - first_batch)));
-    update(batch_lr, collect_diagnostics_);
+    update(batch_lr, collect_diagnostics_, collect_diagnostics_ && last_of_run);
     if (collect_diagnostics_) record_diagnostics(rows);
     ++steps_;
     result.loss_sum += loss * double(rows);
@@ -551,7 +552,7 @@ void Trainer<T>::backward(index_t rows, bool count) {
 }
 
 template <class T>
-void Trainer<T>::update(T lr, bool measure) {
+void Trainer<T>::update(T lr, bool measure, bool measure_change) {
   T* parameters = network_.parameters();
   const T* gradients = parameter_gradients_.data();
   const OptimizerConfig& o = optimizer_;
@@ -572,6 +573,7 @@ void Trainer<T>::update(T lr, bool measure) {
       if (total) {
         sums = &task_sums_[static_cast<std::size_t>(t)];
         *sums = UpdateSums{};
+        sums->with_change = total->with_change;
       }
       T* p = parameters + begin;
       const T* g = gradients + begin;
@@ -596,16 +598,14 @@ void Trainer<T>::update(T lr, bool measure) {
     const LayerSpec& layer = layers[l];
     if (layer.kind != LayerSpec::Kind::dense) continue;
     UpdateSums weight_sums, bias_sums;
+    weight_sums.with_change = measure_change;
     apply(layer.weight_offset, layer.in_features * layer.out_features, l1, l2, measure ? &weight_sums : nullptr);
     apply(layer.bias_offset, layer.out_features, T(0), T(0), measure ? &bias_sums : nullptr);
-    if (measure) {
-      LayerDiagnostics& d = diagnostics_[l];
-      d.gradient_norm_sum += std::sqrt(weight_sums.gradient_squares + bias_sums.gradient_squares);
-      // Every step's, so that the run's last step's is kept.
-      d.update_ratio = weight_sums.parameter_squares > 0
-                           ? std::sqrt(weight_sums.change_squares / weight_sums.parameter_squares)
-                           : 0.0;
-    }
+    if (measure) diagnostics_[l].gradient_norm_sum += std::sqrt(weight_sums.gradient_squares + bias_sums.gradient_squares);
+    if (measure_change)
+      diagnostics_[l].update_ratio = weight_sums.parameter_squares > 0
+                                         ? std::sqrt(weight_sums.change_squares / weight_sums.parameter_squares)
+                                         : 0.0;
   }
 }
 

@@ -52,7 +52,7 @@ def test_metadata_that_would_not_load_back_the_same_is_refused_at_save(tmp_path,
 def test_a_file_whose_metadata_is_not_an_object_is_refused_on_load():
     model = steepest.MLP([2, 1])
     header, arrays = io.decode(saving.model_to_bytes(model))
-    for key in ("dtype", "arrays"):  # the format's own fields, which encode writes
+    for key in ("dtype", "arrays"):  # the format's own fields, which encode writes again
         del header[key]
     header["metadata"] = ["a", "list"]
     with pytest.raises(ValueError, match="header field 'metadata' is missing or of the wrong type"):

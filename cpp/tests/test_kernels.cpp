@@ -777,6 +777,7 @@ void test_optimizers(Ledger& ledger, const KernelSet<T>& kernels) {
         param = param0;
         velocity = velocity0;
         steepest::UpdateSums sums;
+        sums.with_change = true;
         kernels.sgd_update(n, param.data(), grad.data(), s.momentum != 0 ? velocity.data() : nullptr, T(s.lr),
                            T(s.momentum), s.nesterov, T(s.l1), T(s.l2), proximal, &sums);
         // The diagnostics' sums of the same pass: Σ grad², Σ p², Σ (p_new − p)².

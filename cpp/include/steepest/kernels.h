@@ -28,7 +28,9 @@ struct Epilogue {
 // The training diagnostics' count of outputs (issue 15: counted in the backward pass, which
 // reads the outputs anyway): counts[j] += the rows i with |y(i, j) − center| > radius. A ReLU
 // unit is active where y > 0 (center 0, radius 0); a sigmoid output is saturated within 1%
-// of its bounds (center 0.5, radius 0.49), a tanh one likewise (0, 0.99).
+// of its bounds (center 0.5, radius 0.49), a tanh one likewise (0, 0.99). center must be 0
+// except for sigmoid: the others are counted as |y| > radius (a ReLU's as y > radius), which
+// saves the subtraction in this inner loop.
 template <class T>
 struct OutputCount {
   T center;
@@ -37,8 +39,10 @@ struct OutputCount {
 };
 
 // What an optimizer's pass adds up for the diagnostics (issue 15: in the pass that reads the
-// gradient and the parameters anyway): Σ grad², Σ p², Σ (p_new − p)² over its elements.
+// gradient and the parameters anyway): Σ grad² over its elements, and with with_change (an
+// input: only a run's last step needs them) Σ p² and Σ (p_new − p)².
 struct UpdateSums {
+  bool with_change = false;
   double gradient_squares = 0;
   double parameter_squares = 0;
   double change_squares = 0;

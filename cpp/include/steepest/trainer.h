@@ -174,8 +174,8 @@ class Trainer {
   void backward(index_t rows, bool count);
   // One optimizer step over every dense layer, split across the thread pool in tasks of
   // fixed bounds (bitwise the same for any thread count); with measure, the diagnostics'
-  // gradient norm and update ratio come from the same pass.
-  void update(T lr, bool measure);
+  // gradient norm comes from the same pass, and with measure_change the update ratio.
+  void update(T lr, bool measure, bool measure_change);
   // The optimizer's l1/l2 penalty on the current weights, l2/2·||W||² + l1·|W|, and the
   // factor the objective applies to both for this batch.
   double penalty() const;

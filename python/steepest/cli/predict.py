@@ -58,17 +58,17 @@ def run(args: argparse.Namespace) -> int:
     if out is None:
         _write_csv(sys.stdout, names, predictions)
         return OK
-    # Written whole through steepest.io: atomically, and never onto a device or a FIFO.
+    # Written whole and atomically, as a model is: a failure leaves an earlier file as it was.
     if out.suffix.lower() == ".npy":
-        table = BytesIO()
-        np.save(table, predictions, allow_pickle=False)
-        written: Union[bytes, str] = table.getvalue()
+        buffer = BytesIO()
+        np.save(buffer, predictions, allow_pickle=False)
+        data: Union[bytes, str] = buffer.getvalue()
     else:
         text = StringIO(newline="")
         _write_csv(text, names, predictions)
-        written = text.getvalue()
+        data = text.getvalue()
     try:
-        io.write_atomically(written, out)
+        io.write_atomically(data, out)
     except (OSError, ValueError) as error:
         raise CommandError(f"cannot write the predictions to {args.out}: {error}", FAILED) from None
     return OK

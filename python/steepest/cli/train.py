@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import warnings
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         print(model.summary())
     try:
         with warnings.catch_warnings():
-            # said once, after the fit, by untrained_network, with what to change in the file
+            # Said below as the command's own warning, with the loss that did not fall.
             warnings.simplefilter("ignore", DeadNetworkWarning)
             history = model.fit(*fit_data, validation_data=validation, verbose=0 if args.quiet else 1, **arguments)
     except TrainingDivergedError as error:
@@ -101,8 +101,7 @@ def run(args: argparse.Namespace) -> int:
         history.to_json(str(written[2]))
         shutil.copyfile(config["source"], written[3])
         if config["output"].get("plots", True):
-            picture_labels = labels if classes is None else np.asarray(classes.classes, dtype=object)[classes.indices]
-            written += _pictures(model, history, X, picture_labels, image_shape, folder)
+            written += _pictures(model, history, X, labels, image_shape, folder)
     except OSError as error:
         raise CommandError(f"cannot write the results to {folder}: {error}", FAILED) from None
     if not args.quiet:
@@ -175,12 +174,13 @@ STUCK_LOSS = 0.999
 
 def untrained_network(history: Any) -> Optional[str]:
     """What says a finished fit learned nothing, or None: a layer whose ReLU units were all
-    dead in the last epoch (it passes no gradient: the network outputs a constant), or a
-    training loss that never fell below its first epoch's."""
-    all_dead = history.dead_layers()
-    if all_dead:
-        return (f"every ReLU unit of layer {all_dead[0]} is dead (never active in the last epoch): the network predicts a constant; "
-                "lower the learning rate, or use activation = \"tanh\"")
+    dead in the last epoch (``fit``'s :class:`steepest.DeadNetworkWarning`, said here in
+    the command's words), or a training loss that never fell below its first epoch's."""
+    from steepest.train.errors import dead_network_message
+
+    dead = history.dead_layers()
+    if dead:
+        return dead_network_message(dead, len(history) - 1)
     loss = history["loss"]
     if len(loss) >= 3 and min(loss[1:]) >= STUCK_LOSS * loss[0]:
         return f"the training loss never fell below its first epoch's ({loss[0]:.4g}) in {len(loss)} epochs: the network did not learn"
