@@ -181,6 +181,7 @@ const Bf16Level kBf16Levels[] = {
 };
 
 std::atomic<const Bf16KernelSet*> active_bf16{nullptr};
+std::atomic<bool> bf16_chosen{false};  // by STEEPEST_BFLOAT16 or select_bfloat16
 
 const Bf16KernelSet* bf16_named(const std::string& name) {
   for (const Bf16Level& level : kBf16Levels)
@@ -196,6 +197,7 @@ const Bf16KernelSet* initial_bf16() {
       throw std::runtime_error(std::string("STEEPEST_BFLOAT16=") + forced +
                                " cannot run here; bfloat16 levels this CPU supports: " +
                                join(available_bfloat16_levels()));
+    bf16_chosen.store(true);
     return set;
   }
   const Bf16KernelSet* best = &emulated_bfloat16();
@@ -228,14 +230,20 @@ const Bf16KernelSet& active_bfloat16() {
   return *set;
 }
 
-bool bfloat16_native() { return active_bfloat16().macro_kernel != nullptr; }
+bool bfloat16_trains() { return active_bfloat16().macro_kernel != nullptr || bf16_chosen.load(); }
 
 void select_bfloat16(const std::string& level) {
+  if (level.empty()) {  // back to the default choice
+    bf16_chosen.store(false);
+    active_bf16.store(initial_bf16(), std::memory_order_release);
+    return;
+  }
   const Bf16KernelSet* set = bf16_named(level);
   if (!set)
     throw std::invalid_argument("bfloat16 level '" + level + "' cannot run here; bfloat16 levels this CPU supports: " +
                                 join(available_bfloat16_levels()));
   active_bf16.store(set, std::memory_order_release);
+  bf16_chosen.store(true);
 }
 
 std::vector<std::string> compiled_isas() {

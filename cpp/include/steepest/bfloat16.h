@@ -68,9 +68,12 @@ std::vector<std::string> available_bfloat16_levels();
 // The level in use: STEEPEST_BFLOAT16 if set (std::runtime_error if it cannot run here),
 // else the last one that runs and is faster than float32 here, else the emulated one.
 const Bf16KernelSet& active_bfloat16();
-// Whether a level with bfloat16 instructions is in use: the emulated one is not.
-bool bfloat16_native();
-// Switches to a level from available_bfloat16_levels(); std::invalid_argument otherwise.
+// Whether training with bfloat16 products uses this level: a level with bfloat16
+// instructions, or any level chosen explicitly (STEEPEST_BFLOAT16, select_bfloat16), the
+// emulated one included (slower than float32: for tests and comparisons).
+bool bfloat16_trains();
+// Switches to a level from available_bfloat16_levels(), or back to the default choice for
+// ""; std::invalid_argument otherwise.
 void select_bfloat16(const std::string& level);
 
 }  // namespace steepest

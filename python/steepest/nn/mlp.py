@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -23,7 +23,7 @@ class MLP(Sequential):
     activation : str, default "relu"
         Of the hidden layers.
     output_activation : str, default "identity"
-    seed, dtype : see :class:`Sequential`
+    seed, dtype, precision : see :class:`Sequential`
 
     Examples
     --------
@@ -32,13 +32,13 @@ class MLP(Sequential):
     203530
     """
 
-    def __init__(self, layer_sizes: Sequence[int], activation: str = "relu", output_activation: str = "identity", *, seed: int = 0, dtype: Any = "float32") -> None:
+    def __init__(self, layer_sizes: Sequence[int], activation: str = "relu", output_activation: str = "identity", *, seed: int = 0, dtype: Any = "float32", precision: Optional[str] = None) -> None:
         sizes = layer_sizes_of(layer_sizes)
         check_activation(activation)
         check_activation(output_activation, "output_activation")
         layers: List[Layer] = [Dense(a, b, activation) for a, b in zip(sizes[:-2], sizes[1:-1])]
         layers.append(Dense(sizes[-2], sizes[-1], output_activation))
-        super().__init__(layers, seed=seed, dtype=dtype)
+        super().__init__(layers, seed=seed, dtype=dtype, precision=precision)
 
     @classmethod
     def _from_saved(cls, layers: List[Layer], dtype: np.dtype, seed: int, config: Dict[str, Any]) -> "MLP":

@@ -49,6 +49,8 @@ def model_to_bytes(model: "Sequential") -> bytes:
         "layers": layers,
         "config": model._config(),
     }
+    if model.precision == "bfloat16":
+        header["precision"] = "bfloat16"
     return io.encode(header, parameters)
 
 
@@ -76,6 +78,12 @@ def model_from_bytes(data: bytes, source: str = "the data") -> "Sequential":
         model = _KINDS[kind]._from_saved(layers, parameters.dtype.newbyteorder("="), max(seed, 0), config)
     except (TypeError, ValueError, IndexError) as error:
         raise io.invalid(source, str(error)) from None
+    precision = header.get("precision")
+    if precision is not None:
+        try:
+            model._set_precision(precision)
+        except ValueError as error:
+            raise io.invalid(source, str(error)) from None
     model.set_parameters(parameters)
     model._state.epochs_trained = max(0, epochs_trained)
     return model
