@@ -5,6 +5,11 @@ threads, interleaved repetitions, medians after a warm-up epoch.
 
 Run ``python -m steepest.bench.training`` (``--threads 1``, ``--repeats 5``, ``--quick``).
 
+With ``precision="bfloat16"`` (the configurations where the products are the work:
+mnist-mlp, autoencoder, wide), steepest trains with ``precision="bfloat16"`` beside its own
+float32 run ("steepest_float32"), NumPy in float32 (it has no bfloat16 product) and PyTorch
+under ``torch.autocast("cpu", dtype=torch.bfloat16)``.
+
 Each library initialises and shuffles its own way, as its users would. Given a :class:`Start`,
 every library starts from the same parameters and takes the rows in the same order, so that
 their epochs can be compared number for number (tests/test_bench_training.py does).
@@ -24,6 +29,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import numpy as np
 
 import steepest
+from steepest import _core
 from steepest.bench import machine
 
 
@@ -53,6 +59,10 @@ CONFIGS = (
     TrainingConfig("autoencoder", (784, 256, 64, 256, 784), "relu", "sigmoid", 128, "mse", 4096),
     TrainingConfig("wide", (1024, 1024, 1024, 1024), "relu", "identity", 256, "mse", 2048),
 )
+
+
+#: The configurations measured in bfloat16 too.
+BFLOAT16_CONFIGS = ("mnist-mlp", "autoencoder", "wide")
 
 
 def make_data(config: TrainingConfig, samples: int, seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
@@ -98,8 +108,8 @@ class Trainer:
         return self.epoch()
 
 
-def steepest_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, start: Optional[Start] = None) -> Trainer:
-    model = steepest.MLP(config.sizes, config.activation, config.output_activation, seed=0)
+def steepest_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, start: Optional[Start] = None, precision: Optional[str] = None) -> Trainer:
+    model = steepest.MLP(config.sizes, config.activation, config.output_activation, seed=0, precision=precision)
     optimizer = steepest.SGD(lr=LR)
     settings: Dict[str, Any] = dict(epochs=1, batch_size=config.batch, loss=config.loss, optimizer=optimizer, verbose=0, diagnostics=False)
     dense = [layer for layer in model.layers if isinstance(layer, steepest.Dense)]
@@ -185,7 +195,9 @@ def numpy_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, start: Opt
     return Trainer(epoch, lambda: [(W.copy(), b.copy()) for W, b in zip(weights, biases)])
 
 
-def torch_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, start: Optional[Start] = None) -> Optional[Trainer]:
+def torch_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, start: Optional[Start] = None, autocast: bool = False) -> Optional[Trainer]:
+    """PyTorch CPU eager; with ``autocast`` its mixed precision, the forward pass and loss under
+    ``torch.autocast("cpu", dtype=torch.bfloat16)`` (the backward pass follows it)."""
     try:
         import torch
     except ImportError:
@@ -217,7 +229,9 @@ def torch_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, start: Opt
         for begin in range(0, len(X_t), config.batch):
             index = order[begin : begin + config.batch]
             optimizer.zero_grad(set_to_none=True)
-            loss_fn(net(X_t[index]), y_t[index]).backward()
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                loss = loss_fn(net(X_t[index]), y_t[index])
+            loss.backward()
             optimizer.step()
         return time.perf_counter() - started
 
@@ -305,13 +319,33 @@ def thread_limits(threads: int) -> Iterator[None]:
         yield
 
 
-def run(configs: Sequence[TrainingConfig], threads: int, repeats: int, scale: float = 1.0) -> List[Dict[str, Any]]:
-    """Interleaved epochs of every library per configuration; median samples/s each."""
+def run(configs: Sequence[TrainingConfig], threads: int, repeats: int, scale: float = 1.0, precision: str = "float32") -> List[Dict[str, Any]]:
+    """Interleaved epochs of every library per configuration; median samples/s each.
+    ``precision`` "bfloat16" measures the bfloat16 peers (see the top)."""
     with thread_limits(threads):
-        return _run(configs, threads, repeats, scale)
+        return _run(configs, threads, repeats, scale, precision)
 
 
-def _run(configs: Sequence[TrainingConfig], threads: int, repeats: int, scale: float) -> List[Dict[str, Any]]:
+def libraries_for(config: TrainingConfig, X: np.ndarray, y: np.ndarray, threads: int, precision: str) -> Dict[str, Epoch]:
+    """The libraries measured at ``precision``, each ready to train an epoch."""
+    if precision == "bfloat16":
+        libraries: Dict[str, Epoch] = {
+            "steepest": steepest_epoch(config, X, y, precision="bfloat16"),
+            "steepest_float32": steepest_epoch(config, X, y),
+            "numpy": numpy_epoch(config, X, y),
+        }
+        peer = torch_epoch(config, X, y, autocast=True)
+        if peer is not None:
+            libraries["torch_autocast"] = peer
+        return libraries
+    libraries = {"steepest": steepest_epoch(config, X, y), "numpy": numpy_epoch(config, X, y)}
+    for name, other in (("torch", torch_epoch(config, X, y)), ("jax", jax_epoch(config, X, y, threads))):
+        if other is not None:
+            libraries[name] = other
+    return libraries
+
+
+def _run(configs: Sequence[TrainingConfig], threads: int, repeats: int, scale: float, precision: str) -> List[Dict[str, Any]]:
     steepest.set_num_threads(threads)
     try:
         import torch
@@ -324,10 +358,7 @@ def _run(configs: Sequence[TrainingConfig], threads: int, repeats: int, scale: f
     for config in configs:
         samples = max(4, int(config.samples * scale) // config.batch) * config.batch
         X, y = make_data(config, samples)
-        libraries: Dict[str, Epoch] = {"steepest": steepest_epoch(config, X, y), "numpy": numpy_epoch(config, X, y)}
-        for name, peer in (("torch", torch_epoch(config, X, y)), ("jax", jax_epoch(config, X, y, threads))):
-            if peer is not None:
-                libraries[name] = peer
+        libraries = libraries_for(config, X, y, threads, precision)
         times: Dict[str, List[float]] = {name: [] for name in libraries}
         for name, epoch in libraries.items():
             epoch()  # warm-up: first-touch of buffers, lazy initialisation
@@ -335,7 +366,7 @@ def _run(configs: Sequence[TrainingConfig], threads: int, repeats: int, scale: f
             for name, epoch in libraries.items():
                 times[name].append(epoch())
         rate = {name: samples / statistics.median(values) for name, values in times.items()}
-        row = {"config": config.name, "threads": threads, "samples": samples, "samples_per_second": rate}
+        row = {"config": config.name, "precision": precision, "threads": threads, "samples": samples, "samples_per_second": rate}
         row["gflops"] = {name: value * config.flops_per_sample / 1e9 for name, value in rate.items()}
         row["ratio"] = {name: rate["steepest"] / value for name, value in rate.items() if name != "steepest"}
         rows.append(row)
@@ -344,14 +375,15 @@ def _run(configs: Sequence[TrainingConfig], threads: int, repeats: int, scale: f
 
 def format_table(rows: List[Dict[str, Any]]) -> str:
     peers = sorted({peer for row in rows for peer in row["ratio"]})
-    header = f"{'config':<12} {'threads':>7} {'steepest':>12} " + " ".join(f"{p:>12} {'x ' + p:>9}" for p in peers)
+    header = f"{'config':<12} {'precision':>9} {'threads':>7} {'steepest':>12} " + " ".join(f"{p:>16} {'x ' + p:>9}" for p in peers)
     lines = [header, "-" * len(header)]
     for row in rows:
         rate = row["samples_per_second"]
         cells = " ".join(
-            f"{rate[p]:>12,.0f} {row['ratio'][p]:>8.2f}x" if p in rate else f"{'-':>12} {'-':>9}" for p in peers
+            f"{rate[p]:>16,.0f} {row['ratio'][p]:>8.2f}x" if p in rate else f"{'-':>16} {'-':>9}" for p in peers
         )
-        lines.append(f"{row['config']:<12} {row['threads']:>7} {rate['steepest']:>12,.0f} {cells}")
+        precision = row.get("precision", "float32")
+        lines.append(f"{row['config']:<12} {precision:>9} {row['threads']:>7} {rate['steepest']:>12,.0f} {cells}")
     return "\n".join(lines)
 
 
@@ -362,14 +394,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a tenth of the data and 3 repeats: a smoke run, not a measurement")
     names = [c.name for c in CONFIGS]
     parser.add_argument("--configs", nargs="*", default=names, choices=names, metavar="NAME", help=f"which configurations (of {', '.join(names)})")
+    parser.add_argument(
+        "--precision", nargs="*", default=["float32", "bfloat16"], choices=["float32", "bfloat16"],
+        help=f"float32 rows, and bfloat16 rows for {', '.join(BFLOAT16_CONFIGS)} (default both)",
+    )
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
     chosen = [c for c in CONFIGS if c.name in args.configs]
     scale, repeats = (0.1, 3) if args.quick else (1.0, args.repeats)
+    notes = []
+    if "bfloat16" in args.precision and not _core.bfloat16_trains():
+        notes.append("this CPU has no fast bfloat16 path: no bfloat16 rows (STEEPEST_BFLOAT16=emulated measures the emulated products)")
     rows = []
     for threads in sorted(set(args.threads)):
-        rows += run(chosen, threads, repeats, scale)
-    print(f"steepest {steepest.__version__}, simd {steepest.simd_level()}; samples/s, median of {repeats} epochs")
+        for precision in args.precision:
+            if precision == "bfloat16":
+                if notes:
+                    continue
+                rows += run([c for c in chosen if c.name in BFLOAT16_CONFIGS], threads, repeats, scale, precision)
+            else:
+                rows += run(chosen, threads, repeats, scale)
+    print(f"steepest {steepest.__version__}, simd {steepest.simd_level()}, bfloat16 {_core.bfloat16_level()}; "
+          f"samples/s, median of {repeats} epochs")
+    for note in notes:
+        print(note)
     print(format_table(rows))
     if args.json:
         machine.write_json(rows, args.json)
