@@ -159,9 +159,12 @@ void Network<T>::copy_parameters(T* destination) const {
 }
 
 template <class T>
-void Network<T>::assign_parameters(const T* source) {
+bool Network<T>::assign_parameters(const T* source, std::uint64_t writer) {
   std::unique_lock<std::shared_mutex> writing(parameter_lock());
+  const std::uint64_t owner = guard_->owner.load();
+  if (owner != 0 && owner != writer) return false;
   std::memcpy(parameters_, source, sizeof(T) * static_cast<std::size_t>(parameter_count_));
+  return true;
 }
 
 template <class T>

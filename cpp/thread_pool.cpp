@@ -5,7 +5,11 @@
 #include <cstdlib>
 #include <exception>
 #include <memory>
+#include <limits>
 #include <new>
+#include <stdexcept>
+#include <string>
+#include <system_error>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -29,29 +33,44 @@ int cpus_available() {
   return n > 0 ? static_cast<int>(n) : 1;
 }
 
-int default_num_threads() {
-  if (const char* env = std::getenv("STEEPEST_NUM_THREADS")) {
-    const int n = std::atoi(env);
-    if (n >= 1) return n;
+// The count STEEPEST_NUM_THREADS asks for, 0 when it is unset or empty. Anything but a
+// whole number >= 1 is refused: "3abc" or "0" read leniently would be a setting the user
+// never made.
+int threads_from_environment() {
+  const char* env = std::getenv("STEEPEST_NUM_THREADS");
+  if (env == nullptr || *env == '\0') return 0;
+  long long n = 0;
+  for (const char* c = env; *c != '\0'; ++c) {
+    if (*c < '0' || *c > '9' || n > std::numeric_limits<int>::max()) {
+      n = -1;
+      break;
+    }
+    n = 10 * n + (*c - '0');
   }
-  return cpus_available();
+  if (n < 1 || n > std::numeric_limits<int>::max())
+    throw std::invalid_argument(std::string("STEEPEST_NUM_THREADS must be a whole number of threads >= 1, got '") +
+                                env + "'");
+  return static_cast<int>(n);
 }
 
 class Pool {
  public:
+  // Throws ThreadsRefused, with every worker it did start joined again, when the system
+  // will not start one (an address-space or process limit): a std::thread left joinable
+  // would end the process in std::terminate.
   explicit Pool(int threads) : threads_(threads < 1 ? 1 : threads) {
-    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { work(); });
+    try {
+      for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { work(); });
+    } catch (const std::system_error& error) {
+      const auto started = static_cast<int>(workers_.size());
+      stop();
+      throw ThreadsRefused("the system refused to start thread " + std::to_string(started + 2) + " of the " +
+                           std::to_string(threads_) + " asked for (" + error.what() +
+                           "); ask for fewer with steepest.set_num_threads, STEEPEST_NUM_THREADS or n_threads");
+    }
   }
 
-  ~Pool() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stopping_ = true;
-      generation_.fetch_add(1, std::memory_order_release);
-    }
-    wake_.notify_all();
-    for (std::thread& worker : workers_) worker.join();
-  }
+  ~Pool() { stop(); }
 
   int threads() const { return threads_; }
 
@@ -78,6 +97,16 @@ class Pool {
   }
 
  private:
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+      generation_.fetch_add(1, std::memory_order_release);
+    }
+    wake_.notify_all();
+    for (std::thread& worker : workers_) worker.join();
+  }
+
   void take_tasks() {
     for (index_t i = next_.fetch_add(1, std::memory_order_relaxed); i < n_tasks_;
          i = next_.fetch_add(1, std::memory_order_relaxed)) {
@@ -128,30 +157,62 @@ class Pool {
   std::exception_ptr error_;
 };
 
-// Callers hold a reference for the length of a job, so set_num_threads can replace the pool
-// while another thread is using the old one.
-std::shared_ptr<Pool> pool;
+// Pools by size: the process's count and the counts threads chose for themselves (an
+// estimator's n_threads). Callers hold a reference for the length of a job, so a pool can
+// leave this list while another thread is still using it.
+std::vector<std::shared_ptr<Pool>> pools;
 std::mutex pool_mutex;
-int wanted_threads = 0;
+int process_threads = 0;           // 0 until chosen: STEEPEST_NUM_THREADS, else the CPUs
+thread_local int own_threads = 0;  // this thread's count, 0 for the process's
+// Pools of sizes no longer asked for are dropped (their workers joined) past this many.
+constexpr std::size_t kKeptPools = 4;
 
 #if defined(__unix__) || defined(__APPLE__)
-void forget_pool_in_child() {
+void forget_pools_in_child() {
   // The parent's workers and locks do not exist in a forked child: abandon them without
-  // running any destructor (that would join threads that are not there) and build a new
-  // pool on first use.
-  new (&pool) std::shared_ptr<Pool>();
+  // running any destructor (that would join threads that are not there) and build new
+  // pools on first use.
+  new (&pools) std::vector<std::shared_ptr<Pool>>();
   new (&pool_mutex) std::mutex();
 }
-[[maybe_unused]] const int fork_handler_installed = pthread_atfork(nullptr, nullptr, forget_pool_in_child);
+[[maybe_unused]] const int fork_handler_installed = pthread_atfork(nullptr, nullptr, forget_pools_in_child);
 #endif
 
+// The pool of `threads`, built if need be (under pool_mutex). Pools nobody uses beyond
+// kKeptPools move to `unused`, for the caller to destroy once the mutex is released.
+std::shared_ptr<Pool> pool_locked(int threads, std::vector<std::shared_ptr<Pool>>& unused) {
+  for (const std::shared_ptr<Pool>& p : pools)
+    if (p->threads() == threads) return p;
+  std::shared_ptr<Pool> built = std::make_shared<Pool>(threads);
+  pools.push_back(built);
+  for (auto p = pools.begin(); pools.size() > kKeptPools && p != pools.end();) {
+    if (p->use_count() == 1 && (*p)->threads() != process_threads) {
+      unused.push_back(std::move(*p));
+      p = pools.erase(p);
+    } else {
+      ++p;
+    }
+  }
+  return built;
+}
+
+int process_threads_locked() {
+  if (process_threads == 0) {
+    const int asked = threads_from_environment();
+    process_threads = asked >= 1 ? asked : cpus_available();
+  }
+  return process_threads;
+}
+
 std::shared_ptr<Pool> the_pool() {
+  std::vector<std::shared_ptr<Pool>> unused;  // destroyed after the lock is released
   std::lock_guard<std::mutex> lock(pool_mutex);
-  if (!pool) pool = std::make_shared<Pool>(wanted_threads >= 1 ? wanted_threads : default_num_threads());
-  return pool;
+  return pool_locked(own_threads >= 1 ? own_threads : process_threads_locked(), unused);
 }
 
 }  // namespace
+
+void check_thread_environment() { threads_from_environment(); }
 
 void parallel_for(index_t n_tasks, void (*task)(void*, index_t), void* context) {
   if (n_tasks <= 0) return;
@@ -165,13 +226,22 @@ void parallel_for(index_t n_tasks, void (*task)(void*, index_t), void* context) 
 int num_threads() { return the_pool()->threads(); }
 
 void set_num_threads(int n) {
-  std::shared_ptr<Pool> old;
-  {
+  n = n < 1 ? 1 : n;
+  std::vector<std::shared_ptr<Pool>> unused;
+  std::lock_guard<std::mutex> lock(pool_mutex);
+  pool_locked(n, unused);  // first, so that a refused thread leaves the setting as it was
+  process_threads = n;
+}
+
+int set_threads_of_this_thread(int n) {
+  const int before = own_threads;
+  if (n >= 1) {
+    std::vector<std::shared_ptr<Pool>> unused;
     std::lock_guard<std::mutex> lock(pool_mutex);
-    wanted_threads = n < 1 ? 1 : n;
-    old.swap(pool);
+    pool_locked(n, unused);
   }
-  // The old workers are joined when the last caller using them lets go.
+  own_threads = n < 1 ? 0 : n;
+  return before;
 }
 
 }  // namespace steepest

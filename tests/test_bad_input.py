@@ -326,6 +326,20 @@ case("fit-monitor-missing", ValueError, ["EarlyStopping", "'val_loss'", "recorde
 case("fit-schedule-nan", ValueError, ["learning rate of epoch 0", "nan"], lambda: fit(optimizer=steepest.SGD(lr=lambda epoch: math.nan)))
 case("fit-schedule-str", TypeError, ["learning rate of epoch 0", "str"], lambda: fit(optimizer=steepest.SGD(lr=lambda epoch: "0.1")))
 case("fit-schedule-negative", ValueError, ["learning rate of epoch 0", "-0.1"], lambda: fit(optimizer=steepest.SGD(lr=lambda epoch: -0.1)))
+
+
+class Factor(steepest.Callback):
+    def __init__(self, factor):
+        super().__init__()
+        self.factor = factor
+
+    def learning_rate_factor(self):
+        return self.factor
+
+
+case("fit-lr-factor-negative", ValueError, ["Factor.learning_rate_factor()", ">= 0", "-0.5"], lambda: fit(callbacks=[Factor(-0.5)]))
+case("fit-lr-factor-nan", ValueError, ["Factor.learning_rate_factor()", "nan"], lambda: fit(callbacks=[Factor(math.nan)]))
+case("fit-lr-factor-str", TypeError, ["Factor.learning_rate_factor()", "str"], lambda: fit(callbacks=[Factor("2")]))
 case("autoencoder-fit-X", ValueError, ["X", "3 features", "takes 4"], lambda: steepest.Autoencoder([4, 2]).fit(data(8, 3), verbose=0, batch_size=4))
 case("partial_fit-X-nan", ValueError, ["X", "nan", "(1, 1)"], lambda: mlp().partial_fit(with_value(data(4, 3), (1, 1), np.nan), data(4, 2)))
 case("partial_fit-y-length", ValueError, ["y", "3 rows", "X has 4"], lambda: mlp().partial_fit(data(4, 3), data(3, 2)))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import reference
-from steepest.bench import training
+from steepest.bench import training, vae
 
 EPOCHS = 2
 BATCHES = 3  # per epoch: the batch order matters within an epoch and between epochs
@@ -86,16 +86,20 @@ def test_every_library_gives_steepests_loss_from_the_same_start(steepest_run, pe
         f"{peer} {config.name}: loss {their_loss!r}, steepest {our_loss!r}, from {before!r}"
     )
 
-    assert len(theirs) == len(ours) == len(start.parameters)
-    for layer, (initial, mine, other) in enumerate(zip(start.parameters, ours, theirs)):
-        for name, at_start, got, want in zip(("weight", "bias"), initial, other, mine):
-            assert got.dtype == np.float32 and got.shape == at_start.shape, f"{peer} {config.name} layer {layer} {name}"
-            change = np.linalg.norm(want.astype(np.float64) - at_start)
-            assert change > 0, f"steepest did not train {config.name} layer {layer} {name}"
+    assert_follows(f"{peer} {config.name}", start.parameters, ours, theirs)
+
+
+def assert_follows(what, initial, ours, theirs):
+    """Each weight matrix and bias of the peer's is within DELTA_RTOL of what training
+    changed steepest's by."""
+    assert len(theirs) == len(ours) == len(initial)
+    for layer, (at_start, mine, other) in enumerate(zip(initial, ours, theirs)):
+        for name, before, want, got in zip(("weight", "bias"), at_start, mine, other):
+            assert got.dtype == np.float32 and got.shape == before.shape, f"{what} layer {layer} {name}"
+            change = np.linalg.norm(want.astype(np.float64) - before)
+            assert change > 0, f"steepest did not train {what} layer {layer} {name}"
             difference = np.linalg.norm(got.astype(np.float64) - want)
-            assert difference <= DELTA_RTOL * change, (
-                f"{peer} {config.name} layer {layer} {name}: differs from steepest by {difference / change:.2g} of the change"
-            )
+            assert difference <= DELTA_RTOL * change, f"{what} layer {layer} {name}: differs from steepest by {difference / change:.2g} of the change"
 
 
 def test_run_measures_every_installed_library_and_the_table_reports_it():
@@ -129,6 +133,73 @@ def test_a_run_leaves_the_thread_settings_as_it_found_them():
     assert steepest.get_num_threads() == before_threads
     if before_cpus is not None:
         assert os.sched_getaffinity(0) == before_cpus
+
+
+# The variational autoencoders. Their sample z = mean + exp(log_var / 2) * eps draws eps
+# from each library's own generator; a log-variance bias of -60 puts exp(log_var / 2) at
+# 1e-13, below float32's resolution of any mean, so that both libraries compute z = mean
+# and the comparison is of the same deterministic work (the KL term's gradient still
+# trains the log-variance head).
+LOG_VAR_BIAS = -60.0
+
+
+def vae_start(config, samples, seed=0):
+    rng = np.random.default_rng(seed)
+    parameters = []
+    for i, (a, b) in enumerate(config.layers):
+        weight = (rng.standard_normal((a, b)) * math.sqrt(2 / a)).astype(np.float32)
+        bias = (0.1 * rng.standard_normal(b)).astype(np.float32)
+        if b == 2 * config.sizes[-1] and i == len(config.sizes) - 2:  # the head: [mean | log_var]
+            weight[:, b // 2 :] = 0
+            bias[b // 2 :] = LOG_VAR_BIAS
+        parameters.append((weight, bias))
+    return training.Start(parameters, [rng.permutation(samples) for _ in range(EPOCHS)])
+
+
+def vae_reference_loss(config, parameters, X):
+    """The negative ELBO per sample, in float64, with eps = 0 (tests/reference.py)."""
+    hidden = len(config.sizes) - 2
+    latent = config.sizes[-1]
+    head_weight, head_bias = parameters[hidden]
+    params = {
+        "encoder": [(w, b, "relu") for w, b in parameters[:hidden]],
+        "mean": (head_weight[:, :latent], head_bias[:latent]),
+        "log_var": (head_weight[:, latent:], head_bias[latent:]),
+        "decoder": [(w, b, "relu") for w, b in parameters[hidden + 1 : -1]] + [(*parameters[-1], "identity")],
+    }
+    return reference.vae_loss(params, X, np.zeros((len(X), latent)))[0]
+
+
+@pytest.mark.parametrize("config", vae.CONFIGS, ids=lambda config: config.name)
+def test_the_vae_peer_gives_steepests_loss_from_the_same_start(config):
+    pytest.importorskip("torch")
+    X = vae.make_data(config, BATCHES * config.batch)
+    start = vae_start(config, len(X))
+    results = {}
+    for name, make in (("steepest", vae.steepest_epoch), ("torch", vae.torch_epoch)):
+        trainer = make(config, X, start)
+        for _ in range(EPOCHS):
+            assert trainer() > 0
+        results[name] = trainer.parameters()
+    before = vae_reference_loss(config, start.parameters, X)
+    ours, theirs = (vae_reference_loss(config, results[name], X) for name in ("steepest", "torch"))
+    assert ours < before, "training did not lower the loss: the comparison below would mean nothing"
+    assert abs(theirs - ours) <= LOSS_RTOL * (before - ours), f"torch {config.name}: loss {theirs!r}, steepest {ours!r}, from {before!r}"
+    assert_follows(f"torch {config.name}", start.parameters, results["steepest"], results["torch"])
+
+
+def test_vae_flops_count_the_encoder_the_head_and_the_decoder():
+    config = vae.VAEConfig("c", (5, 4, 3), 1, 1)
+    assert config.layers == [(5, 4), (4, 6), (3, 4), (4, 5)]
+    macs = 5 * 4 + 4 * 6 + 3 * 4 + 4 * 5
+    assert config.flops_per_sample == 2 * (3 * macs - 5 * 4)
+
+
+def test_a_run_times_the_vae_against_its_peers():
+    toy = vae.VAEConfig("toy-vae", (6, 5, 2), 8, 32)
+    (row,) = training.run([toy], threads=1, repeats=1)
+    assert row["config"] == "toy-vae" and row["samples"] == 32 and "numpy" not in row["samples_per_second"]
+    assert row["samples_per_second"]["steepest"] > 0
 
 
 # bfloat16 runs against steepest's float32 run from the same start. Rounding the products'

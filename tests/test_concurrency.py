@@ -242,3 +242,168 @@ def test_multiprocessing_with_the_fork_start_method():
         with multiprocessing.get_context("fork").Pool(2) as pool:
             results = pool.map_async(_pooled_work_matches, [expected] * 4).get(timeout=120)
     assert results == [True] * 4
+
+
+# ---- one rule for every reader and writer, and each fit's own thread count (issue 18) ---
+
+
+def test_snapshots_taken_during_a_fit_are_states_the_model_had(tmp_path):
+    import pickle
+
+    X, y = training_data(32, 4, rows=16384)
+    model = steepest.MLP([32, 64, 4], seed=6)
+    states = {model.get_parameters().tobytes(): {0}}
+
+    class Record(steepest.Callback):
+        # In the training thread at every batch boundary: the only states a reader may see.
+        every_n_batches = 1
+
+        def on_batches_end(self, epoch, batch, logs=None):
+            states.setdefault(model.get_parameters().tobytes(), set()).add(model._state.epochs_trained)
+
+        def on_epoch_end(self, epoch, logs=None):
+            states.setdefault(model.get_parameters().tobytes(), set()).add(model._state.epochs_trained)
+
+    snapshots = []  # (parameters, epochs_trained or None)
+    done = threading.Event()
+
+    def read_until_done():
+        path = tmp_path / "m.steepest"
+        while not done.is_set():
+            snapshots.append((model.get_parameters(), None))
+            copy = pickle.loads(pickle.dumps(model))
+            snapshots.append((copy.get_parameters(), copy._state.epochs_trained))
+            model.save(path)
+            saved = steepest.load(path)
+            snapshots.append((saved.get_parameters(), saved._state.epochs_trained))
+
+    def fit():
+        try:
+            model.fit(X, y, epochs=3, batch_size=64, callbacks=[Record()], verbose=0, diagnostics=False)
+        finally:
+            done.set()
+
+    run_in_threads(fit, read_until_done)
+    assert len(snapshots) > 6
+    for parameters, epochs in snapshots:
+        assert parameters.tobytes() in states, "a snapshot holds weights the model never had"
+        if epochs is not None:
+            assert epochs in states[parameters.tobytes()], "a snapshot's epochs_trained does not go with its weights"
+
+
+def test_writes_from_another_thread_never_land_inside_a_fit():
+    X, y = training_data(8, 2, rows=256)
+    model = steepest.MLP([8, 16, 2], seed=7)
+    zeros = np.zeros(model.parameter_count, np.float32)
+    stop = threading.Event()
+    refusals = []
+    runs = []  # (parameters and epochs_trained at a fit's start, parameters at its end)
+
+    class Ends(steepest.Callback):
+        # Both inside the fit's session, where no other thread may write.
+        def on_train_begin(self, logs=None):
+            runs.append([model.get_parameters(), model._state.epochs_trained])
+
+        def on_train_end(self, logs=None):
+            runs[-1].append(model.get_parameters())
+
+    def write_until_stopped():
+        while not stop.is_set():
+            try:
+                model.set_parameters(zeros)
+            except RuntimeError as error:
+                refusals.append(str(error))
+
+    def fit_many():
+        try:
+            for _ in range(60):
+                model.fit(X, y, epochs=1, batch_size=32, callbacks=[Ends()], verbose=0, diagnostics=False)
+        finally:
+            stop.set()
+
+    run_in_threads(fit_many, write_until_stopped)
+    assert refusals and set(refusals) == {steepest.engine.BEING_TRAINED}
+    # A fit is deterministic from its start: replayed alone, each must end where it ended,
+    # or a write landed inside it.
+    replay = steepest.MLP([8, 16, 2], seed=7)
+    for start, epochs_trained, end in runs:
+        replay.set_parameters(start)
+        replay._state.epochs_trained = epochs_trained
+        replay.fit(X, y, epochs=1, batch_size=32, verbose=0, diagnostics=False)
+        np.testing.assert_array_equal(replay.get_parameters(), end, err_msg="another thread's write landed inside a fit")
+
+
+def test_parts_sharing_the_weights_are_always_refused_while_the_whole_trains():
+    X, _ = training_data(16, 1, rows=512)
+    codes = np.zeros((512, 4), np.float32)
+    for attempt in range(40):
+        ae = steepest.Autoencoder([16, 8, 4], seed=attempt)
+        began, release = threading.Event(), threading.Event()
+        refusals = []
+
+        class Hold(steepest.Callback):
+            # The fit is under way (inside its session) from its first epoch's end until released.
+            def on_epoch_end(self, epoch, logs=None):
+                if epoch == 0:
+                    began.set()
+                    release.wait(timeout=60)
+
+        def train_parts():
+            began.wait(timeout=60)
+            try:
+                for part, data, target in ((ae.encoder, X, codes), (ae.decoder, codes, X)):
+                    for call in (
+                        lambda: part.fit(data, target, epochs=1, verbose=0),
+                        lambda: part.partial_fit(data, target),
+                        lambda: part.lr_range_test(data, target, steps=4, batch_size=8),
+                        lambda: part.set_parameters(part.get_parameters()),
+                    ):
+                        try:
+                            call()
+                        except RuntimeError as error:
+                            refusals.append(str(error))
+            finally:
+                release.set()
+
+        history = run_in_threads(lambda: ae.fit(X, epochs=2, batch_size=64, callbacks=[Hold()], verbose=0), train_parts)[0]
+        assert len(refusals) == 8 and all("being trained by another thread" in r for r in refusals), refusals
+        assert len(history.epochs) == 2, "the running fit was stopped"
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_two_estimators_fitting_at_once_keep_their_own_thread_counts():
+    from steepest.sklearn import MLPRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.random((400, 8))
+    y = X.sum(axis=1)
+    before = steepest.get_num_threads()
+    try:
+        steepest.set_num_threads(2)
+        for _ in range(20):
+            fits = [lambda n=n: MLPRegressor(hidden_layer_sizes=(16,), max_iter=3, n_threads=n, random_state=0).fit(X, y).predict(X) for n in (1, 3)]
+            one, three = run_in_threads(*fits)
+            assert steepest.get_num_threads() == 2, "a fit's n_threads leaked into the process's count"
+            np.testing.assert_array_equal(one, three)  # results do not depend on threads
+    finally:
+        steepest.set_num_threads(before)
+
+
+def test_a_threads_own_count_is_seen_by_it_alone():
+    from steepest.runtime import local_threads
+
+    a = np.random.default_rng(0).random((200, 200))
+    before = steepest.get_num_threads()
+    seen = {1: set(), 3: set()}
+    barrier = threading.Barrier(2)
+
+    def count_in(n):
+        with local_threads(n):
+            for _ in range(100):
+                barrier.wait(timeout=60)
+                seen[n].add(steepest.get_num_threads())
+                ops.matmul(a, a)
+
+    run_in_threads(lambda: count_in(1), lambda: count_in(3))
+    assert seen == {1: {1}, 3: {3}}
+    assert steepest.get_num_threads() == before

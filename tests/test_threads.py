@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 
 import numpy as np
@@ -137,3 +138,67 @@ def test_thread_pool_survives_fork(restore_num_threads):
     exit_code = os.waitstatus_to_exitcode(wait_status)
     assert exit_code == 0, "child: 1 = wrong result, 2 = exception, negative = killed by that signal"
     np.testing.assert_array_equal(ops.matmul(x, weight), want)  # the parent's pool still works
+
+
+# ---- threads the system refuses, and STEEPEST_NUM_THREADS (issue 18) -------------------
+
+def run_limited(code, address_space=4 << 30, **environment):
+    """Runs code in a fresh interpreter whose address space is capped (RLIMIT_AS, set in
+    the child only): a thread stack of 8 MiB each, a few hundred threads exhaust it."""
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+
+    env = {name: value for name, value in os.environ.items() if name not in ("STEEPEST_ISA", "STEEPEST_NUM_THREADS")}
+    env.update(environment)
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300, preexec_fn=limit)
+
+
+REFUSED = "the system refused to start thread"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS as Linux applies it to thread stacks")
+def test_threads_the_system_refuses_are_a_clear_error_not_an_abort():
+    code = textwrap.dedent(
+        """
+        import numpy as np, steepest
+        from steepest.runtime import local_threads
+        from steepest.sklearn import MLPRegressor
+        def refused(call):
+            try:
+                call()
+            except RuntimeError as error:
+                assert "refused to start thread" in str(error) and "fewer" in str(error), error
+                return True
+            return False
+        a = np.ones((300, 300))
+        print("environment", refused(steepest.get_num_threads))
+        steepest.set_num_threads(2)  # fewer still work, from the same process
+        print("recovered", steepest.get_num_threads(), float(steepest.ops.matmul(a, a)[0, 0]))
+        print("set", refused(lambda: steepest.set_num_threads(100_000)), steepest.get_num_threads())
+        print("local", refused(lambda: local_threads(100_000).__enter__()), steepest.get_num_threads())
+        X = np.random.default_rng(0).random((64, 3)); y = X.sum(1)
+        print("estimator", refused(lambda: MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, n_threads=100_000).fit(X, y)))
+        print("after", MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, n_threads=2).fit(X, y).n_iter_, steepest.get_num_threads())
+        """
+    )
+    result = run_limited(code, STEEPEST_NUM_THREADS="100000")
+    # An abort (the old behaviour) exits with -6 and prints nothing after the first line.
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:6] == ["environment True", "recovered 2 300.0", "set True 2", "local True 2", "estimator True", "after 2 2"], result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("value", ["3abc", "0", "-2", "2.5", " 2", "two", "99999999999999999999"])
+def test_a_malformed_steepest_num_threads_is_refused_at_import(value):
+    result = run_python("import steepest", STEEPEST_NUM_THREADS=value)
+    assert result.returncode == 1, result.stderr
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("ImportError: ") and "STEEPEST_NUM_THREADS" in last_line and repr(value) in last_line, result.stderr
+
+
+@pytest.mark.parametrize("value, expected", [("3", "3"), ("", None)])
+def test_steepest_num_threads_sets_the_default(value, expected):
+    result = run_python("import steepest; print(steepest.get_num_threads())", STEEPEST_NUM_THREADS=value)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (expected or str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()))

@@ -41,6 +41,7 @@ PYBIND11_MODULE(_core, m) {
   try {
     steepest::active_kernels();
     steepest::active_bfloat16();
+    steepest::check_thread_environment();
   } catch (const std::exception& error) {
     throw py::import_error(std::string("steepest: ") + error.what());
   }
@@ -66,6 +67,10 @@ PYBIND11_MODULE(_core, m) {
     if (n < 1) throw py::value_error("set_num_threads: n must be >= 1, got " + std::to_string(n));
     steepest::set_num_threads(n);
   }, py::arg("n"));
+  m.def("set_threads_of_this_thread", [](int n) {
+    if (n < 0) throw py::value_error("n_threads must be >= 1 (or 0 for the process's count), got " + std::to_string(n));
+    return steepest::set_threads_of_this_thread(n);
+  }, py::arg("n"), "The calling thread's own thread count (0: the process's again); returns the previous one.");
 
   steepest::bindings::bind_ops(m);
   steepest::bindings::bind_training(m);

@@ -325,8 +325,29 @@ py::list diagnostics(const Trainer<T>& trainer) {
   return out;
 }
 
+// A training session as a Python context manager: __enter__ raises RuntimeError(refusal)
+// when another session holds the block.
 template <class T>
-void bind_precision(py::module_& m, const char* network_name, const char* trainer_name) {
+struct SessionObject {
+  typename Network<T>::Session session;
+  std::string refusal;
+};
+
+template <class T>
+void bind_precision(py::module_& m, const char* network_name, const char* session_name, const char* trainer_name) {
+  py::class_<SessionObject<T>>(m, session_name)
+      .def("__enter__",
+           [](SessionObject<T>& s) {
+             if (!s.session.enter()) throw std::runtime_error(s.refusal);
+           })
+      .def(
+          "__exit__",
+          [](SessionObject<T>& s, const py::object&, const py::object&, const py::object&) {
+            s.session.leave();
+            return false;
+          },
+          py::arg("exc_type"), py::arg("exc_value"), py::arg("traceback"));
+
   py::class_<Network<T>>(m, network_name)
       .def(py::init([](const py::sequence& layers) {
              std::vector<LayerSpec> specs;
@@ -366,16 +387,21 @@ void bind_precision(py::module_& m, const char* network_name, const char* traine
              return out;
            })
       .def("assign_parameters",
-           [](Network<T>& net, py::array_t<T, py::array::c_style | py::array::forcecast> values) {
+           [](Network<T>& net, py::array_t<T, py::array::c_style | py::array::forcecast> values, std::uint64_t writer) {
              if (values.size() != net.parameter_count())
                throw py::value_error("parameters must have " + std::to_string(net.parameter_count()) + " values");
              const T* source = values.data();
              py::gil_scoped_release release;
-             net.assign_parameters(source);
+             return net.assign_parameters(source, writer);
            },
-           py::arg("values"))
-      .def("begin_training", &Network<T>::begin_training, py::arg("owner"))
-      .def("end_training", &Network<T>::end_training, py::arg("owner"))
+           py::arg("values"), py::arg("writer"),
+           "Overwrite the parameters; False (nothing written) while another thread's session trains them.")
+      .def("session",
+           [](Network<T>& net, std::uint64_t owner, std::string refusal) {
+             return new SessionObject<T>{{net, owner}, std::move(refusal)};
+           },
+           py::arg("owner"), py::arg("refusal"), py::keep_alive<0, 1>(),
+           "A training session of the block for `owner`, to enter with `with` (RuntimeError(refusal) if another holds it).")
       .def_property_readonly("training_owner", &Network<T>::training_owner)
       .def("layers_between",
            [](Network<T>& whole, index_t first, index_t last) { return new Network<T>(whole, first, last); },
@@ -451,8 +477,8 @@ void bind_precision(py::module_& m, const char* network_name, const char* traine
 }  // namespace
 
 void bind_training(py::module_& m) {
-  bind_precision<float>(m, "NetworkF32", "TrainerF32");
-  bind_precision<double>(m, "NetworkF64", "TrainerF64");
+  bind_precision<float>(m, "NetworkF32", "TrainingSessionF32", "TrainerF32");
+  bind_precision<double>(m, "NetworkF64", "TrainingSessionF64", "TrainerF64");
 }
 
 }  // namespace steepest::bindings

@@ -6,19 +6,22 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['NetworkF32', 'NetworkF64', 'TrainerF32', 'TrainerF64', 'activation', 'activation_backward', 'activations', 'adam_update', 'available_bfloat16_levels', 'available_isas', 'bfloat16_level', 'bfloat16_throughput', 'bfloat16_trains', 'compiled_bfloat16_levels', 'compiled_isas', 'compiler', 'dense_backward', 'dense_forward', 'fma_throughput', 'get_num_threads', 'input_noises', 'loss', 'losses', 'matmul', 'optimizers', 'set_bfloat16_level', 'set_isa', 'set_num_threads', 'sgd_update', 'simd_level']
+__all__: list[str] = ['NetworkF32', 'NetworkF64', 'TrainerF32', 'TrainerF64', 'TrainingSessionF32', 'TrainingSessionF64', 'activation', 'activation_backward', 'activations', 'adam_update', 'available_bfloat16_levels', 'available_isas', 'bfloat16_level', 'bfloat16_throughput', 'bfloat16_trains', 'compiled_bfloat16_levels', 'compiled_isas', 'compiler', 'dense_backward', 'dense_forward', 'fma_throughput', 'get_num_threads', 'input_noises', 'loss', 'losses', 'matmul', 'optimizers', 'set_bfloat16_level', 'set_isa', 'set_num_threads', 'set_threads_of_this_thread', 'sgd_update', 'simd_level']
+class TrainingSessionF32:
+    def __enter__(self) -> None:
+        ...
+    def __exit__(self, exc_type: typing.Any, exc_value: typing.Any, traceback: typing.Any) -> bool:
+        ...
 class NetworkF32:
     def __init__(self, layers: collections.abc.Sequence) -> None:
         ...
-    def assign_parameters(self, values: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> None:
-        ...
-    def begin_training(self, owner: typing.SupportsInt | typing.SupportsIndex) -> bool:
-        ...
+    def assign_parameters(self, values: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], writer: typing.SupportsInt | typing.SupportsIndex) -> bool:
+        """
+        Overwrite the parameters; False (nothing written) while another thread's session trains them.
+        """
     def bias(self, layer: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray:
         ...
     def copy_parameters(self) -> numpy.typing.NDArray[numpy.float32]:
-        ...
-    def end_training(self, owner: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     def layers_between(self, first: typing.SupportsInt | typing.SupportsIndex, last: typing.SupportsInt | typing.SupportsIndex) -> NetworkF32:
         """
@@ -26,6 +29,10 @@ class NetworkF32:
         """
     def predict(self, x: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray:
         ...
+    def session(self, owner: typing.SupportsInt | typing.SupportsIndex, refusal: str) -> TrainingSessionF32:
+        """
+        A training session of the block for `owner`, to enter with `with` (RuntimeError(refusal) if another holds it).
+        """
     def weight(self, layer: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray:
         ...
     @property
@@ -68,18 +75,21 @@ class TrainerF32:
     @property
     def steps(self) -> int:
         ...
+class TrainingSessionF64:
+    def __enter__(self) -> None:
+        ...
+    def __exit__(self, exc_type: typing.Any, exc_value: typing.Any, traceback: typing.Any) -> bool:
+        ...
 class NetworkF64:
     def __init__(self, layers: collections.abc.Sequence) -> None:
         ...
-    def assign_parameters(self, values: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> None:
-        ...
-    def begin_training(self, owner: typing.SupportsInt | typing.SupportsIndex) -> bool:
-        ...
+    def assign_parameters(self, values: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], writer: typing.SupportsInt | typing.SupportsIndex) -> bool:
+        """
+        Overwrite the parameters; False (nothing written) while another thread's session trains them.
+        """
     def bias(self, layer: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray:
         ...
     def copy_parameters(self) -> numpy.typing.NDArray[numpy.float64]:
-        ...
-    def end_training(self, owner: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     def layers_between(self, first: typing.SupportsInt | typing.SupportsIndex, last: typing.SupportsInt | typing.SupportsIndex) -> NetworkF64:
         """
@@ -87,6 +97,10 @@ class NetworkF64:
         """
     def predict(self, x: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray:
         ...
+    def session(self, owner: typing.SupportsInt | typing.SupportsIndex, refusal: str) -> TrainingSessionF64:
+        """
+        A training session of the block for `owner`, to enter with `with` (RuntimeError(refusal) if another holds it).
+        """
     def weight(self, layer: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray:
         ...
     @property
@@ -171,6 +185,10 @@ def set_isa(name: str) -> None:
     ...
 def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
     ...
+def set_threads_of_this_thread(n: typing.SupportsInt | typing.SupportsIndex) -> int:
+    """
+    The calling thread's own thread count (0: the process's again); returns the previous one.
+    """
 def sgd_update(param: typing.Any, grad: typing.Any, velocity: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex) -> None:
     ...
 def simd_level() -> str:

@@ -9,11 +9,10 @@ threads' predictions and copies wait for a batch boundary, and their writes are 
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple, Union, cast
+from typing import Any, ContextManager, Dict, List, Optional, Protocol, Sequence, Tuple, Union, cast
 
 import numpy as np
 
@@ -210,15 +209,11 @@ class Engine:
         return cast(np.ndarray, self._network.copy_parameters())
 
     def set_parameters(self, values: np.ndarray) -> None:
-        """Overwrite the parameters (refused while another thread trains them)."""
-        self.require_writable()
-        self._network.assign_parameters(np.ascontiguousarray(values, dtype=self.dtype))
-
-    def require_writable(self) -> None:
-        """RuntimeError if another thread is training these parameters: a write would mix
-        into its steps. The training thread itself (its callbacks) may write."""
-        owner = self._network.training_owner
-        if owner not in (0, threading.get_ident()):
+        """Overwrite the parameters at a batch boundary; RuntimeError if another thread is
+        training them (a write would mix into its steps). The training thread itself (its
+        callbacks) may write. Checked by the core under the parameter lock, so no write lands
+        inside a fit that began before it."""
+        if not self._network.assign_parameters(np.ascontiguousarray(values, dtype=self.dtype), threading.get_ident()):
             raise RuntimeError(BEING_TRAINED)
 
     # ------------------------------------------------------------------------ work ----
@@ -264,17 +259,12 @@ class Engine:
                 warn(NO_FAST_BFLOAT16, RuntimeWarning)
         return Trainer(core)
 
-    @contextlib.contextmanager
-    def training(self) -> Iterator[None]:
-        """Hold the training session for the block (one fit at a time) inside the block;
-        RuntimeError if another fit holds it."""
-        owner = threading.get_ident()
-        began = False
-        try:
-            began = bool(self._network.begin_training(owner))
-            if not began:
-                raise RuntimeError(BEING_TRAINED)
-            yield
-        finally:
-            if began:
-                self._network.end_training(owner)
+    def training(self) -> ContextManager[None]:
+        """The training session for the block (one fit at a time), to hold with ``with``;
+        entering raises RuntimeError if another fit holds it.
+
+        The core marks and unmarks the block, each in one call (and unmarks it too if the
+        session object is dropped without leaving): a Python-level try/finally around the
+        mark leaves windows where a Ctrl-C lands after the mark is made but before Python
+        knows it, and would leave the model "being trained" for good."""
+        return cast(ContextManager[None], self._network.session(threading.get_ident(), BEING_TRAINED))

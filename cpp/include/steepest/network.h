@@ -70,8 +70,11 @@ class Network {
                const std::function<void()>& check_interrupt = {}) const;
 
   // The parameters copied out, or overwritten, between training batches (under the lock).
+  // assign_parameters writes nothing and returns false when a training session of another
+  // thread than `writer` is under way: checked under the lock, so a write never lands
+  // between two runs of a session that began before it.
   void copy_parameters(T* destination) const;
-  void assign_parameters(const T* source);
+  bool assign_parameters(const T* source, std::uint64_t writer);
 
   // The parameter lock: shared by readers (predict, copies), exclusive for a training run
   // or a write. Every network over the same block (a model and the parts sharing its
@@ -84,6 +87,31 @@ class Network {
   bool begin_training(std::uint64_t owner);
   void end_training(std::uint64_t owner);
   std::uint64_t training_owner() const { return guard_->owner.load(); }
+
+  // A training session held by an object, for Python's `with`: entering marks the block
+  // (false if another session holds it), leaving or destroying the object unmarks it. The
+  // mark is made and undone in one native call each, so an exception (a Ctrl-C) that Python
+  // raises between any two of its own steps can never leave the block marked.
+  class Session {
+   public:
+    Session(Network& network, std::uint64_t owner) : network_(network), owner_(owner) {}
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+    ~Session() { leave(); }
+    bool enter() {
+      if (!held_) held_ = network_.begin_training(owner_);
+      return held_;
+    }
+    void leave() {
+      if (held_) network_.end_training(owner_);
+      held_ = false;
+    }
+
+   private:
+    Network& network_;
+    const std::uint64_t owner_;
+    bool held_ = false;
+  };
 
   static constexpr std::chrono::milliseconds kInterruptCheck{50};
 

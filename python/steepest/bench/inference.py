@@ -31,7 +31,7 @@ import numpy as np
 
 import steepest
 from steepest.bench import machine
-from steepest.bench.training import thread_limits
+from steepest.bench.epochs import thread_limits
 
 #: The libraries in the table's order; the first is the one the others are divided by.
 LIBRARIES = ("steepest", "estimator", "onnxruntime", "torch", "sklearn")

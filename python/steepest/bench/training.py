@@ -1,7 +1,8 @@
 """Training throughput: samples per second over whole epochs of mini-batch SGD, steepest
 against a clean NumPy implementation, PyTorch CPU eager and JAX with the whole epoch
 compiled (each when installed; JAX at one thread), same architecture, data, batch size and
-threads, interleaved repetitions, medians after a warm-up epoch.
+threads, interleaved repetitions, medians after a warm-up epoch; and variational
+autoencoders against PyTorch (:mod:`steepest.bench.vae`).
 
 Run ``python -m steepest.bench.training`` (``--threads 1``, ``--repeats 5``, ``--quick``).
 
@@ -18,19 +19,18 @@ their epochs can be compared number for number (tests/test_bench_training.py doe
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import os
-import statistics
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 import steepest
 from steepest import _core
-from steepest.bench import machine
+from steepest.bench import machine, vae
+from steepest.bench.epochs import Parameters, Start, Trainer, median_rates, steepest_trainer, thread_limits
 
 
 @dataclass(frozen=True)
@@ -75,49 +75,14 @@ def make_data(config: TrainingConfig, samples: int, seed: int = 0) -> Tuple[np.n
     return X, rng.standard_normal((samples, config.sizes[-1])).astype(np.float32)
 
 
-# One epoch of each library: a callable that trains one epoch over the data and returns
-# the seconds it took.
-Epoch = Callable[[], float]
-
-#: A network's parameters, layer by layer: (weight (in_features, out_features), bias).
-Parameters = List[Tuple[np.ndarray, np.ndarray]]
-
 LR = 1e-3  # small enough that no configuration diverges on random data
-
-
-@dataclass(frozen=True)
-class Start:
-    """The same start for every library: float32 parameters, and one permutation of the
-    rows per epoch, taken in turn (batches are consecutive slices of the permuted rows).
-    For comparing results, not speed: steepest's epoch then also times copying the rows
-    into that order."""
-
-    parameters: Parameters
-    orders: Sequence[np.ndarray]
-
-
-@dataclass(frozen=True)
-class Trainer:
-    """One library ready to train. Calling it is its :data:`Epoch`; ``parameters()`` reads
-    its current parameters back as NumPy arrays (never inside the timed epoch)."""
-
-    epoch: Epoch
-    parameters: Callable[[], Parameters]
-
-    def __call__(self) -> float:
-        return self.epoch()
 
 
 def steepest_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, start: Optional[Start] = None, precision: Optional[str] = None) -> Trainer:
     model = steepest.MLP(config.sizes, config.activation, config.output_activation, seed=0, precision=precision)
     optimizer = steepest.SGD(lr=LR)
     settings: Dict[str, Any] = dict(epochs=1, batch_size=config.batch, loss=config.loss, optimizer=optimizer, verbose=0, diagnostics=False)
-    dense = [layer for layer in model.layers if isinstance(layer, steepest.Dense)]
     orders = iter(start.orders) if start is not None else None
-    if start is not None:
-        for layer, (weight, bias) in zip(dense, start.parameters):
-            layer.weight[...] = weight
-            layer.bias[...] = bias
 
     def epoch() -> float:
         started = time.perf_counter()
@@ -128,7 +93,7 @@ def steepest_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, start: 
             model.fit(X[order], y[order], shuffle=False, **settings)
         return time.perf_counter() - started
 
-    return Trainer(epoch, lambda: [(layer.weight.copy(), layer.bias.copy()) for layer in dense])
+    return steepest_trainer(model, epoch, start)
 
 
 def numpy_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, start: Optional[Start] = None) -> Trainer:
@@ -299,78 +264,54 @@ def jax_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, threads: int
     return Trainer(epoch, lambda: [(np.asarray(W), np.asarray(b)) for W, b in state["params"]])
 
 
-@contextlib.contextmanager
-def thread_limits(threads: int) -> Iterator[None]:
-    """Every library at ``threads``: NumPy's BLAS through threadpoolctl, and at one thread the
-    whole process pinned to one CPU, so that no library (XLA sizes its pool by itself) can
-    borrow a second core. steepest's own setting is put back afterwards."""
-    with contextlib.ExitStack() as stack:
-        stack.callback(steepest.set_num_threads, steepest.get_num_threads())
-        try:
-            from threadpoolctl import threadpool_limits
-
-            stack.enter_context(threadpool_limits(threads))
-        except ImportError:
-            print("threadpoolctl is not installed: NumPy's BLAS may use more threads than asked")
-        if threads == 1 and hasattr(os, "sched_setaffinity"):
-            cpus = os.sched_getaffinity(0)
-            os.sched_setaffinity(0, {min(cpus)})
-            stack.callback(os.sched_setaffinity, 0, cpus)
-        yield
+Config = Union[TrainingConfig, vae.VAEConfig]
 
 
-def run(configs: Sequence[TrainingConfig], threads: int, repeats: int, scale: float = 1.0, precision: str = "float32") -> List[Dict[str, Any]]:
+def run(configs: Sequence[Config], threads: int, repeats: int, scale: float = 1.0, precision: str = "float32") -> List[Dict[str, Any]]:
     """Interleaved epochs of every library per configuration; median samples/s each.
-    ``precision`` "bfloat16" measures the bfloat16 peers (see the top)."""
+    ``precision`` "bfloat16" measures the bfloat16 peers of the MLPs (see the top)."""
     with thread_limits(threads):
         return _run(configs, threads, repeats, scale, precision)
 
 
-def libraries_for(config: TrainingConfig, X: np.ndarray, y: np.ndarray, threads: int, precision: str) -> Dict[str, Epoch]:
-    """The libraries measured at ``precision``, each ready to train an epoch."""
-    if precision == "bfloat16":
-        libraries: Dict[str, Epoch] = {
-            "steepest": steepest_epoch(config, X, y, precision="bfloat16"),
-            "steepest_float32": steepest_epoch(config, X, y),
-            "numpy": numpy_epoch(config, X, y),
-        }
-        peer = torch_epoch(config, X, y, autocast=True)
-        if peer is not None:
-            libraries["torch_autocast"] = peer
-        return libraries
-    libraries = {"steepest": steepest_epoch(config, X, y), "numpy": numpy_epoch(config, X, y)}
-    for name, other in (("torch", torch_epoch(config, X, y)), ("jax", jax_epoch(config, X, y, threads))):
-        if other is not None:
-            libraries[name] = other
-    return libraries
-
-
-def _run(configs: Sequence[TrainingConfig], threads: int, repeats: int, scale: float, precision: str) -> List[Dict[str, Any]]:
+def _run(configs: Sequence[Config], threads: int, repeats: int, scale: float, precision: str) -> List[Dict[str, Any]]:
     steepest.set_num_threads(threads)
     try:
         import torch
 
         torch.set_num_threads(threads)
-        torch_version: Optional[str] = torch.__version__
     except ImportError:
-        torch_version = None
+        pass
     rows = []
     for config in configs:
         samples = max(4, int(config.samples * scale) // config.batch) * config.batch
-        X, y = make_data(config, samples)
-        libraries = libraries_for(config, X, y, threads, precision)
-        times: Dict[str, List[float]] = {name: [] for name in libraries}
-        for name, epoch in libraries.items():
-            epoch()  # warm-up: first-touch of buffers, lazy initialisation
-        for _ in range(repeats):
-            for name, epoch in libraries.items():
-                times[name].append(epoch())
-        rate = {name: samples / statistics.median(values) for name, values in times.items()}
-        row = {"config": config.name, "precision": precision, "threads": threads, "samples": samples, "samples_per_second": rate}
+        rate = median_rates(_libraries(config, samples, threads, precision), samples, repeats)
+        row: Dict[str, Any] = {"config": config.name, "precision": precision, "threads": threads, "samples": samples, "samples_per_second": rate}
         row["gflops"] = {name: value * config.flops_per_sample / 1e9 for name, value in rate.items()}
         row["ratio"] = {name: rate["steepest"] / value for name, value in rate.items() if name != "steepest"}
         rows.append(row)
     return rows
+
+
+def _libraries(config: Config, samples: int, threads: int, precision: str) -> Dict[str, Trainer]:
+    if isinstance(config, vae.VAEConfig):
+        return vae.libraries(config, vae.make_data(config, samples))
+    X, y = make_data(config, samples)
+    if precision == "bfloat16":
+        found = {
+            "steepest": steepest_epoch(config, X, y, precision="bfloat16"),
+            "steepest_float32": steepest_epoch(config, X, y),
+            "numpy": numpy_epoch(config, X, y),
+        }
+        autocast = torch_epoch(config, X, y, autocast=True)
+        if autocast is not None:
+            found["torch_autocast"] = autocast
+        return found
+    found = {"steepest": steepest_epoch(config, X, y), "numpy": numpy_epoch(config, X, y)}
+    for name, peer in (("torch", torch_epoch(config, X, y)), ("jax", jax_epoch(config, X, y, threads))):
+        if peer is not None:
+            found[name] = peer
+    return found
 
 
 def format_table(rows: List[Dict[str, Any]]) -> str:
@@ -392,7 +333,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--threads", type=int, nargs="*", default=[1, os.cpu_count() or 1], help="thread counts (default: 1 and all)")
     parser.add_argument("--repeats", type=int, default=5, help="timed epochs per library (default 5)")
     parser.add_argument("--quick", action="store_true", help="a tenth of the data and 3 repeats: a smoke run, not a measurement")
-    names = [c.name for c in CONFIGS]
+    every: Sequence[Config] = CONFIGS + vae.CONFIGS
+    names = [c.name for c in every]
     parser.add_argument("--configs", nargs="*", default=names, choices=names, metavar="NAME", help=f"which configurations (of {', '.join(names)})")
     parser.add_argument(
         "--precision", nargs="*", default=["float32", "bfloat16"], choices=["float32", "bfloat16"],
@@ -400,7 +342,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
-    chosen = [c for c in CONFIGS if c.name in args.configs]
+    chosen = [c for c in every if c.name in args.configs]
     scale, repeats = (0.1, 3) if args.quick else (1.0, args.repeats)
     notes = []
     if "bfloat16" in args.precision and not _core.bfloat16_trains():
@@ -408,12 +350,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     rows = []
     for threads in sorted(set(args.threads)):
         for precision in args.precision:
-            if precision == "bfloat16":
-                if notes:
-                    continue
-                rows += run([c for c in chosen if c.name in BFLOAT16_CONFIGS], threads, repeats, scale, precision)
-            else:
+            if precision == "float32":
                 rows += run(chosen, threads, repeats, scale)
+            elif not notes:
+                rows += run([c for c in chosen if c.name in BFLOAT16_CONFIGS], threads, repeats, scale, precision)
     print(f"steepest {steepest.__version__}, simd {steepest.simd_level()}, bfloat16 {_core.bfloat16_level()}; "
           f"samples/s, median of {repeats} epochs")
     for note in notes:

@@ -37,7 +37,14 @@ def model_to_bytes(model: "Sequential") -> bytes:
     """The saved form of ``model`` as bytes (what :func:`save` writes; pickle uses it too).
     ValueError if a parameter is not finite (written through a weight view): such a model
     only predicts NaN, and a file of it would load as if it were sound."""
-    parameters = model.get_parameters()
+    # The copy is taken at a batch boundary of a fit in another thread, which may end an
+    # epoch meanwhile: the count read before and after the copy must agree, so that the
+    # header goes with the weights (a state the model had).
+    while True:
+        epochs_trained = model._state.epochs_trained
+        parameters = model.get_parameters()
+        if model._state.epochs_trained == epochs_trained:
+            break
     require_finite(parameters, "the model's parameters")
     layers = [_saved_layer(layer) for layer in model.layers]
     kind = type(model).__name__
@@ -45,7 +52,7 @@ def model_to_bytes(model: "Sequential") -> bytes:
         # A subclass of the user's saves as the registered kind it is built on.
         "model": kind if kind in _KINDS else next(c.__name__ for c in type(model).__mro__ if c.__name__ in _KINDS),
         "seed": model.seed,
-        "epochs_trained": model._state.epochs_trained,
+        "epochs_trained": epochs_trained,
         "layers": layers,
         "config": model._config(),
     }

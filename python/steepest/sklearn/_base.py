@@ -28,7 +28,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, shuffle as shuffle_rows
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from steepest.runtime import get_num_threads, set_num_threads
+from steepest.runtime import local_threads
 from steepest.nn import Dense, Sequential
 from steepest.train import SGD, Adam, Callback, Optimizer, TrainingDivergedError, check_sample_weight
 from steepest.sklearn._conventions import LossConvention, loss_convention, reported_loss
@@ -90,16 +90,10 @@ class _EpochBookkeeping(Callback):
 
 @contextmanager
 def threads(n_threads: Optional[int]) -> Iterator[None]:
-    """Use ``n_threads`` steepest threads inside the block (process-wide), then restore."""
-    if n_threads is None:
+    """Use ``n_threads`` steepest threads inside the block on this thread only: estimators
+    fitting at once in other threads keep their own counts, and the process's is untouched."""
+    with local_threads(None if n_threads is None else int(n_threads)):
         yield
-        return
-    before = get_num_threads()
-    set_num_threads(int(n_threads))
-    try:
-        yield
-    finally:
-        set_num_threads(before)
 
 
 def _require(condition: bool, message: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from steepest._validation import SparseRows, as_input, positive_int
+from steepest._validation import SparseRows, as_input, non_negative_float, positive_int
 from steepest._warnings import warn
 from steepest.engine import Engine, Rows, RunResult, Trainer
 from steepest.train.callbacks import Callback
@@ -210,7 +210,10 @@ def fit(
         rising, previous_loss, best_loss, warned = 0, math.inf, math.inf, False
         try:
             for epoch in range(epochs):
-                lr = optimizer.learning_rate(epoch) * math.prod(c.learning_rate_factor() for c in callbacks)
+                lr = optimizer.learning_rate(epoch) * math.prod(
+                    # A negative factor would step up the gradient, a NaN train nothing.
+                    non_negative_float(c.learning_rate_factor(), f"{type(c).__name__}.learning_rate_factor()") for c in callbacks
+                )
                 if objective.kl_weight is not None:
                     trainer.set_kl_weight(objective.kl_weight(state.epochs_trained))
                 if callable(shuffle):

@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils import _safe_indexing
 
-from steepest.runtime import get_num_threads, set_num_threads
+from steepest.runtime import get_num_threads, local_threads
 
 #: (train rows, test rows) of each fold; None scores on the validation set instead.
 Folds = Optional[Sequence[Tuple[np.ndarray, np.ndarray]]]
@@ -49,11 +49,15 @@ def run_trial(
     """Fit a clone of ``estimator`` with the job's parameters on each fold (or continue its
     fitted models) and score it.
 
-    ``n_threads`` (when given) is set process-wide first, so that concurrent trials on one
-    machine share its cores instead of each taking them all.
+    ``n_threads`` (when given) is the trial's thread count, so that concurrent trials on one
+    machine share its cores instead of each taking them all; it holds for this thread only,
+    so trials running at once in one process (a Dask worker's task threads) keep theirs.
     """
-    if n_threads is not None:
-        set_num_threads(n_threads)
+    with local_threads(n_threads):
+        return _run_trial(job, estimator, X, y, folds, validation, scorer)
+
+
+def _run_trial(job: Job, estimator: Any, X: Any, y: Any, folds: Folds, validation: Optional[Tuple[Any, Any]], scorer: Any) -> Dict[str, Any]:
     record = new_record(job, folds)
     epochs: List[float] = []
     models: List[bytes] = []
