@@ -98,7 +98,7 @@ void for_column_blocks(index_t rows, index_t cols, F f) {
 // sum is split.
 template <class T>
 void output_gradient(const KernelSet<T>& kernels, index_t M, index_t N, const T* y, const T* dy, Activation activation,
-                     T* dz, T* dbias) {
+                     T* dz, T* dbias, const OutputCount<T>* count) {
   Activation elementwise = activation;
   const T* upstream = dy;
   if (activation == Activation::softmax) {
@@ -107,7 +107,7 @@ void output_gradient(const KernelSet<T>& kernels, index_t M, index_t N, const T*
     upstream = dz;
   }
   for_column_blocks(M, N, [&](index_t begin, index_t end) {
-    kernels.backward_epilogue(elementwise, M, N, begin, end, y, upstream, dz, dbias);
+    kernels.backward_epilogue(elementwise, M, N, begin, end, y, upstream, dz, dbias, count);
   });
 }
 
@@ -116,8 +116,8 @@ void output_gradient(const KernelSet<T>& kernels, index_t M, index_t N, const T*
 template <class T>
 void dense_backward(const KernelSet<T>& kernels, index_t M, index_t K, index_t N, const T* x, const T* weight,
                     const T* y, const T* dy, Activation activation, T* dz, T* dx, T* dweight, T* dbias,
-                    const Bf16KernelSet* bf16) {
-  output_gradient(kernels, M, N, y, dy, activation, dz, dbias);
+                    const OutputCount<T>* count, const Bf16KernelSet* bf16) {
+  output_gradient(kernels, M, N, y, dy, activation, dz, dbias, count);
   product(kernels, bf16, K, N, M, x, K, true, dz, N, false, dweight, N);
   if (dx) product(kernels, bf16, M, K, N, dz, N, false, weight, N, true, dx, K);
 }
@@ -135,8 +135,8 @@ void sparse_dense_forward(const KernelSet<T>& kernels, index_t M, index_t N, con
 template <class T>
 void sparse_dense_backward(const KernelSet<T>& kernels, index_t M, index_t K, index_t N, const std::int64_t* indptr,
                            const std::int64_t* indices, const T* values, const T* y, const T* dy,
-                           Activation activation, T* dz, T* dweight, T* dbias) {
-  output_gradient(kernels, M, N, y, dy, activation, dz, dbias);
+                           Activation activation, T* dz, T* dweight, T* dbias, const OutputCount<T>* count) {
+  output_gradient(kernels, M, N, y, dy, activation, dz, dbias, count);
   // Each task zeroes and accumulates its own columns of every weight row.
   for_column_blocks(M, N, [&](index_t begin, index_t end) {
     for (index_t k = 0; k < K; ++k) std::fill(dweight + k * N + begin, dweight + k * N + end, T(0));
@@ -148,12 +148,13 @@ void sparse_dense_backward(const KernelSet<T>& kernels, index_t M, index_t K, in
   template void dense_forward<T>(const KernelSet<T>&, index_t, index_t, index_t, const T*, const T*, const T*, \
                                  Activation, T*, const Bf16KernelSet*);                                        \
   template void dense_backward<T>(const KernelSet<T>&, index_t, index_t, index_t, const T*, const T*, const T*, \
-                                  const T*, Activation, T*, T*, T*, T*, const Bf16KernelSet*);                 \
+                                  const T*, Activation, T*, T*, T*, T*, const OutputCount<T>*,               \
+                                  const Bf16KernelSet*);                                                       \
   template void sparse_dense_forward<T>(const KernelSet<T>&, index_t, index_t, const std::int64_t*,            \
                                         const std::int64_t*, const T*, const T*, const T*, Activation, T*);    \
   template void sparse_dense_backward<T>(const KernelSet<T>&, index_t, index_t, index_t, const std::int64_t*,  \
                                          const std::int64_t*, const T*, const T*, const T*, Activation, T*, T*, \
-                                         T*);                                                                   \
+                                         T*, const OutputCount<T>*);                                            \
   template void activation_forward<T>(const KernelSet<T>&, Activation, index_t, index_t, const T*, T*);        \
   template void activation_backward<T>(const KernelSet<T>&, Activation, index_t, index_t, const T*, const T*, T*);
 STEEPEST_INSTANTIATE(float)

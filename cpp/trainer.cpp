@@ -6,9 +6,11 @@
 #include <limits>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 
 #include "steepest/dense.h"
 #include "steepest/dispatch.h"
+#include "steepest/thread_pool.h"
 
 namespace steepest {
 namespace {
@@ -19,6 +21,13 @@ namespace {
 
 // ln(99): sigmoid(z) is within 1% of 0 or 1 exactly when |z| exceeds it.
 constexpr double kSigmoidSaturatedLogit = 4.59511985013459;
+
+// The optimizer's step is split into tasks of this many parameters (a multiple of every
+// vector width), fixed whatever the thread count, so that the diagnostics' sums, added task
+// by task, are bitwise the same for any thread count (the step itself is elementwise).
+constexpr index_t kParametersPerTask = index_t(1) << 15;
+
+index_t update_tasks(index_t parameters) { return (parameters + kParametersPerTask - 1) / kParametersPerTask; }
 
 }  // namespace
 
@@ -80,22 +89,74 @@ Trainer<T>::Trainer(Network<T>& network, index_t batch_size, Loss loss, Optimize
   } else if (optimizer.momentum != 0) {
     state_a_.assign(count, T(0));
   }
-  if (diagnostics) weights_before_.resize(count);
+  index_t most_tasks = 1;
+  for (const LayerSpec& layer : layers)
+    most_tasks = std::max(most_tasks, update_tasks(layer.in_features * layer.out_features));
+  task_sums_.resize(static_cast<std::size_t>(most_tasks));
   diagnostics_.resize(layers.size());
   reset_diagnostics();
 }
 
 template <class T>
+index_t Trainer<T>::copy_state(T* parameters, std::vector<std::vector<T>>& arrays) const {
+  std::shared_lock<std::shared_mutex> reading(network_.parameter_lock());
+  std::memcpy(parameters, network_.parameters(), sizeof(T) * static_cast<std::size_t>(network_.parameter_count()));
+  arrays.clear();
+  for (const std::vector<T>* state : {&state_a_, &state_b_})
+    if (!state->empty()) arrays.push_back(*state);
+  return steps_;
+}
+
+template <class T>
+void Trainer<T>::restore_state(index_t steps, const std::vector<std::vector<T>>& arrays) {
+  std::vector<std::vector<T>*> kept;
+  for (std::vector<T>* state : {&state_a_, &state_b_})
+    if (!state->empty()) kept.push_back(state);
+  if (steps < 0) throw std::invalid_argument("an optimizer's step count must be >= 0");
+  if (arrays.size() != kept.size())
+    throw std::invalid_argument("this optimizer keeps " + std::to_string(kept.size()) + " arrays of state, not " +
+                                std::to_string(arrays.size()));
+  for (std::size_t i = 0; i < arrays.size(); ++i)
+    if (arrays[i].size() != kept[i]->size())
+      throw std::invalid_argument("an optimizer state array of " + std::to_string(arrays[i].size()) +
+                                  " values for " + std::to_string(kept[i]->size()) + " parameters");
+  std::unique_lock<std::shared_mutex> writing(network_.parameter_lock());
+  for (std::size_t i = 0; i < arrays.size(); ++i) *kept[i] = arrays[i];
+  steps_ = steps;
+}
+
+template <class T>
 void Trainer<T>::reset_diagnostics() {
   const std::vector<LayerSpec>& layers = network_.layers();
+  output_count_.assign(layers.size(), OutputCount<T>{T(0), T(0), nullptr});
   for (std::size_t l = 0; l < layers.size(); ++l) {
+    const LayerSpec& layer = layers[l];
     LayerDiagnostics& d = diagnostics_[l];
     d = LayerDiagnostics{};
-    if (layers[l].kind == LayerSpec::Kind::dense && layers[l].activation == Activation::relu)
-      d.ever_active.assign(static_cast<std::size_t>(layers[l].out_features), 0);
-    if (layers[l].kind == LayerSpec::Kind::gaussian_sample)
-      d.kl_sums.assign(static_cast<std::size_t>(layers[l].out_features), 0.0);
+    if (layer.kind == LayerSpec::Kind::gaussian_sample)
+      d.kl_sums.assign(static_cast<std::size_t>(layer.out_features), 0.0);
+    if (layer.kind != LayerSpec::Kind::dense) continue;
+    // Active ReLU outputs (> 0); sigmoid and tanh outputs within 1% of their bounds, an
+    // output sigmoid's from its logits (the backward pass sees those) beyond ±ln 99.
+    OutputCount<T>& count = output_count_[l];
+    if (layer.activation == Activation::relu)
+      count.center = count.radius = T(0);
+    else if (layer.activation == Activation::sigmoid && l + 1 == layers.size() && output_is_logits_)
+      count.center = T(0), count.radius = T(kSigmoidSaturatedLogit);
+    else if (layer.activation == Activation::sigmoid)
+      count.center = T(0.5), count.radius = T(0.49);
+    else if (layer.activation == Activation::tanh)
+      count.center = T(0), count.radius = T(0.99);
+    else
+      continue;
+    d.output_counts.assign(static_cast<std::size_t>(layer.out_features), 0);
+    count.counts = d.output_counts.data();
   }
+}
+
+template <class T>
+const OutputCount<T>* Trainer<T>::output_count(std::size_t l) const {
+  return output_count_[l].counts ? &output_count_[l] : nullptr;
 }
 
 template <class T>
@@ -176,12 +237,16 @@ std::vector<LayerReport> Trainer<T>::diagnostics() const {
     report.update_ratio = d.update_ratio;
     report.dead_fraction = none;
     if (layer.activation == Activation::relu && d.batches) {
-      index_t active = 0;
-      for (std::uint8_t a : d.ever_active) active += a;
+      const auto active = std::count_if(d.output_counts.begin(), d.output_counts.end(), [](std::int64_t c) { return c > 0; });
       report.dead_fraction = 1.0 - double(active) / double(layer.out_features);
     }
     const bool saturating = layer.activation == Activation::sigmoid || layer.activation == Activation::tanh;
-    report.saturated_fraction = saturating && d.outputs > 0 ? d.saturated / d.outputs : none;
+    double saturated = 0;
+    for (std::int64_t c : d.output_counts) saturated += double(c);
+    report.saturated_fraction = saturating && d.outputs > 0 ? saturated / d.outputs : none;
+    const index_t weights = layer.in_features * layer.out_features;
+    const T* w = network_.parameters() + layer.weight_offset;
+    report.zero_fraction = weights ? double(std::count(w, w + weights, T(0))) / double(weights) : 0.0;
   }
   return reports;
 }
@@ -209,12 +274,12 @@ RunResult Trainer<T>::run(const Samples<T>& data, const std::int64_t* order, ind
       break;
     }
     judge(rows, result);
-    backward(rows);
+    backward(rows, collect_diagnostics_);
     result.penalty_sum += penalty() * penalty_factor() * double(rows);
     const bool last_of_run = batch + 1 == last_batch || begin + rows >= n;
     // pow(1, k) is exactly 1: a constant rate steps with lr itself, bit for bit.
     const T batch_lr = T(double(lr) * std::pow(lr_growth, double(batch - first_batch)));
-    update(batch_lr, collect_diagnostics_ && last_of_run);
+    update(batch_lr, collect_diagnostics_, collect_diagnostics_ && last_of_run);
     if (collect_diagnostics_) record_diagnostics(rows);
     ++steps_;
     result.loss_sum += loss * double(rows);
@@ -278,7 +343,7 @@ double Trainer<T>::loss_and_gradient(const Samples<T>& data, index_t n, T* gradi
       T* dprediction = gradients_.back().data();
       for (index_t i = 0; i < rows * outputs; ++i) dprediction[i] *= T(share);
     }
-    backward(rows);
+    backward(rows, false);
     for (std::size_t i = 0; i < parameter_gradients_.size(); ++i) gradient[i] += parameter_gradients_[i];
   }
   return loss;
@@ -445,7 +510,7 @@ void Trainer<T>::judge(index_t rows, RunResult& result) const {
 }
 
 template <class T>
-void Trainer<T>::backward(index_t rows) {
+void Trainer<T>::backward(index_t rows, bool count) {
   const std::vector<LayerSpec>& layers = network_.layers();
   const T* parameters = network_.parameters();
   T* gradients = parameter_gradients_.data();
@@ -463,12 +528,14 @@ void Trainer<T>::backward(index_t rows) {
       const Activation activation = l == last && loss_from_logits_ ? Activation::identity : layer.activation;
       sparse_dense_backward(*kernels_, rows, layer.in_features, layer.out_features, batch_indptr_.data(),
                             batch_indices_.data(), batch_values_.data(), activations_[1].data(), doutput, activation,
-                            doutput, gradients + layer.weight_offset, gradients + layer.bias_offset);
+                            doutput, gradients + layer.weight_offset, gradients + layer.bias_offset,
+                            count ? output_count(l) : nullptr);
     } else if (layer.kind == LayerSpec::Kind::dense) {
       const Activation activation = l == last && loss_from_logits_ ? Activation::identity : layer.activation;
       dense_backward(*kernels_, rows, layer.in_features, layer.out_features, activations_[l].data(),
                      parameters + layer.weight_offset, activations_[l + 1].data(), doutput, activation, doutput,
-                     dinput, gradients + layer.weight_offset, gradients + layer.bias_offset, bf16_);
+                     dinput, gradients + layer.weight_offset, gradients + layer.bias_offset,
+                     count ? output_count(l) : nullptr, bf16_);
     } else if (!dinput) {
       continue;
     } else if (layer.kind == LayerSpec::Kind::dropout) {
@@ -485,10 +552,9 @@ void Trainer<T>::backward(index_t rows) {
 }
 
 template <class T>
-void Trainer<T>::update(T lr, bool measure_update) {
+void Trainer<T>::update(T lr, bool measure, bool measure_change) {
   T* parameters = network_.parameters();
   const T* gradients = parameter_gradients_.data();
-  if (measure_update) std::memcpy(weights_before_.data(), parameters, sizeof(T) * weights_before_.size());
   const OptimizerConfig& o = optimizer_;
   const index_t step = steps_ + 1;
   const T correction1 = T(1 - std::pow(o.beta1, double(step))), correction2 = T(1 - std::pow(o.beta2, double(step)));
@@ -496,33 +562,50 @@ void Trainer<T>::update(T lr, bool measure_update) {
   const T eps = o.eps_before_correction ? T(o.eps / std::sqrt(1 - std::pow(o.beta2, double(step)))) : T(o.eps);
   const double factor = penalty_factor();
   const T l1 = T(o.l1 * factor), l2 = T(o.l2 * factor);
-  auto apply = [&](index_t offset, index_t count, T l1_here, T l2_here) {
-    T* p = parameters + offset;
-    const T* g = gradients + offset;
-    if (o.kind == OptimizerKind::adam)
-      kernels_->adam_update(count, p, g, state_a_.data() + offset, state_b_.data() + offset, lr, T(o.beta1),
-                            T(o.beta2), eps, correction1, correction2, l1_here, l2_here);
-    else
-      kernels_->sgd_update(count, p, g, state_a_.empty() ? nullptr : state_a_.data() + offset, lr, T(o.momentum),
-                           o.nesterov, l1_here, l2_here);
+  // Parameters [offset, offset + count) in tasks of kParametersPerTask; the sums of the
+  // tasks are added in task order.
+  auto apply = [&](index_t offset, index_t count, T l1_here, T l2_here, UpdateSums* total) {
+    const index_t tasks = update_tasks(count);
+    auto task = [&](index_t t) {
+      const index_t begin = offset + t * kParametersPerTask;
+      const index_t n = std::min(kParametersPerTask, offset + count - begin);
+      UpdateSums* sums = nullptr;
+      if (total) {
+        sums = &task_sums_[static_cast<std::size_t>(t)];
+        *sums = UpdateSums{};
+        sums->with_change = total->with_change;
+      }
+      T* p = parameters + begin;
+      const T* g = gradients + begin;
+      if (o.kind == OptimizerKind::adam)
+        kernels_->adam_update(n, p, g, state_a_.data() + begin, state_b_.data() + begin, lr, T(o.beta1), T(o.beta2),
+                              eps, correction1, correction2, l1_here, l2_here, o.l1_proximal, sums);
+      else
+        kernels_->sgd_update(n, p, g, state_a_.empty() ? nullptr : state_a_.data() + begin, lr, T(o.momentum),
+                             o.nesterov, l1_here, l2_here, o.l1_proximal, sums);
+    };
+    parallel_for(tasks, task);
+    if (total)
+      for (index_t t = 0; t < tasks; ++t) {
+        const UpdateSums& sums = task_sums_[static_cast<std::size_t>(t)];
+        total->gradient_squares += sums.gradient_squares;
+        total->parameter_squares += sums.parameter_squares;
+        total->change_squares += sums.change_squares;
+      }
   };
   const std::vector<LayerSpec>& layers = network_.layers();
   for (std::size_t l = 0; l < layers.size(); ++l) {
     const LayerSpec& layer = layers[l];
     if (layer.kind != LayerSpec::Kind::dense) continue;
-    const index_t weights = layer.in_features * layer.out_features;
-    apply(layer.weight_offset, weights, l1, l2);
-    apply(layer.bias_offset, layer.out_features, T(0), T(0));
-    if (measure_update) {
-      double change = 0, size = 0;
-      for (index_t i = 0; i < weights; ++i) {
-        const double before = weights_before_[static_cast<std::size_t>(layer.weight_offset + i)];
-        const double delta = double(parameters[layer.weight_offset + i]) - before;
-        change += delta * delta;
-        size += before * before;
-      }
-      diagnostics_[l].update_ratio = size > 0 ? std::sqrt(change / size) : 0.0;
-    }
+    UpdateSums weight_sums, bias_sums;
+    weight_sums.with_change = measure_change;
+    apply(layer.weight_offset, layer.in_features * layer.out_features, l1, l2, measure ? &weight_sums : nullptr);
+    apply(layer.bias_offset, layer.out_features, T(0), T(0), measure ? &bias_sums : nullptr);
+    if (measure) diagnostics_[l].gradient_norm_sum += std::sqrt(weight_sums.gradient_squares + bias_sums.gradient_squares);
+    if (measure_change)
+      diagnostics_[l].update_ratio = weight_sums.parameter_squares > 0
+                                         ? std::sqrt(weight_sums.change_squares / weight_sums.parameter_squares)
+                                         : 0.0;
   }
 }
 
@@ -548,37 +631,14 @@ double Trainer<T>::penalty_factor() const {
   return batch_weight_ > 0 ? 1 / batch_weight_ : 0;
 }
 
+// The counts and sums themselves come from the backward pass and the update (issue 15).
 template <class T>
 void Trainer<T>::record_diagnostics(index_t rows) {
   const std::vector<LayerSpec>& layers = network_.layers();
-  const T* gradients = parameter_gradients_.data();
-  const std::size_t last = layers.size() - 1;
   for (std::size_t l = 0; l < layers.size(); ++l) {
-    const LayerSpec& layer = layers[l];
-    if (layer.kind != LayerSpec::Kind::dense) continue;
-    LayerDiagnostics& d = diagnostics_[l];
-    const index_t weights = layer.in_features * layer.out_features;
-    d.gradient_norm_sum += std::sqrt(kernels_->sum_squares(weights, gradients + layer.weight_offset) +
-                                     kernels_->sum_squares(layer.out_features, gradients + layer.bias_offset));
-    ++d.batches;
-    const T* y = activations_[l + 1].data();
-    const index_t count = rows * layer.out_features;
-    d.outputs += double(count);
-    if (layer.activation == Activation::relu) {
-      for (index_t r = 0; r < rows; ++r)
-        for (index_t u = 0; u < layer.out_features; ++u)
-          d.ever_active[static_cast<std::size_t>(u)] |= y[r * layer.out_features + u] > T(0);
-    } else if (layer.activation == Activation::sigmoid) {
-      const bool logits = l == last && output_is_logits_;
-      index_t saturated = 0;
-      for (index_t i = 0; i < count; ++i)
-        saturated += logits ? std::fabs(double(y[i])) > kSigmoidSaturatedLogit : (y[i] < T(0.01) || y[i] > T(0.99));
-      d.saturated += double(saturated);
-    } else if (layer.activation == Activation::tanh) {
-      index_t saturated = 0;
-      for (index_t i = 0; i < count; ++i) saturated += std::fabs(double(y[i])) > 0.99;
-      d.saturated += double(saturated);
-    }
+    if (layers[l].kind != LayerSpec::Kind::dense) continue;
+    ++diagnostics_[l].batches;
+    diagnostics_[l].outputs += double(rows * layers[l].out_features);
   }
 }
 

@@ -4,8 +4,8 @@ crash, a hang, a model that cannot predict or does not survive a save) is a find
 
 The first byte of each input picks how the rest is used (its value modulo 3):
 - 0: the rest is a model file, as is (the signature, lengths, JSON and checksum checks);
-- 1: the rest is a JSON header, a NUL byte, then raw parameters; the harness frames them
-  with the signature, the version and the length, and puts the right CRC-32 in the header.
+- 1: the rest is a JSON header, a NUL byte, then raw arrays; the harness frames them with
+  the signature, the version, the length and the right CRC-32 of the whole (io.frame).
   Random mutations would almost never keep the checksum right, so without this the fuzzer
   would never get past it to the layers and the model building;
 - 2: the rest drives a header built field by field (atheris.FuzzedDataProvider): mostly
@@ -19,7 +19,6 @@ Usage: python fuzz/fuzz_load.py [libFuzzer flags] CORPUS_DIRECTORY
 
 import json
 import sys
-import zlib
 
 import atheris
 
@@ -32,18 +31,6 @@ with atheris.instrument_imports(include=["steepest"]):
 # A hostile header may describe a model whose input is wide; predicting on it must not
 # need more than this many input values.
 _MAX_PROBE_VALUES = 1 << 16
-
-
-def frame(header: bytes, raw: bytes) -> bytes:
-    """A model file from a header and parameters, with the header's checksum made right."""
-    try:
-        fields = json.loads(header)
-    except (ValueError, RecursionError):
-        fields = None
-    if isinstance(fields, dict):
-        fields["crc32"] = zlib.crc32(raw)
-        header = json.dumps(fields).encode()
-    return io.MAGIC + io.FORMAT_VERSION.to_bytes(4, "little") + len(header).to_bytes(4, "little") + header + raw
 
 
 def field_value(provider: atheris.FuzzedDataProvider, usual: list) -> object:
@@ -91,10 +78,13 @@ def structured_file(data: bytes) -> bytes:
         "epochs_trained": field_value(provider, [0, 3]),
         "layers": layers,
         "config": {"encoder_layers": field_value(provider, [1, 2, 3])},
-        "parameter_count": field_value(provider, [count]),
+        "arrays": [["parameters", field_value(provider, [count])]],
     }
-    raw = provider.ConsumeBytes(count * itemsize)
-    return frame(json.dumps(header).encode(), raw)
+    if provider.ConsumeIntInRange(0, 3) == 0:  # partial_fit's optimizer state, Adam's two arrays
+        header["partial_fit"] = {"settings": [4, "mse"], "steps": field_value(provider, [0, 5]), "arrays": ["optimizer_0", "optimizer_1"]}
+        header["arrays"] += [["optimizer_0", field_value(provider, [count])], ["optimizer_1", count]]
+    raw = provider.ConsumeBytes(sum(entry[1] for entry in header["arrays"] if type(entry[1]) is int and 0 <= entry[1] < 1 << 16) * itemsize)
+    return io.frame(json.dumps(header).encode(), raw)
 
 
 def file_from_input(data: bytes) -> bytes:
@@ -103,7 +93,7 @@ def file_from_input(data: bytes) -> bytes:
         return data[1:]
     if mode == 1:
         header, _, raw = data[1:].partition(b"\0")
-        return frame(header, raw)
+        return io.frame(header, raw)
     return structured_file(data[1:])
 
 

@@ -25,6 +25,11 @@ def models():
     trained = steepest.MLP([2, 3, 1], seed=6)
     trained.fit(np.ones((8, 2), np.float32), np.ones((8, 1), np.float32), epochs=2, batch_size=4, verbose=0)
     yield "trained", trained
+    # with partial_fit's optimizer state: Adam's two arrays, and SGD's velocity
+    for name, optimizer in [("adam", steepest.Adam()), ("momentum", steepest.SGD(momentum=0.9))]:
+        streamed = steepest.MLP([2, 3, 1], seed=7)
+        streamed.partial_fit(np.ones((8, 2), np.float32), np.ones((8, 1), np.float32), batch_size=4, optimizer=optimizer)
+        yield f"partial-fit-{name}", streamed
 
 
 def main(folder):
@@ -36,14 +41,16 @@ def main(folder):
         # Mode byte 0: the file as is; 1: header, NUL, parameters (see fuzz_load.py); mode 2
         # needs no seeds, any bytes describe a header.
         (folder / name).write_bytes(b"\0" + data)
-        (folder / f"{name}-framed").write_bytes(b"\1" + data[16 : 16 + length] + b"\0" + data[16 + length :])
+        # (the trailing checksum left off: the harness frames it with a right one)
+        raw = data[16 + length : -4]
+        (folder / f"{name}-framed").write_bytes(b"\1" + data[16 : 16 + length] + b"\0" + raw)
         # The same header with the parameters cut off, and a header with an unknown field:
         # both must be refused or read, never crash.
         (folder / f"{name}-truncated").write_bytes(b"\0" + data[: 16 + length + 3])
         header = json.loads(data[16 : 16 + length])
         header["comment"] = "x"
         encoded = json.dumps(header).encode()
-        (folder / f"{name}-extra-field").write_bytes(b"\1" + encoded + b"\0" + data[16 + length :])
+        (folder / f"{name}-extra-field").write_bytes(b"\1" + encoded + b"\0" + raw)
     for seed in range(8):
         (folder / f"structured-{seed}").write_bytes(bytes([2]) + np.random.default_rng(seed).bytes(256))
     print(f"wrote {len(list(folder.iterdir()))} seed files to {folder}")

@@ -229,40 +229,52 @@ def loss(name, pred, target):
     return _LOSSES[name](pred, target)
 
 
-def sgd_update(param, grad, velocity=None, *, lr, momentum=0.0, nesterov=False, l1=0.0, l2=0.0):
+def soft_threshold(x, threshold):
+    """The proximal operator of threshold·|x|: argmin_p (p - x)^2 / 2 + threshold |p|."""
+    return np.sign(x) * np.maximum(np.abs(x) - threshold, 0.0)
+
+
+def sgd_update(param, grad, velocity=None, *, lr, momentum=0.0, nesterov=False, l1=0.0, l2=0.0, l1_step="proximal"):
     """One SGD step; returns (new_param, new_velocity) and leaves its inputs alone.
 
-    PyTorch's SGD with dampening 0 and weight_decay = l2, plus an L1 term.
-    new_velocity is None when momentum is 0.
+    PyTorch's SGD with dampening 0 and weight_decay = l2, plus an L1 term: with
+    l1_step="subgradient" l1 sign(p) added to the gradient (autograd's derivative of
+    l1 |p|), with "proximal" the step on the rest followed by the proximal operator of
+    lr l1 |p| (proximal gradient descent, ISTA). new_velocity is None when momentum is 0.
     """
     param, grad = _f64(param), _f64(grad)
-    regularized = grad + l2 * param + l1 * np.sign(param)
+    regularized = grad + l2 * param + (l1 * np.sign(param) if l1_step == "subgradient" else 0.0)
     if momentum != 0.0:
         velocity = momentum * _f64(velocity) + regularized
         step = regularized + momentum * velocity if nesterov else velocity
     else:
         velocity = None
         step = regularized
-    return param - lr * step, velocity
+    stepped = param - lr * step
+    return (soft_threshold(stepped, lr * l1) if l1_step == "proximal" else stepped), velocity
 
 
-def adam_update(param, grad, m, v, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8, l1=0.0, l2=0.0):
+def adam_update(param, grad, m, v, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8, l1=0.0, l2=0.0, l1_step="proximal"):
     """One Adam step (Kingma & Ba 2015); returns (new_param, new_m, new_v), inputs left alone.
 
     PyTorch's Adam with weight_decay = l2 (added to the gradient, not AdamW's decoupled
-    decay), plus an L1 term as in sgd_update. step counts from 1; eps is added to the
-    square root of the bias-corrected second moment, as PyTorch does:
-        g = grad + l2 p + l1 sign(p)
+    decay), plus an L1 term. step counts from 1; eps is added to the square root of the
+    bias-corrected second moment, as PyTorch does:
+        g = grad + l2 p (+ l1 sign(p) with l1_step="subgradient")
         m = beta1 m + (1 - beta1) g           v = beta2 v + (1 - beta2) g^2
-        p = p - lr (m / (1 - beta1^step)) / (sqrt(v / (1 - beta2^step)) + eps)
+        D = sqrt(v / (1 - beta2^step)) + eps
+        p = p - lr (m / (1 - beta1^step)) / D
+    and with "proximal" then the proximal operator of lr l1 |p| in the metric D (ProxGen,
+    Yun et al. 2021: a diagonally scaled proximal step): p = soft_threshold(p, lr l1 / D).
     """
     param, grad = _f64(param), _f64(grad)
-    g = grad + l2 * param + l1 * np.sign(param)
+    g = grad + l2 * param + (l1 * np.sign(param) if l1_step == "subgradient" else 0.0)
     m = beta1 * _f64(m) + (1.0 - beta1) * g
     v = beta2 * _f64(v) + (1.0 - beta2) * g * g
     m_hat = m / (1.0 - beta1**step)
-    v_hat = v / (1.0 - beta2**step)
-    return param - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+    denominator = np.sqrt(v / (1.0 - beta2**step)) + eps
+    stepped = param - lr * m_hat / denominator
+    return (soft_threshold(stepped, lr * l1 / denominator) if l1_step == "proximal" else stepped), m, v
 
 
 # Variational autoencoder (Kingma & Welling 2014, the conventions of PyTorch's examples/vae):

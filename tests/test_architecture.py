@@ -167,3 +167,25 @@ def test_only_the_engine_touches_the_core_networks_and_trainers():
         if any(word in path.read_text() for word in ("_core.Network", "_core.Trainer")) and module != "steepest.engine"
     ]
     assert not users, f"outside steepest.engine: {users}"
+
+
+# What opens a file by its path, and the one module that may (issue 18): every file steepest
+# reads or writes goes through steepest.io, which refuses what is not a regular file (a FIFO
+# would block a read forever, a rename over a device would replace it) and writes atomically.
+FILE_OPENERS = {"open", "fdopen", "read_text", "read_bytes", "write_text", "write_bytes", "savefig", "loadtxt", "genfromtxt", "tofile", "fromfile"}
+
+
+def test_only_steepest_io_opens_files():
+    offenders = []
+    for module, path in MODULES.items():
+        if module == "steepest.io":
+            continue
+        for node in run_time_nodes(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+            # A figure saved into a buffer opens no file: plot.save writes it through io.
+            into_buffer = name == "savefig" and module == "steepest.plot._figures"
+            if name in FILE_OPENERS and not into_buffer:
+                offenders.append(f"{module}:{node.lineno}: {ast.unparse(node)[:80]}")
+    assert not offenders, "open files through steepest.io (open_regular, open_text, write_atomically):\n" + "\n".join(offenders)

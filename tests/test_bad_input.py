@@ -281,6 +281,23 @@ case("decode-features", ValueError, ["Z", "4 features", "takes 2"], lambda: stee
 case("reconstruction_error-nan", ValueError, ["X", "nan", "(0, 3)"], lambda: steepest.Autoencoder([4, 2]).reconstruction_error(with_value(data(2, 4), (0, 3), np.nan)))
 case("set_parameters-shape", ValueError, ["parameters", "(26,)", "(25,)"], lambda: mlp().set_parameters(np.zeros(25)))
 case("set_parameters-nan", ValueError, ["parameters", "nan", "(7,)"], lambda: mlp().set_parameters(with_value(np.zeros(26), 7, np.nan)))
+# ---- conversions checked after the cast (issue 18): what overflows or loses a part is
+# named, not passed on as the infinity (or the real part) it became
+case("set_parameters-overflows-float32", ValueError, ["parameters", "1e+300", "(3,)", "overflows float32"], lambda: mlp().set_parameters(with_value(np.zeros(26), 3, 1e300)))
+case("set_parameters-complex", TypeError, ["parameters", "complex128"], lambda: mlp().set_parameters(np.zeros(26) + 1j))
+case("set_parameters-masked", TypeError, ["parameters", "masked"], lambda: mlp().set_parameters(np.ma.masked_array(np.zeros(26), mask=np.eye(1, 26, dtype=bool)[0])))
+case("fit-X-overflows-float32", ValueError, ["X", "1e+300", "(2, 1)", "overflows float32"], lambda: fit(X=with_value(data(8, 3), (2, 1), 1e300)))
+case("fit-y-overflows-float32", ValueError, ["y", "-1e+300", "(5, 0)", "overflows float32"], lambda: fit(y=with_value(data(8, 2), (5, 0), -1e300)))
+case("fit-sample_weight-overflows", ValueError, ["sample_weight", "1e+300", "overflows float32"], lambda: fit(sample_weight=with_value(np.ones(8), 4, 1e300)))
+case("predict-X-overflows-float32", ValueError, ["X", "1e+300", "overflows float32"], lambda: mlp().predict(with_value(data(2, 3), (1, 1), 1e300)))
+case("fit-X-masked", TypeError, ["X", "masked", "filled"], lambda: fit(X=np.ma.masked_invalid(with_value(data(8, 3), (1, 1), np.nan))))
+case("fit-y-masked", TypeError, ["y", "masked"], lambda: fit(y=np.ma.masked_array(data(8, 2))))
+case("fit-labels-masked", TypeError, ["y", "masked"], lambda: fit(classifier(), y=np.ma.masked_array(np.arange(8) % 3, mask=np.arange(8) == 2), loss="softmax_cross_entropy"))
+case("fit-sample_weight-masked", TypeError, ["sample_weight", "masked"], lambda: fit(sample_weight=np.ma.masked_array(np.ones(8))))
+case("fit-softmax-negative-target", ValueError, ["y", "softmax_cross_entropy", "row 1", "negative"], lambda: fit(classifier(), y=np.array([[1.0, 0, 0], [1.5, -0.5, 0]] * 4), loss="softmax_cross_entropy"))
+case("fit-validation_split-numpy-out-of-range", ValueError, ["validation_split", "[0, 1)", "1.5"], lambda: fit(validation_split=np.float32(1.5)))
+case("fit-validation_split-string", TypeError, ["validation_split", "number", "str"], lambda: fit(validation_split="0.25"))
+case("fit-noise-amount-string", TypeError, ["gaussian noise", "number", "str"], lambda: steepest.Autoencoder([3, 2]).fit(data(8, 3), epochs=1, verbose=0, noise=("gaussian", "0.1")))
 
 # ---- fit -------------------------------------------------------------------------------
 y2 = data(8, 2, dtype=F32)
@@ -386,7 +403,7 @@ case("model_from_bytes-str", TypeError, ["bytes", "str"], lambda: saving.model_f
 case("model_from_bytes-None", TypeError, ["bytes", "NoneType"], lambda: saving.model_from_bytes(None))
 case("model_from_bytes-empty", ValueError, ["signature"], lambda: saving.model_from_bytes(b""))
 case("model_from_bytes-pickle", ValueError, ["signature"], lambda: saving.model_from_bytes(b"\x80\x04\x95" + bytes(40)))
-case("model_from_bytes-version", ValueError, ["format version 2", "reads version 1"], lambda: saving.model_from_bytes(saved[:8] + (2).to_bytes(4, "little") + saved[12:]))
+case("model_from_bytes-version", ValueError, ["format version 3", "reads versions 1 to 2"], lambda: saving.model_from_bytes(saved[:8] + (3).to_bytes(4, "little") + saved[12:]))
 case("model_from_bytes-truncated-header", ValueError, ["header", "truncated"], lambda: saving.model_from_bytes(saved[: 16 + header_length // 2]))
 case("model_from_bytes-truncated-parameters", ValueError, ["bytes of parameters", "truncated"], lambda: saving.model_from_bytes(saved[:-3]))
 case("model_from_bytes-extra-bytes", ValueError, ["bytes of parameters"], lambda: saving.model_from_bytes(saved + b"\x00"))
@@ -413,6 +430,15 @@ def test_wrong_input_is_refused_with_a_clear_message(call, error, words):
     message = str(raised.value)
     missing = [word for word in words if word not in message]
     assert not missing, f"{type(raised.value).__name__}: {message!r} does not mention {missing}"
+
+
+def test_numpy_numbers_are_taken_for_what_they_convert_to():
+    # Each was refused with a message that a value in range was out of it (issue 18).
+    history = fit(validation_split=np.float32(0.25))
+    assert "val_loss" in history.history
+    assert steepest.EarlyStopping(patience=np.int64(3)).patience == 3
+    assert steepest.ReduceLROnPlateau(patience=np.uint8(2)).patience == 2
+    steepest.Autoencoder([3, 2]).fit(data(8, 3), epochs=1, batch_size=4, verbose=0, noise=("mask", np.float32(0.25)))
 
 
 # ---- files on disk ---------------------------------------------------------------------
@@ -608,18 +634,19 @@ def model_file(edit=None, *, header_text=None, parameters=None):
     """A valid model file of mlp() whose JSON header went through `edit`, with the checksum
     made right again, so that only the edited field is wrong."""
     import json
-    import zlib
+
+    from steepest import io
 
     data = saving.model_to_bytes(mlp())
     length = int.from_bytes(data[12:16], "little")
-    raw = data[16 + length :] if parameters is None else parameters
+    raw = data[16 + length : -4] if parameters is None else parameters
     header = json.loads(data[16 : 16 + length])
+    if parameters is not None:
+        header["arrays"] = [["parameters", len(raw) // 4]]
     if edit is not None:
         edit(header)
-    header["crc32"] = zlib.crc32(raw)
-    header["parameter_count"] = header.get("parameter_count") if parameters is None else len(raw) // 4
     text = header_text if header_text is not None else json.dumps(header).encode()
-    return data[:12] + len(text).to_bytes(4, "little") + text + raw
+    return io.frame(text, raw)
 
 
 def set_layers(*layers):
@@ -663,7 +690,11 @@ HOSTILE_FILES = [
     ("dtype-unknown", model_file(lambda header: header.__setitem__("dtype", "float16")), "unknown dtype"),
     ("kind-unknown", model_file(lambda header: header.__setitem__("model", "os.system")), "unknown model kind"),
     ("layers-empty", model_file(edit=set_layers(), parameters=b""), "empty"),
-    ("count-mismatch", model_file(lambda header: header.__setitem__("parameter_count", 25)), "bytes of parameters"),
+    ("count-mismatch", model_file(lambda header: header.__setitem__("arrays", [["parameters", 25]])), "bytes of parameters"),
+    ("count-negative", model_file(lambda header: header.__setitem__("arrays", [["parameters", -4]])), "-4 values"),
+    ("arrays-not-pairs", model_file(lambda header: header.__setitem__("arrays", [["parameters"]])), "[name, count]"),
+    ("arrays-twice", model_file(lambda header: header.__setitem__("arrays", [["parameters", 13], ["parameters", 13]])), "twice"),
+    ("no-parameters", model_file(lambda header: header.__setitem__("arrays", [["weights", 26]])), "no parameters"),
     # a well-formed file whose checksum matches parameters that are not numbers
     ("parameter-nan", model_file(parameters=with_value(mlp().get_parameters().astype("<f4"), 5, np.nan).tobytes()), "parameter 5 is nan"),
 ]
@@ -680,3 +711,56 @@ def test_hostile_model_files_are_refused_with_value_error(data, phrase):
 def test_the_hostile_file_helper_builds_loadable_files():
     # The hostile files above differ from a good one only where the test edits them.
     assert np.array_equal(saving.model_from_bytes(model_file()).get_parameters(), mlp().get_parameters())
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("call", ["fit-X", "fit-y", "partial_fit-X", "predict", "transform"])
+def test_the_estimators_refuse_masked_arrays(call):
+    # scikit-learn's validate_data would drop the mask (issue 18).
+    from steepest.sklearn import AutoencoderTransformer, MLPClassifier, MLPRegressor
+
+    X = data(12, 3)
+    masked = np.ma.masked_array(X, mask=X > 1)
+    labels = (X[:, 0] > 0).astype(int)
+    calls = {
+        "fit-X": lambda: MLPClassifier(max_iter=2).fit(masked, labels),
+        "fit-y": lambda: MLPRegressor(max_iter=2).fit(X, np.ma.masked_array(X[:, 0], mask=X[:, 0] > 1)),
+        "partial_fit-X": lambda: MLPClassifier().partial_fit(masked, labels, classes=[0, 1]),
+        "predict": lambda: MLPRegressor(max_iter=2).fit(X, X[:, 0]).predict(masked[:1]),
+        "transform": lambda: AutoencoderTransformer(max_iter=2).fit(X).transform(masked),
+    }
+    with pytest.raises(TypeError, match="masked array"):
+        calls[call]()
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("given", ["X", "y", "sparse X"])
+def test_an_estimator_fitted_in_float32_names_what_overflows_its_dtype(given):
+    # partial_fit on float64 data converts it to the fitted model's float32 (issue 18):
+    # 1e300 became inf and was reported as such.
+    import scipy.sparse
+
+    from steepest.sklearn import MLPRegressor
+
+    X = data(20, 3, dtype=F32)
+    estimator = MLPRegressor(max_iter=2).fit(X, X[:, 0])
+    X64, y64 = X.astype(F64), X[:, 0].astype(F64)
+    if given == "y":
+        y64[3] = 1e300
+    else:
+        X64[4, 2] = 1e300
+    with pytest.raises(ValueError, match=r"1e\+300 at position .*overflows float32"):
+        estimator.partial_fit(scipy.sparse.csr_matrix(X64) if given == "sparse X" else X64, y64)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_numpy_integers_are_counts_too():
+    # Each was refused as "must be an int", given an int (issue 18).
+    from steepest.sklearn import AutoencoderTransformer
+    from steepest.tune.budget import Budget, rung_budgets
+
+    assert AutoencoderTransformer(n_components=np.int64(2), max_iter=1).fit(data(8, 3)).transform(data(2, 3)).shape == (2, 2)
+    budget = Budget("max_iter", "warm_start", 200)
+    assert rung_budgets(27, np.int32(3), None, 81, budget) == rung_budgets(27, 3, None, 81, budget)
+    with pytest.raises(ValueError, match=r"factor must be an int >= 2, got 1\.5"):
+        rung_budgets(27, 1.5, None, 81, budget)

@@ -90,3 +90,13 @@ def test_bfloat16_products_are_measured_beside_steepests_float32():
     bf16, float32 = np.array(calls["steepest"]()), np.array(calls["steepest_float32"]())
     assert bf16.dtype == float32.dtype == np.float32 and not np.array_equal(bf16, float32)
     np.testing.assert_allclose(bf16, float32, rtol=0, atol=0.1 * np.abs(float32).max())
+
+
+def test_a_thread_count_is_marked_noisy_when_its_peak_does_not_scale_or_it_takes_every_cpu():
+    def report(one, two, cpus):
+        return {"peak_gflops": {"float32 threads=1": one, "float32 threads=2": two}, "machine": {"cpus_available": cpus}}
+
+    assert kernels.noise_warning(report(100.0, 190.0, 8), 1) is None
+    assert kernels.noise_warning(report(100.0, 190.0, 8), 2) is None
+    assert "grew 1.02x over 1 thread's, not 2x" in kernels.noise_warning(report(100.0, 102.0, 8), 2)
+    assert "take all 2 CPUs" in kernels.noise_warning(report(100.0, 190.0, 2), 2)

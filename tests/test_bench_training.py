@@ -111,8 +111,10 @@ def test_run_measures_every_installed_library_and_the_table_reports_it():
     assert all(value > 0 for value in row["samples_per_second"].values())
     for peer, ratio in row["ratio"].items():
         assert np.isclose(ratio, row["samples_per_second"]["steepest"] / row["samples_per_second"][peer])
-    table = training.format_table(rows + [dict(row, threads=2, ratio={"numpy": 1.0}, samples_per_second={"steepest": 1.0, "numpy": 1.0})])
-    assert "toy" in table and "nan" not in table
+    # steepest with its diagnostics is timed too, reported as their cost, not as a peer.
+    assert "steepest with diagnostics" not in row["ratio"] and math.isfinite(row["diagnostics_cost"])
+    table = training.format_table(rows + [dict(row, threads=2, ratio={"numpy": 1.0}, samples_per_second={"steepest": 1.0, "numpy": 1.0}, diagnostics_cost=0.025)])
+    assert "toy" in table and "nan" not in table and "+2.5%" in table
 
 
 def test_flops_count_forward_and_both_gradients_except_the_inputs():

@@ -14,7 +14,7 @@ import steepest
 from steepest.bench import machine
 from steepest.cli import main
 
-SUBCOMMANDS = ("demo", "train", "info", "bench")
+SUBCOMMANDS = ("demo", "train", "predict", "info", "bench")
 
 
 def test_no_command_prints_help_and_exits_2(capsys):

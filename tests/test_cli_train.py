@@ -370,3 +370,331 @@ def test_without_matplotlib_the_run_succeeds_and_says_how_to_get_pictures(tmp_pa
     assert main(["train", str(tmp_path / "run.toml"), "--quiet"]) == 0
     assert "pip install 'steepest[plot]'" in capsys.readouterr().err
     assert not list((tmp_path / "run-output").glob("*.png"))
+
+
+# ---------------------------------------------------------------- real CSVs (issue 19) ----
+
+SPECIES = np.array(["setosa", "versicolor", "virginica"])
+
+
+@pytest.fixture
+def flowers(tmp_path):
+    """Three classes named by text, sorted by class, with an id column and features on
+    scales a thousand times apart: a CSV as a user brings it."""
+    rng = np.random.default_rng(1)
+    y = np.repeat(np.arange(3), 40)
+    X = (rng.normal(scale=0.4, size=(120, 4)) + np.eye(3, 4)[y] * 2) * [1.0, 10.0, 1000.0, 0.01] + [0.0, 5.0, 2000.0, 0.0]
+    rows = "\n".join(f"{i}," + ",".join(f"{v:.6g}" for v in x) + f",{SPECIES[label]}" for i, (x, label) in enumerate(zip(X, y)))
+    (tmp_path / "flowers.csv").write_text("id,sepal,petal,stem,leaf,species\n" + rows + "\n")
+    return X, SPECIES[y]
+
+
+FLOWERS = """
+    [data]
+    path = "flowers.csv"
+    target = "species"
+    exclude = ["id"]
+    scale = "{scale}"
+    [model]
+    layer_sizes = [4, 16, 3]
+    output_activation = "softmax"
+    [training]
+    epochs = 40
+    validation_split = {split}
+    [optimizer]
+    name = "adam"
+    lr = 0.01
+    [output]
+    plots = false
+"""
+
+
+def test_text_labels_and_scaling_round_trip_through_train_and_predict(tmp_path, flowers, capsys):
+    X, labels = flowers
+    write(tmp_path / "run.toml", FLOWERS.format(scale="standard", split=0))
+    assert main(["train", str(tmp_path / "run.toml"), "--quiet"]) == 0
+    model = steepest.load(tmp_path / "run-output" / "model.steepest")
+    assert type(model) is steepest.MLP
+    assert model.metadata["classes"] == list(SPECIES)
+    assert model.metadata["features"] == {"columns": ["sepal", "petal", "stem", "leaf"]}
+    # The stored scaling is NumPy's mean and (population) standard deviation of the features.
+    assert model.metadata["scale"]["offset"] == pytest.approx(X.mean(axis=0).tolist())
+    assert model.metadata["scale"]["scale"] == pytest.approx(X.std(axis=0).tolist())
+    assert main(["predict", str(tmp_path / "run-output" / "model.steepest"), str(tmp_path / "flowers.csv"), "--out", str(tmp_path / "p.csv")]) == 0
+    header, *predicted = (tmp_path / "p.csv").read_text().splitlines()
+    assert header == "species"
+    # predict applied the scaling: the labels are those of the model on the scaled features.
+    expected = SPECIES[model.predict(((X - X.mean(axis=0)) / X.std(axis=0)).astype(np.float32)).argmax(axis=1)]
+    assert predicted == list(expected)
+    assert np.mean(np.array(predicted) == labels) > 0.95
+    # Without --out the same CSV goes to stdout.
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "run-output" / "model.steepest"), str(tmp_path / "flowers.csv")]) == 0
+    assert capsys.readouterr().out.splitlines() == [header, *predicted]
+
+
+def test_minmax_scaling_is_applied_at_prediction_on_a_features_only_npy(tmp_path, flowers):
+    X, _ = flowers
+    write(tmp_path / "run.toml", FLOWERS.format(scale="minmax", split=0))
+    assert main(["train", str(tmp_path / "run.toml"), "--quiet"]) == 0
+    path = tmp_path / "run-output" / "model.steepest"
+    model = steepest.load(path)
+    np.save(tmp_path / "new.npy", X[:7])  # only the four feature columns, no names
+    assert main(["predict", str(path), str(tmp_path / "new.npy"), "--out", str(tmp_path / "p.npy")]) == 0
+    scaled = (X[:7] - X.min(axis=0)) / (X.max(axis=0) - X.min(axis=0))
+    assert np.load(tmp_path / "p.npy").ravel().tolist() == list(SPECIES[model.predict(scaled.astype(np.float32)).argmax(axis=1)])
+
+
+def test_an_autoencoders_predictions_come_back_in_the_data_units(tmp_path, flowers):
+    X, _ = flowers
+    write(tmp_path / "ae.toml", """
+        [data]
+        path = "flowers.csv"
+        exclude = ["id", "species"]
+        scale = "standard"
+        [model]
+        kind = "autoencoder"
+        layer_sizes = [4, 3]
+        output_activation = "identity"
+        [training]
+        epochs = 2
+        [output]
+        plots = false
+    """)
+    assert main(["train", str(tmp_path / "ae.toml"), "--quiet"]) == 0
+    path = tmp_path / "ae-output" / "model.steepest"
+    assert main(["predict", str(path), str(tmp_path / "flowers.csv"), "--out", str(tmp_path / "r.csv")]) == 0
+    header, *rows = (tmp_path / "r.csv").read_text().splitlines()
+    assert header == "sepal,petal,stem,leaf"
+    model = steepest.load(path)
+    X = np.loadtxt(tmp_path / "flowers.csv", delimiter=",", skiprows=1, usecols=(1, 2, 3, 4))  # as written, to 6 digits
+    mean, std = X.mean(axis=0), X.std(axis=0)
+    expected = model.predict(((X - mean) / std).astype(np.float32)).astype(np.float64) * std + mean
+    np.testing.assert_allclose(np.array([row.split(",") for row in rows], dtype=np.float64), expected, rtol=1e-6)
+
+
+def test_the_validation_rows_are_drawn_from_every_class_of_a_sorted_file():
+    from steepest.cli.preparation import split_rows
+
+    classes = np.repeat([0, 1, 2, 3], [50, 30, 15, 2])  # sorted, unbalanced, one class of two rows
+    train, validation = split_rows(len(classes), 0.2, seed=3, classes=classes)
+    assert sorted(np.concatenate([train, validation]).tolist()) == list(range(len(classes)))
+    assert np.bincount(classes[validation]).tolist() == [10, 6, 3, 1]
+    # Drawn, not the last rows, and the same draw for the same seed.
+    assert not np.array_equal(validation, np.arange(len(classes) - len(validation), len(classes)))
+    assert np.array_equal(split_rows(len(classes), 0.2, seed=3, classes=classes)[1], validation)
+    assert not np.array_equal(split_rows(len(classes), 0.2, seed=4, classes=classes)[1], validation)
+    # Without classes: the fraction of the rows, at random.
+    _, rows = split_rows(100, 0.25, seed=0)
+    assert len(rows) == 25 and rows.max() - rows.min() > 50
+
+
+def test_a_stratified_split_validates_on_every_class(tmp_path, flowers):
+    write(tmp_path / "run.toml", FLOWERS.format(scale="standard", split=0.25))
+    assert main(["train", str(tmp_path / "run.toml"), "--quiet"]) == 0
+    # On a class-sorted file the last quarter is one class; drawn by class, the validation
+    # accuracy of a model that learned the three classes is high.
+    history = json.loads((tmp_path / "run-output" / "history.json").read_text())["history"]
+    assert history["val_accuracy"][-1] > 0.9
+
+
+def test_a_reused_output_folder_is_refused_without_force(tmp_path, flowers, capsys):
+    write(tmp_path / "run.toml", FLOWERS.format(scale="standard", split=0))
+    assert main(["train", str(tmp_path / "run.toml"), "--quiet"]) == 0
+    model_file = tmp_path / "run-output" / "model.steepest"
+    first = model_file.read_bytes()
+    (tmp_path / "run.toml").write_text((tmp_path / "run.toml").read_text().replace("lr = 0.01", "lr = 0.02"))
+    assert main(["train", str(tmp_path / "run.toml"), "--quiet"]) == 1
+    assert "is not empty: pass --force" in capsys.readouterr().err
+    assert model_file.read_bytes() == first
+    assert main(["train", str(tmp_path / "run.toml"), "--quiet", "--force"]) == 0
+    assert model_file.read_bytes() != first
+    (tmp_path / "a-file").write_text("")
+    assert main(["train", str(tmp_path / "run.toml"), "--quiet", "--out", str(tmp_path / "a-file")]) == 1
+    assert "is a file" in capsys.readouterr().err
+
+
+def test_schedule_and_dropout_from_the_config_and_the_mlp_stays_an_mlp(tmp_path, blobs):
+    X, y = blobs
+    np.save(tmp_path / "table.npy", np.column_stack([X, y]))
+    write(tmp_path / "run.toml", """
+        [data]
+        path = "table.npy"
+        target = -1
+        [model]
+        layer_sizes = [4, 16, 8, 3]
+        output_activation = "softmax"
+        dropout = 0.25
+        [training]
+        epochs = 6
+        loss = "softmax_cross_entropy"
+        [optimizer]
+        lr = 0.1
+        [schedule]
+        name = "cosine"
+        min_lr = 0.01
+        [output]
+        plots = false
+    """)
+    assert main(["train", str(tmp_path / "run.toml"), "--quiet"]) == 0
+    model = steepest.load(tmp_path / "run-output" / "model.steepest")
+    assert type(model) is steepest.MLP
+    assert [repr(layer) for layer in model.layers if isinstance(layer, steepest.Dropout)] == ["Dropout(0.25)", "Dropout(0.25)"]
+    lr = json.loads((tmp_path / "run-output" / "history.json").read_text())["history"]["lr"]
+    assert lr == pytest.approx([steepest.CosineDecay(0.1, 6, min_lr=0.01)(epoch) for epoch in range(6)])
+
+
+def test_a_dead_network_is_reported(tmp_path, capsys):
+    # SGD at 0.3 on targets of -100 and below pushes every hidden ReLU unit negative for
+    # good after the first steps: the network then predicts its output bias only.
+    rng = np.random.default_rng(0)
+    X = rng.random((200, 4))
+    np.save(tmp_path / "table.npy", np.column_stack([X, -100 * X.sum(axis=1) - 100]))
+    write(tmp_path / "run.toml", """
+        [data]
+        path = "table.npy"
+        target = 4
+        [model]
+        layer_sizes = [4, 8, 1]
+        [training]
+        epochs = 5
+        [optimizer]
+        lr = 0.3
+        [output]
+        plots = false
+    """)
+    assert main(["train", str(tmp_path / "run.toml"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "steepest train: warning: every ReLU unit of layer 0 was inactive on all of epoch 5" in err
+    assert "DeadNetworkWarning" not in err  # said once, in the command's words
+    (tmp_path / "run.toml").write_text((tmp_path / "run.toml").read_text().replace("lr = 0.3", "lr = 1e-9"))
+    assert main(["train", str(tmp_path / "run.toml"), "--quiet", "--force"]) == 0
+    assert "the training loss never fell below its first epoch's" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ("exclude = ['id']\nfeatures = ['sepal']\n", "give features (the columns to use) or exclude"),
+        ("exclude = ['species']\n", "exclude names the target column 'species'"),
+        ("exclude = 'id'\n", "exclude must be a list of columns"),
+        ("exclude = ['idd']\n", "exclude: no column 'idd' (did you mean 'id'?)"),
+        ("exclude = ['id']\nscale = 'robust'\n", "scale must be one of 'standard', 'minmax', got 'robust'"),
+    ],
+    ids=["features and exclude", "exclude the target", "exclude not a list", "misspelt column", "unknown scale"],
+)
+def test_data_preparation_mistakes_exit_1_naming_them(tmp_path, flowers, capsys, data, message):
+    write(tmp_path / "run.toml", "[data]\npath = 'flowers.csv'\ntarget = 'species'\n" + data + "[model]\nlayer_sizes = [4, 3]\noutput_activation = 'softmax'\n")
+    assert main(["train", str(tmp_path / "run.toml")]) == 1
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "model, training, message",
+    [
+        ("layer_sizes = [4, 4]\noutput_activation = 'softmax'", "", "holds 3 classes ('setosa', 'versicolor', 'virginica') but a softmax_cross_entropy classifier"),
+        ("layer_sizes = [4, 3]", "loss = 'mse'", "holds text labels ('setosa', 'versicolor', 'virginica', ...): a classifier's loss is one of"),
+        ("layer_sizes = [4, 1]\noutput_activation = 'sigmoid'", "", "holds 3 classes ('setosa', 'versicolor', 'virginica') but a binary_cross_entropy classifier of this model has 2 classes"),
+        ("layer_sizes = [4, 3]", "validation_split = 1.5", "validation_split must be a number in [0, 1), got 1.5"),
+        ("layer_sizes = [4, 3]\n[schedule]\nname = 'linear'", "", "[schedule] needs name, one of 'cosine', 'step', 'exponential'; got 'linear'"),
+        ("layer_sizes = [4, 3]\n[schedule]\nname = 'step'\nmin_lr = 0.1", "", "[schedule] 'min_lr' is not an argument of the step schedule; it takes: step_size, gamma"),
+        ("layer_sizes = [4, 3]\n[schedule]\nname = 'step'", "", "[schedule] StepDecay.__init__() missing 1 required positional argument: 'step_size'"),
+        ("kind = 'autoencoder'\nlayer_sizes = [4, 3]\ndropout = 0.5", "", "'dropout' applies to kind = \"mlp\" only"),
+        ("layer_sizes = [4, 3]\ndropout = 1.5", "", "rate must be"),
+    ],
+    ids=["classes vs outputs", "text labels with mse", "three classes, one output", "split", "schedule name", "schedule key",
+         "schedule argument", "dropout on autoencoder", "dropout rate"],
+)
+def test_classifier_and_schedule_mistakes_exit_1_naming_them(tmp_path, flowers, capsys, model, training, message):
+    config = "[data]\npath = 'flowers.csv'\ntarget = 'species'\nexclude = ['id']\n[model]\n" + model + "\n"
+    if training:
+        config += "[training]\n" + training + "\n"
+    write(tmp_path / "run.toml", config)
+    assert main(["train", str(tmp_path / "run.toml")]) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_predict_mistakes_exit_1_naming_them(tmp_path, flowers, capsys):
+    write(tmp_path / "run.toml", FLOWERS.format(scale="standard", split=0))
+    assert main(["train", str(tmp_path / "run.toml"), "--quiet"]) == 0
+    model = str(tmp_path / "run-output" / "model.steepest")
+    (tmp_path / "other.csv").write_text("sepal,petal\n1,2\n")
+    (tmp_path / "broken.steepest").write_bytes(b"not a model")
+    cases = [
+        ([model, str(tmp_path / "other.csv")], "takes 4 features but the file has 2 columns; it lacks 'stem', 'leaf'"),
+        ([model, str(tmp_path / "missing.csv")], "no such file"),
+        ([str(tmp_path / "broken.steepest"), str(tmp_path / "flowers.csv")], "cannot load the model"),
+        ([model, str(tmp_path / "flowers.csv"), "--out", str(tmp_path / "p.txt")], "write predictions to a .csv or .npy file"),
+    ]
+    for arguments, message in cases:
+        assert main(["predict", *arguments]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("steepest predict: error: ") and message in err, err
+
+
+def npy_declaring(rows):
+    """The bytes of an .npy file holding 2 float64 rows of 4 whose header declares ``rows``."""
+    import io
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "<f8", "fortran_order": False, "shape": (rows, 4)})
+    return buffer.getvalue() + np.zeros((2, 4)).tobytes()
+
+
+def malformed_files(folder):
+    """Each malformed data file, by name, with what the error says."""
+    np.savez(folder / "zero_d.npz", X=np.zeros((4, 2)), y=np.float64(3.0))
+    np.savez(folder / "good.npz", X=np.zeros((40, 2)), y=np.zeros(40))
+    (folder / "truncated.npz").write_bytes((folder / "good.npz").read_bytes()[:300])
+    (folder / "not_zip.npz").write_bytes(b"PK\x03\x04 garbage that is no zip archive")
+    (folder / "huge.npy").write_bytes(npy_declaring(10**13))
+    (folder / "text.csv").write_bytes(b"a,b\n1,\xff\xfe\n")
+    return {
+        "zero_d.npz": "the target must hold one value per sample, got a single value",
+        "objects.npy": "holds Python objects (dtype object), which steepest does not load",
+        "objects.npz": "array 'X': it holds Python objects (dtype object)",
+        "truncated.npz": "it is not a readable .npz (zip) archive",
+        "not_zip.npz": "it is not a readable .npz (zip) archive",
+        "huge.npy": "its header declares shape (10000000000000, 4) of float64 (320,000,000,000,000 bytes) but the file holds 64 bytes of data",
+        "text.csv": "it is not UTF-8 text",
+        "fifo.npy": "is a FIFO: steepest reads and writes regular files only",
+    }
+
+
+@pytest.mark.parametrize("name", ["zero_d.npz", "objects.npy", "objects.npz", "truncated.npz", "not_zip.npz", "huge.npy", "text.csv", "fifo.npy"])
+def test_malformed_data_files_exit_1_with_a_clear_error(tmp_path, capsys, name):
+    messages = malformed_files(tmp_path)
+    if name.startswith("objects"):
+        objects = np.array([[1, "a"], [2, "b"]], dtype=object)
+        np.save(tmp_path / "objects.npy", objects, allow_pickle=True) if name.endswith(".npy") else np.savez(tmp_path / "objects.npz", X=objects)
+    if name == "fifo.npy":
+        import os
+
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no FIFOs on this system")
+        os.mkfifo(tmp_path / "fifo.npy")
+    target = "target = 'y'\n" if name.endswith(".npz") else ""
+    write(tmp_path / "run.toml", f"[data]\npath = '{name}'\n{target}[model]\nkind = 'autoencoder'\nlayer_sizes = [2, 1]\n")
+    assert main(["train", str(tmp_path / "run.toml")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("steepest train: error: ") and "Traceback" not in err
+    assert messages[name] in err, err
+
+
+def test_the_readmes_config_and_commands_run_as_written(tmp_path, flowers, monkeypatch):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("## The command line"):]
+    (config,) = re.findall(r"```toml\n(.*?)```", section, re.S)[:1]
+    commands = re.findall(r"```bash\n(.*?)```", section, re.S)[0]
+    (tmp_path / "flowers.toml").write_text(config)
+    X, labels = flowers
+    np.savetxt(tmp_path / "new-flowers.csv", X[::10], delimiter=",", header="sepal,petal,stem,leaf", comments="")
+    monkeypatch.chdir(tmp_path)
+    for line in commands.splitlines():
+        arguments = line.split("#")[0].split()
+        assert arguments[0] == "steepest"
+        assert main(arguments[1:] + (["--quiet"] if arguments[1] == "train" else [])) == 0
+    assert (tmp_path / "species.csv").read_text().splitlines() == ["species", *labels[::10]]

@@ -250,9 +250,28 @@ def test_multiprocessing_with_the_fork_start_method():
 def test_snapshots_taken_during_a_fit_are_states_the_model_had(tmp_path):
     import pickle
 
-    X, y = training_data(32, 4, rows=16384)
+    # Many short epochs: each end of one is a chance for a header to miss its weights.
+    X, y = training_data(32, 4, rows=1024)
     model = steepest.MLP([32, 64, 4], seed=6)
     states = {model.get_parameters().tobytes(): {0}}
+    readers = []
+
+    class SlowToRead(type(model._state)):
+        # A reader that the system pauses (as a loaded machine does now and then) just
+        # before it reads the epoch count, for a fraction of an epoch: the training thread
+        # runs on meanwhile.
+        @property
+        def epochs_trained(self):
+            if threading.current_thread() in readers:
+                time.sleep(0.0005)
+            return self.__dict__["_epochs"]
+
+        @epochs_trained.setter
+        def epochs_trained(self, value):
+            self.__dict__["_epochs"] = value
+
+    model._state.__class__ = SlowToRead
+    model._state.epochs_trained = 0
 
     class Record(steepest.Callback):
         # In the training thread at every batch boundary: the only states a reader may see.
@@ -268,18 +287,22 @@ def test_snapshots_taken_during_a_fit_are_states_the_model_had(tmp_path):
     done = threading.Event()
 
     def read_until_done():
+        readers.append(threading.current_thread())
         path = tmp_path / "m.steepest"
+        reads = 0
         while not done.is_set():
+            reads += 1
             snapshots.append((model.get_parameters(), None))
             copy = pickle.loads(pickle.dumps(model))
             snapshots.append((copy.get_parameters(), copy._state.epochs_trained))
-            model.save(path)
-            saved = steepest.load(path)
-            snapshots.append((saved.get_parameters(), saved._state.epochs_trained))
+            if reads % 5 == 0:
+                model.save(path)
+                saved = steepest.load(path)
+                snapshots.append((saved.get_parameters(), saved._state.epochs_trained))
 
     def fit():
         try:
-            model.fit(X, y, epochs=3, batch_size=64, callbacks=[Record()], verbose=0, diagnostics=False)
+            model.fit(X, y, epochs=100, batch_size=64, callbacks=[Record()], verbose=0, diagnostics=False)
         finally:
             done.set()
 

@@ -395,7 +395,9 @@ def test_an_all_dead_relu_network_is_reported_not_crashed():
     X, y = regression_data(np.float32)
     model = steepest.MLP([8, 16, 16, 1], activation="relu", seed=0)
     model.layers[0].bias[...] = -1e3  # no input of this scale reaches zero: every unit is dead
-    history = model.fit(X, y, epochs=3, batch_size=32, verbose=0)
+    with pytest.warns(steepest.DeadNetworkWarning, match="layers 0, 1"):
+        history = model.fit(X, y, epochs=3, batch_size=32, verbose=0)
+    assert history.dead_layers() == [0, 1]
     dead = history.layer_diagnostic("dead_fraction")
     assert [epoch[0] for epoch in dead] == [1.0, 1.0, 1.0]
     # Nothing flows back through dead units: the first layer's gradient is exactly zero,

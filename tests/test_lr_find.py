@@ -185,8 +185,9 @@ def test_a_curve_that_never_falls_warns_and_suggests_its_lowest_rate():
     from steepest.tune.lr_find import suggestions
 
     lrs = np.geomspace(1e-2, 10, 50)
-    with pytest.warns(RuntimeWarning, match="did not decrease"):
+    with pytest.warns(RuntimeWarning, match="did not decrease") as caught:
         steep, _ = suggestions(lrs, 1 + lrs)
+    assert caught[0].filename == __file__
     assert steep == lrs[5]  # the first after the skipped tenth
 
 

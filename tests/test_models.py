@@ -3,6 +3,7 @@
 import io
 import math
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -84,13 +85,39 @@ def test_diagnostics_report_dead_relu_units_and_saturation():
     model.layers[0].bias[...] = -1000.0  # no input can switch these units on
     model.layers[1].weight[...] = 0.0
     model.layers[1].bias[...] = 50.0  # tanh(50) is saturated
-    history = model.fit(X, y, loss="softmax_cross_entropy", epochs=1, optimizer=steepest.SGD(lr=1e-6), verbose=0)
+    with pytest.warns(steepest.DeadNetworkWarning, match="layer 0"):
+        history = model.fit(X, y, loss="softmax_cross_entropy", epochs=1, optimizer=steepest.SGD(lr=1e-6), verbose=0)
     first, second, last = history.diagnostics[0]
     assert first["dead_fraction"] == 1.0
     assert second["saturated_fraction"] == 1.0
     assert last["dead_fraction"] is None and last["saturated_fraction"] is None
     assert last["gradient_norm"] > 0 and last["update_ratio"] > 0
     assert history.layer_diagnostic("dead_fraction")[0][0] == 1.0
+
+
+@pytest.mark.parametrize("optimizer", [steepest.SGD, steepest.Adam])
+def test_l1_drives_weights_to_exact_zeros_and_the_diagnostics_count_them(optimizer):
+    # Only the first of six features matters: L1 should zero the weights of the others.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((256, 6)).astype(np.float32)
+    y = 2 * X[:, :1]
+    subgradient = steepest.MLP([6, 1], seed=0)
+    subgradient.fit(X, y, epochs=30, optimizer=optimizer(lr=0.01, l1=0.1, l1_step="subgradient"), verbose=0)
+    assert np.count_nonzero(subgradient.layers[0].weight == 0) == 0  # it only wobbles around 0
+    proximal = steepest.MLP([6, 1], seed=0)
+    history = proximal.fit(X, y, epochs=30, optimizer=optimizer(lr=0.01, l1=0.1), verbose=0)
+    weight = proximal.layers[0].weight
+    np.testing.assert_array_equal(weight[1:], 0.0)
+    assert weight[0, 0] > 1  # the feature that matters keeps its weight (shrunk by l1)
+    assert history.diagnostics[-1][0]["zero_fraction"] == pytest.approx(5 / 6)
+    assert history.diagnostics[0][0]["zero_fraction"] <= history.diagnostics[-1][0]["zero_fraction"]
+
+
+def test_l1_step_must_be_a_known_form():
+    with pytest.raises(ValueError, match="l1_step must be one of 'proximal', 'subgradient'"):
+        steepest.SGD(l1=0.1, l1_step="soft")
+    with pytest.raises(ValueError, match="sgd_update: argument 'l1_step'"):
+        steepest.ops.sgd_update(np.zeros(2), np.zeros(2), lr=0.1, l1_step=None)
 
 
 def test_divergence_raises_with_epoch_batch_and_history_and_keeps_finite_weights():
@@ -115,8 +142,114 @@ def test_a_rising_loss_warns_of_divergence():
     X = rng.standard_normal((64, 2)).astype(np.float32)
     y = np.zeros((64, 1), np.float32)
     model = steepest.MLP([2, 8, 1], "tanh", seed=0)
-    with pytest.warns(RuntimeWarning, match="risen for 3 epochs"):
+    with pytest.warns(RuntimeWarning, match="risen for 3 epochs") as caught:
         model.fit(X, y, epochs=5, optimizer=steepest.SGD(lr=1e-9), callbacks=[InflateOutputWeights()], verbose=0)
+    assert caught[0].filename == __file__  # the user's line, not steepest's
+
+
+def test_a_rising_validation_loss_is_overfitting_not_divergence():
+    # Validation targets opposite to the training ones: as the training loss falls, the
+    # validation loss rises every epoch, by far more than the divergence warning's margins.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((128, 3)).astype(np.float32)
+    y = X @ np.array([[1.0], [-2.0], [0.5]], np.float32)
+    model = steepest.MLP([3, 1], seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        history = model.fit(X, y, epochs=8, optimizer=steepest.SGD(lr=0.02), validation_data=(X, -y), verbose=0)
+    val = history["val_loss"]
+    assert all(b > a * 1.01 for a, b in zip(val, val[1:])) and val[-1] > 1.2 * min(val)
+    assert history["loss"][-1] < history["loss"][0]
+
+
+def dead_relu_model():
+    """A 4-8-8-1 ReLU network whose second hidden layer can never fire: its biases are
+    far below anything its inputs can reach."""
+    model = steepest.MLP([4, 8, 8, 1], seed=0)
+    model.layers[1].bias[...] = -1e3
+    return model
+
+
+def test_a_dead_network_warns_at_the_users_line_and_history_names_the_layer():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 4)).astype(np.float32)
+    y = X[:, :1] * 2 + 1
+    model = dead_relu_model()
+    with pytest.warns(steepest.DeadNetworkWarning, match="every ReLU unit of layer 1") as caught:
+        history = model.fit(X, y, epochs=3, optimizer=steepest.SGD(lr=0.01), verbose=0)
+    assert len(caught) == 1 and caught[0].filename == __file__
+    assert issubclass(steepest.DeadNetworkWarning, RuntimeWarning)
+    assert history.dead_layers() == [1] and history.dead_layers(0) == [1]
+    # The output is a constant: the best it can do is the variance of y.
+    np.testing.assert_allclose(np.ptp(model.predict(X)), 0.0, atol=1e-6)
+
+
+def test_a_network_with_some_dead_units_is_not_dead():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 4)).astype(np.float32)
+    model = steepest.MLP([4, 8, 1], seed=0)
+    model.layers[0].bias[:7] = -1e3  # one unit of eight still fires
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        history = model.fit(X, X[:, :1], epochs=2, verbose=0)
+    assert history.dead_layers() == [] and history.diagnostics[-1][0]["dead_fraction"] == pytest.approx(7 / 8)
+    # Without diagnostics there is nothing to judge by: no warning, no dead layers.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        quiet = dead_relu_model().fit(X, X[:, :1], epochs=1, diagnostics=False, verbose=0)
+    assert quiet.dead_layers() == []
+
+
+def test_callbacks_see_each_layers_diagnostics_in_their_logs():
+    class Record(steepest.Callback):
+        def __init__(self):
+            super().__init__()
+            self.logs = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.logs.append(logs)
+
+    X, labels = blobs(rows=64)
+    model = steepest.Sequential([steepest.Dense(4, 8, "relu"), steepest.Dropout(0.1), steepest.Dense(8, 3, "tanh"), steepest.Dense(3, 3, "softmax")], seed=0)
+    record = Record()
+    history = model.fit(X, labels, loss="softmax_cross_entropy", epochs=2, callbacks=[record], verbose=0)
+    assert [logs["diagnostics"] for logs in record.logs] == history.diagnostics
+    relu, dropout, tanh, _ = record.logs[-1]["diagnostics"]
+    assert dropout is None
+    assert {"gradient_norm", "update_ratio", "dead_fraction", "saturated_fraction", "zero_fraction"} <= set(relu)
+    assert relu["gradient_norm"] > 0 and 0 <= relu["dead_fraction"] <= 1 and relu["saturated_fraction"] is None
+    assert tanh["dead_fraction"] is None and 0 <= tanh["saturated_fraction"] <= 1
+    assert record.logs[-1]["loss"] == history["loss"][-1]
+    assert "diagnostics" not in history  # the History keeps them in history.diagnostics only
+    # Without diagnostics, no key that would hold nothing.
+    record.logs.clear()
+    model.fit(X, labels, loss="softmax_cross_entropy", epochs=1, callbacks=[record], diagnostics=False, verbose=0)
+    assert "diagnostics" not in record.logs[0]
+
+
+def test_reduce_lr_on_dead_units_lowers_the_rate_when_more_units_die():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 4)).astype(np.float32)
+    model = steepest.MLP([4, 8, 1], seed=0)
+    model.layers[0].bias[:4] = -1e3  # half the hidden units are dead from the start
+    guard = steepest.ReduceLROnDeadUnits(max_dead_fraction=0.25, factor=0.5)
+    history = model.fit(X, X[:, :1], epochs=4, optimizer=steepest.SGD(lr=0.1), callbacks=[guard], verbose=0)
+    # Half dead after epoch 0 (> 0.25): halved once; no more die after, so no more halving.
+    assert history["lr"] == [0.1, 0.05, 0.05, 0.05] and guard.reductions == [0]
+    model.layers[0].bias[:6] = -1e3  # two more die: it acts again, from the rate it left
+    history = model.fit(X, X[:, :1], epochs=2, optimizer=steepest.SGD(lr=0.1), callbacks=[guard], verbose=0)
+    assert history["lr"] == [0.05, 0.025] and guard.reductions == [0, 0]
+
+
+def test_reduce_lr_on_dead_units_leaves_a_live_network_alone_and_needs_diagnostics():
+    X, labels = blobs(rows=64)
+    guard = steepest.ReduceLROnDeadUnits()
+    history = steepest.MLP([4, 16, 3], seed=0).fit(X, labels, loss="softmax_cross_entropy", epochs=3, optimizer=steepest.SGD(lr=0.01), callbacks=[guard], verbose=0)
+    assert history.diagnostics[-1][0]["dead_fraction"] <= 0.25 and history["lr"] == [0.01] * 3 and guard.reductions == []
+    with pytest.raises(ValueError, match="diagnostics=True"):
+        steepest.MLP([4, 3], seed=0).fit(X, labels, loss="softmax_cross_entropy", epochs=1, callbacks=[guard], diagnostics=False, verbose=0)
+    with pytest.raises(ValueError, match="max_dead_fraction"):
+        steepest.ReduceLROnDeadUnits(max_dead_fraction=1.5)
 
 
 def test_early_stopping_stops_and_restores_the_best_weights():
@@ -269,6 +402,45 @@ def test_history_json_is_strict_with_missing_metrics_as_null(tmp_path):
     data = json.loads((tmp_path / "h.json").read_text(), parse_constant=lambda name: pytest.fail(f"{name} in JSON"))
     assert data["history"]["val_loss"] == [None, 0.7]
     assert data["diagnostics"][1][0]["gradient_norm"] is None
+
+
+def test_history_behaves_like_the_dict_of_its_metrics():
+    history = steepest.History()
+    history.record(3, {"loss": 1.0, "lr": 0.1}, [])
+    history.record(4, {"loss": 0.5, "val_loss": 0.7, "lr": 0.1}, [])
+    assert "val_loss" in history and "accuracy" not in history and 0 not in history
+    assert list(history) == list(history.keys()) == ["loss", "lr", "val_loss"]
+    items = dict(history.items())
+    assert items["loss"] == [1.0, 0.5] and math.isnan(items["val_loss"][0]) and items["val_loss"][1] == 0.7
+    assert list(history.values())[0] == [1.0, 0.5]
+    assert history.get("accuracy") is None and history.get("loss") == [1.0, 0.5]
+    assert len(history) == 2  # epochs, as before
+
+
+def test_history_to_dataframe_has_one_row_per_epoch():
+    pandas = pytest.importorskip("pandas")
+    history = steepest.History()
+    history.record(3, {"loss": 1.0}, [])
+    history.record(4, {"loss": 0.5, "val_loss": 0.7}, [])
+    frame = history.to_dataframe()
+    assert isinstance(frame, pandas.DataFrame)
+    assert list(frame.index) == [3, 4] and frame.index.name == "epoch"
+    assert frame["loss"].tolist() == [1.0, 0.5] and math.isnan(frame["val_loss"][3])
+
+
+def test_history_to_dataframe_without_pandas_says_what_to_install(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pandas(name, *args, **kwargs):
+        if name == "pandas":
+            raise ImportError("No module named 'pandas'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pandas)
+    with pytest.raises(ImportError, match="pip install pandas"):
+        steepest.History().to_dataframe()
 
 
 def test_predict_takes_an_equal_dtype_that_is_not_numpys_own_descriptor():

@@ -63,9 +63,13 @@ SGD_CONFIGS = {
     "plain": dict(lr=0.1),
     "l2": dict(lr=0.1, l2=0.01),
     "l1": dict(lr=0.1, l1=0.001),
+    # Large enough that some weights land inside the threshold and become exact zeros.
+    "l1 proximal to zeros": dict(lr=0.1, l1=2.0),
+    "l1 subgradient": dict(lr=0.1, l1=0.001, l1_step="subgradient"),
     "momentum": dict(lr=0.05, momentum=0.9),
     "nesterov": dict(lr=0.05, momentum=0.9, nesterov=True),
     "everything": dict(lr=0.05, momentum=0.5, nesterov=True, l1=0.001, l2=0.01),
+    "everything subgradient": dict(lr=0.05, momentum=0.5, nesterov=True, l1=0.001, l2=0.01, l1_step="subgradient"),
 }
 SGD_SHAPES = [(1,), (3,), (4,), (5,), (7,), (8,), (9,), (15,), (16,), (17,), (33,), (1000,), (4097,), (7, 9), (65, 33)]
 
@@ -422,6 +426,8 @@ def test_sgd_update(isa, dtype, shape, config, assert_close):
     ops.sgd_update(param, grad, velocity, **options)
 
     np.testing.assert_array_equal(grad, grad_before)
+    # The proximal step's zeros are exact: a weight that lands inside the threshold is 0.
+    np.testing.assert_array_equal(param[want_param == 0], 0)
     assert_close(
         param, want_param, dtype=dtype, kernel="sgd_update param",
         magnitude=param_magnitude, reduction_length=4,

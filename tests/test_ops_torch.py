@@ -155,5 +155,5 @@ def test_sgd_steps_match_torch_optimizer(isa, config):
         # torch has no L1 option: the L1 penalty's gradient comes from autograd.
         (l1 * param_t.abs().sum() + (param_t * torch.from_numpy(grad)).sum()).backward()
         optimizer.step()
-        ops.sgd_update(param, grad, velocity, **options)
+        ops.sgd_update(param, grad, velocity, l1_step="subgradient", **options)
         assert_matches(param, param_t)

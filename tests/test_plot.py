@@ -357,7 +357,8 @@ def test_tuning_results_panels_at_most_three_a_row_sharing_the_score_axis():
     width, height = figure.get_size_inches()
     assert width < 14 and 1.2 < width / height < 2.5
     assert figure.get_suptitle() == "five parameters"
-    assert [t.get_text() for t in figure.axes[0].get_legend().get_texts()] == ["best: 0.4"]
+    # The five integer values of each parameter are categories, each with its median bar.
+    assert [t.get_text() for t in figure.axes[0].get_legend().get_texts()] == ["best: 0.4", "median of each value"]
     assert all(ax.get_legend() is None for ax in figure.axes[1:])
     assert layout("abcd")[1] == [(0, 0), (0, 1), (1, 0), (1, 1)]
     assert layout("abc")[1] == [(0, 0), (0, 1), (0, 2)]
@@ -383,8 +384,8 @@ def test_tuning_results_leave_out_failed_trials_and_missing_parameters():
     figure = plot.tuning_results(cv_results)
     kernel, degrees = figure.axes
     assert list(kernel.get_lines()[0].get_ydata()) == [0.7, 0.8, 0.75]
-    assert list(degrees.get_lines()[0].get_xdata()) == [3.0]
-    assert figure.get_suptitle() == "mean_test_score of 4 trials (1 failed, left out)"
+    assert [t.get_text() for t in degrees.get_xticklabels()] == ["3"]  # a few integers: categories
+    assert figure.get_suptitle() == "mean_test_score (higher is better) of 4 trials (1 failed, left out)\nbest (★ 0.8): kernel=poly, degree=3"
 
 
 def test_tuning_results_on_given_axes_need_one_parameter():
@@ -393,7 +394,7 @@ def test_tuning_results_on_given_axes_need_one_parameter():
     trials = [{"params": {"lr": 0.1, "activation": "relu"}, "score": 0.9}]
     _, ax = matplotlib.pyplot.subplots()
     assert plot.tuning_results(trials, param="activation", ax=ax) is ax.figure
-    assert ax.get_xlabel() == "activation" and ax.get_title() == "score of 1 trial"
+    assert ax.get_xlabel() == "activation" and ax.get_title() == "score (higher is better) of 1 trial\nbest (★ 0.9): activation=relu"
     with pytest.raises(ValueError, match="pass param= one of lr, activation"):
         plot.tuning_results(trials, ax=ax)
 
@@ -426,3 +427,72 @@ def test_without_matplotlib_the_error_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r"pip install 'steepest\[plot\]'"):
         plot.latent_space(np.zeros((3, 2)))
+
+
+# ------------------------------------------------- pictures that read at a glance (issue 19) ----
+
+
+def test_loss_curves_go_logarithmic_by_themselves_beyond_a_decade():
+    assert plot.loss_curves(make_history([5.0, 1.0, 0.4])).get_yscale() == "log"       # 12.5x
+    assert plot.loss_curves(make_history([5.0, 1.0, 0.6])).get_yscale() == "linear"    # 8.3x
+    assert plot.loss_curves(make_history([5.0, -1.0, 0.01])).get_yscale() == "linear"  # not all positive
+    assert plot.loss_curves(make_history([5.0, 1.0, 0.4]), log_scale=False).get_yscale() == "linear"
+    history = History()
+    for epoch, accuracy in enumerate([0.05, 0.5, 0.98]):
+        history.record(epoch, {"loss": 1.0, "accuracy": accuracy}, [])
+    assert plot.loss_curves(history, metrics=["accuracy"]).get_yscale() == "linear"  # a fraction
+    # Plain numbers on the log axis, not 2 x 10^-1.
+    ax = plot.loss_curves(make_history([5.0, 1.0, 0.2]))
+    ax.figure.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels() + ax.yaxis.get_minorticklabels() if t.get_text()]
+    assert "1" in labels and "0.2" in labels and not any("10^" in label or "times" in label for label in labels), labels
+
+
+def test_steepest_train_draws_a_falling_loss_on_a_log_axis(tmp_path, monkeypatch):
+    from steepest.cli import train
+
+    history = make_history([2.0, 0.5, 0.1], diagnostics=[[{"gradient_norm": 1.0}]] * 3)
+    scales = {}
+    save = plot.save
+
+    def keep(figure, path, **kwargs):
+        scales[path.name] = [ax.get_yscale() for ax in figure.axes]
+        save(figure, path, **kwargs)
+
+    monkeypatch.setattr(plot, "save", keep)
+    train._pictures(steepest.MLP([2, 1]), history, np.zeros((3, 2)), None, (1, 2), tmp_path)
+    assert scales["loss.png"] == ["log"]
+
+
+def test_diagnostics_draw_fractions_on_0_to_1_and_say_why_a_panel_is_empty():
+    rows = [[{"gradient_norm": 0.0, "update_ratio": 1e-3, "dead_fraction": f}, {"gradient_norm": g, "update_ratio": 1e-4}] for f, g in [(0.02, 1.0), (0.03, 0.5)]]
+    figure = plot.diagnostics(make_history([1.0, 0.9], diagnostics=rows))
+    gradient, update, dead, saturated = figure.axes
+    assert dead.get_ylim() == pytest.approx((-0.03, 1.03)) and saturated.get_ylim() == pytest.approx((-0.03, 1.03))
+    assert [t.get_text() for t in saturated.texts] == ["no sigmoid or tanh layer:\nsaturation is counted in those only"]
+    assert not dead.texts and not saturated.get_lines()
+    # A gradient of 0 has no place on the log axis: the legend says where the curve went.
+    assert gradient.get_yscale() == "log"
+    assert [t.get_text() for t in gradient.get_legend().get_texts()] == ["layer 0 (0 throughout)", "layer 1"]
+    # The empty panel's epochs line up with the others'.
+    assert saturated.get_xlim() == gradient.get_xlim()
+    tanh = [[{"gradient_norm": 1.0, "saturated_fraction": 0.5}]] * 2
+    (dead_panel,) = plot.diagnostics(make_history([1.0, 0.9], diagnostics=tanh), names=["dead_fraction"]).axes
+    assert [t.get_text() for t in dead_panel.texts] == ["no ReLU layer:\ndead units are counted in ReLU layers only"]
+
+
+def test_tuning_results_name_the_best_trial_and_draw_few_integers_as_categories():
+    trials = [{"params": {"lr": lr, "batch_size": b}, "mean_test_score": s}
+              for lr, b, s in [(0.0005, 32, 0.8), (0.01, 64, 0.9), (0.1, 128, 0.7), (0.003, 64, 0.85), (0.03, 32, 0.6)]]
+    figure = plot.tuning_results(trials)
+    assert figure.get_suptitle() == "mean_test_score (higher is better) of 5 trials\nbest (★ 0.9): lr=0.01, batch_size=64"
+    lr, batch = figure.axes
+    assert lr.get_xscale() == "log"
+    assert [t.get_text() for t in batch.get_xticklabels()] == ["32", "64", "128"]
+    (medians,) = batch.collections[:1]
+    assert [segment[0][1] for segment in medians.get_segments()] == [0.7, 0.875, 0.7]  # the median of each batch size
+    assert [t.get_text() for t in lr.get_legend().get_texts()] == ["best: 0.9", "median of each value"]
+    # A long best line is wrapped to the figure's width.
+    long = [{"params": {f"a_rather_long_parameter_name_{k}": 0.5 + i for k in range(4)}, "score": float(i)} for i in range(3)]
+    lines = plot.tuning_results(long).get_suptitle().split("\n")
+    assert len(lines) >= 3 and max(map(len, lines)) <= 12 * plot.tuning_results(long).get_size_inches()[0]

@@ -135,7 +135,7 @@ def test_sgd_update_hand_computed_steps():
     velocity = np.array([1.0, 1.0, 1.0])
 
     # g' = grad + 0.1 * param + 0.01 * sign(param) = [0.61, 0.29, 0.5]
-    plain, no_velocity = reference.sgd_update(param, grad, lr=0.5, l1=0.01, l2=0.1)
+    plain, no_velocity = reference.sgd_update(param, grad, lr=0.5, l1=0.01, l2=0.1, l1_step="subgradient")
     assert no_velocity is None
     np.testing.assert_allclose(plain, [1.0 - 0.305, -2.0 - 0.145, -0.25], rtol=1e-15)
 
@@ -168,11 +168,29 @@ def test_adam_update_adds_l1_and_l2_to_the_gradient():
     grad = np.array([0.5, 0.5, 0.5])
     # g = grad + 0.1 * param + 0.01 * sign(param) = [0.61, 0.29, 0.5]; at the first step
     # m_hat = g and v_hat = g^2, so each weight moves by lr g / (|g| + eps).
-    new, m, v = reference.adam_update(param, grad, np.zeros(3), np.zeros(3), step=1, lr=0.5, l1=0.01, l2=0.1)
+    new, m, v = reference.adam_update(param, grad, np.zeros(3), np.zeros(3), step=1, lr=0.5, l1=0.01, l2=0.1, l1_step="subgradient")
     g = np.array([0.61, 0.29, 0.5])
     np.testing.assert_allclose(m, 0.1 * g, rtol=1e-15)
     np.testing.assert_allclose(v, 0.001 * g * g, rtol=1e-14)
     np.testing.assert_allclose(new, param - 0.5 * g / (g + 1e-8), rtol=1e-15)
+
+
+def test_proximal_l1_soft_thresholds_after_the_step_by_hand():
+    param = np.array([1.0, -2.0, 0.0, 0.004, -0.2])
+    grad = np.array([0.5, 0.5, 0.5, 0.0, -0.4])
+    # SGD: stepped = param - 0.5 (grad + 0.1 param) = [0.7, -2.15, -0.25, 0.0038, 0.01];
+    # then each moves lr l1 = 0.005 towards 0, stopping there.
+    sgd, _ = reference.sgd_update(param, grad, lr=0.5, l1=0.01, l2=0.1)
+    np.testing.assert_allclose(sgd, [0.695, -2.145, -0.245, 0.0, 0.005], rtol=1e-14)
+    assert sgd[3] == 0.0
+    # Adam's first step: m_hat = g, v_hat = g^2, D = |g| + eps; stepped = p - lr sign(g);
+    # threshold lr l1 / D. A weight without gradient (D = eps) is set to 0 at once.
+    g = grad + 0.1 * param
+    adam, _, _ = reference.adam_update(param, grad, np.zeros(5), np.zeros(5), step=1, lr=0.5, l1=0.01, l2=0.1)
+    D = np.abs(g) + 1e-8
+    stepped = param - 0.5 * g / D
+    np.testing.assert_allclose(adam, np.sign(stepped) * np.maximum(np.abs(stepped) - 0.005 / D, 0), rtol=1e-14)
+    assert adam[3] == 0.0 and adam[0] == pytest.approx(0.5 - 0.005 / 0.6)
 
 
 def test_adam_eps_is_added_after_the_square_root_as_in_pytorch():
@@ -379,7 +397,7 @@ def test_adam_update_matches_torch_optim_adam():
         # torch has no L1 option: the L1 penalty's gradient comes from autograd.
         (settings["l1"] * param_t.abs().sum() + (param_t * torch.from_numpy(grad)).sum()).backward()
         optimizer.step()
-        param, m, v = reference.adam_update(param, grad, m, v, step=step, **settings)
+        param, m, v = reference.adam_update(param, grad, m, v, step=step, l1_step="subgradient", **settings)
         np.testing.assert_allclose(param, param_t.detach().numpy(), rtol=TORCH_RTOL, atol=TORCH_RTOL)
     state = optimizer.state[param_t]
     np.testing.assert_allclose(m, state["exp_avg"].numpy(), rtol=TORCH_RTOL, atol=1e-15)

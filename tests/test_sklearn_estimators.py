@@ -139,14 +139,15 @@ def test_learning_rate_schedules_match_sklearn(schedule):
     assert_same_weights(ours, theirs, rtol=1e-9)
 
 
-def test_l1_adds_its_subgradient_scaled_like_alpha():
-    # One full-batch SGD step: scikit-learn's step (no l1) plus lr * l1 * sign(w) / batch.
+def test_l1_is_a_proximal_step_scaled_like_alpha():
+    # One full-batch SGD step: scikit-learn's step (no l1), then every weight moved
+    # lr * l1 / batch towards 0, stopping there.
     ours, theirs, X, y = twins("regression", solver="sgd", momentum=0.0, batch_size=60, learning_rate_init=0.05)
-    before = [c.copy() for c in ours.coefs_]
     ours.set_params(l1=0.7)
     fit_both(ours, theirs, X, y, max_iter=1)
-    for mine, their, w in zip(ours.coefs_, theirs.coefs_, before):
-        np.testing.assert_allclose(mine, their - 0.05 * 0.7 * np.sign(w) / 60, rtol=1e-9, atol=1e-12)
+    threshold = 0.05 * 0.7 / 60
+    for mine, their in zip(ours.coefs_, theirs.coefs_):
+        np.testing.assert_allclose(mine, np.sign(their) * np.maximum(np.abs(their) - threshold, 0), rtol=1e-9, atol=1e-12)
 
 
 def test_partial_fit_matches_sklearn_chunk_by_chunk():
@@ -289,6 +290,14 @@ def test_warm_start_continues_the_loss_curve():
 
 
 # --------------------------------------------------------------- autoencoder ----
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_convergence_warnings_point_at_the_users_line(solver):
+    X, y = data("regression")
+    with pytest.warns(ConvergenceWarning) as caught:
+        MLPRegressor(hidden_layer_sizes=(4,), solver=solver, max_iter=1, random_state=0).fit(X, y)
+    assert caught[0].filename == __file__
 
 
 def test_autoencoder_transformer_encodes_decodes_and_scores():

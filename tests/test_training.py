@@ -202,3 +202,78 @@ def test_one_epoch_of_nesterov_sgd_with_l2_matches_pytorch():
     for linear, layer in zip(linears, model.layers):
         np.testing.assert_allclose(layer.weight, linear.weight.detach().numpy().T, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(layer.bias, linear.bias.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_diagnostics_equal_a_float64_reference():
+    """The fused diagnostics (counted in the backward pass, summed in the update) against
+    the same measures taken by NumPy on a float64 run of the same batches."""
+    rng = np.random.default_rng(3)
+    X = 2 * rng.standard_normal((90, 5))
+    y = rng.random((90, 3))
+    model = steepest.Sequential(
+        [steepest.Dense(5, 12, "relu"), steepest.Dense(12, 8, "tanh"), steepest.Dense(8, 3, "sigmoid")], seed=4, dtype="float64"
+    )
+    model.layers[0].bias[:3] = -50.0  # three units that never fire
+    model.layers[1].weight[...] *= 4  # some tanh outputs saturate
+    params = [(layer.weight.copy(), layer.bias.copy(), layer.activation) for layer in model.layers]
+    history = model.fit(X, y, epochs=1, batch_size=32, loss="mse", optimizer=steepest.SGD(lr=0.1, momentum=0.5), shuffle=False, verbose=0)
+
+    norms = [[] for _ in params]
+    active = [np.zeros(W.shape[1], bool) for W, _, _ in params]
+    saturated = [0, 0, 0]
+    velocity = [[np.zeros_like(W), np.zeros_like(b)] for W, b, _ in params]
+    for begin in range(0, len(X), 32):
+        outputs = [X[begin : begin + 32]]
+        for W, b, act in params:
+            outputs.append(reference.dense_forward(outputs[-1], W, b, act))
+        _, dout = reference.loss("mse", outputs[-1], y[begin : begin + 32])
+        active[0] |= (outputs[1] > 0).any(axis=0)
+        saturated[1] += np.count_nonzero(np.abs(outputs[2]) > 0.99)
+        saturated[2] += np.count_nonzero((outputs[3] < 0.01) | (outputs[3] > 0.99))
+        ratios = [None] * len(params)
+        for i in reversed(range(len(params))):
+            W, b, act = params[i]
+            dout, dW, db = reference.dense_backward(outputs[i], W, outputs[i + 1], dout, act)
+            norms[i].append(np.sqrt(np.sum(dW**2) + np.sum(db**2)))
+            new_W, velocity[i][0] = reference.sgd_update(W, dW, velocity[i][0], lr=0.1, momentum=0.5)
+            new_b, velocity[i][1] = reference.sgd_update(b, db, velocity[i][1], lr=0.1, momentum=0.5)
+            ratios[i] = np.linalg.norm(new_W - W) / np.linalg.norm(W)
+            params[i] = (new_W, new_b, act)
+
+    relu, tanh, sigmoid = history.diagnostics[0]
+    for i, layer in enumerate((relu, tanh, sigmoid)):
+        assert layer["gradient_norm"] == pytest.approx(np.mean(norms[i]), rel=1e-10)
+        assert layer["update_ratio"] == pytest.approx(ratios[i], rel=1e-8)  # the last step's
+    assert relu["dead_fraction"] == 1 - np.mean(active[0]) and relu["dead_fraction"] >= 3 / 12
+    assert 0 < saturated[1] and tanh["saturated_fraction"] == saturated[1] / (90 * 8)
+    assert sigmoid["saturated_fraction"] == saturated[2] / (90 * 3)
+
+
+def test_the_update_and_its_diagnostics_are_bitwise_the_same_for_any_thread_count():
+    # 200 x 400 weights: three tasks of the update, the last one partial.
+    X, y = data(256, 200, 3, "softmax_cross_entropy", seed=2)
+    before = steepest.get_num_threads()
+    runs = []
+    try:
+        for threads in (1, 2, 3, 7):
+            steepest.set_num_threads(threads)
+            for optimizer in (steepest.Adam(lr=1e-3, l1=1e-3), steepest.SGD(lr=0.05, momentum=0.9, l1=1e-3, l2=1e-3)):
+                model = steepest.MLP([200, 400, 3], seed=3)
+                history = model.fit(X, y, epochs=2, batch_size=64, loss="softmax_cross_entropy", optimizer=optimizer, verbose=0)
+                runs.append((threads, type(optimizer).__name__, model.get_parameters().tobytes(), repr(history.diagnostics)))
+    finally:
+        steepest.set_num_threads(before)
+    for threads, name, weights, diagnostics in runs[2:]:
+        first = next(run for run in runs if run[1] == name)
+        assert weights == first[2], f"{name}: weights with {threads} threads differ from 1 thread"
+        assert diagnostics == first[3], f"{name}: diagnostics with {threads} threads differ from 1 thread"
+
+
+def test_diagnostics_do_not_change_the_training():
+    X, y = data(200, 6, 3, "softmax_cross_entropy", seed=5)
+    weights = []
+    for diagnostics in (False, True):
+        model = steepest.MLP([6, 16, 8, 3], seed=1)
+        model.fit(X, y, epochs=3, batch_size=16, loss="softmax_cross_entropy", optimizer=steepest.Adam(lr=0.01, l1=1e-4), diagnostics=diagnostics, verbose=0)
+        weights.append(model.get_parameters().tobytes())
+    assert weights[0] == weights[1]

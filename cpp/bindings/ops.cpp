@@ -326,7 +326,7 @@ py::tuple loss(const std::string& name, py::handle pred_value, py::handle target
 }
 
 void sgd_update(py::handle param_value, py::handle grad_value, py::object velocity_value, double lr, double momentum,
-                bool nesterov, double l1, double l2) {
+                bool nesterov, double l1, double l2, bool l1_proximal) {
   const char* fn = "sgd_update";
   const DType dtype = float_dtype(fn, "param", param_value);
   py::array param = py::reinterpret_borrow<py::array>(param_value);
@@ -353,13 +353,13 @@ void sgd_update(py::handle param_value, py::handle grad_value, py::object veloci
     T* pp = data<T>(param);
     const T* pg = cdata<T>(grad);
     ReleaseGilFor release(double(param.size()));
-    kernels.sgd_update(param.size(), pp, pg, pv, T(lr), T(momentum), nesterov, T(l1), T(l2));
+    kernels.sgd_update(param.size(), pp, pg, pv, T(lr), T(momentum), nesterov, T(l1), T(l2), l1_proximal, nullptr);
     return 0;
   });
 }
 
 void adam_update(py::handle param_value, py::handle grad_value, py::handle m_value, py::handle v_value, long step,
-                 double lr, double beta1, double beta2, double eps, double l1, double l2) {
+                 double lr, double beta1, double beta2, double eps, double l1, double l2, bool l1_proximal) {
   const char* fn = "adam_update";
   const DType dtype = float_dtype(fn, "param", param_value);
   py::array param = py::reinterpret_borrow<py::array>(param_value);
@@ -385,7 +385,7 @@ void adam_update(py::handle param_value, py::handle grad_value, py::handle m_val
     const T* pg = cdata<T>(grad);
     ReleaseGilFor release(double(param.size()));
     kernels.adam_update(param.size(), pp, pg, pm, pv, T(lr), T(beta1), T(beta2), T(eps), T(correction1),
-                        T(correction2), T(l1), T(l2));
+                        T(correction2), T(l1), T(l2), l1_proximal, nullptr);
     return 0;
   });
 }
@@ -402,9 +402,9 @@ void bind_ops(py::module_& m) {
   m.def("activation_backward", &activation_backward, arg("name"), arg("y"), arg("dy"));
   m.def("loss", &loss, arg("name"), arg("pred"), arg("target"));
   m.def("sgd_update", &sgd_update, arg("param"), arg("grad"), arg("velocity"), arg("lr"), arg("momentum"),
-        arg("nesterov"), arg("l1"), arg("l2"));
+        arg("nesterov"), arg("l1"), arg("l2"), arg("l1_proximal"));
   m.def("adam_update", &adam_update, arg("param"), arg("grad"), arg("m"), arg("v"), arg("step"), arg("lr"),
-        arg("beta1"), arg("beta2"), arg("eps"), arg("l1"), arg("l2"));
+        arg("beta1"), arg("beta2"), arg("eps"), arg("l1"), arg("l2"), arg("l1_proximal"));
 }
 
 }  // namespace steepest::bindings

@@ -6,6 +6,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <string>
@@ -320,6 +321,7 @@ py::list diagnostics(const Trainer<T>& trainer) {
     entry["update_ratio"] = report.update_ratio;
     entry["dead_fraction"] = measure(report.dead_fraction);
     entry["saturated_fraction"] = measure(report.saturated_fraction);
+    entry["zero_fraction"] = report.zero_fraction;
     out.append(entry);
   }
   return out;
@@ -411,7 +413,7 @@ void bind_precision(py::module_& m, const char* network_name, const char* sessio
   py::class_<Trainer<T>>(m, trainer_name)
       .def(py::init([](Network<T>& network, index_t batch_size, const std::string& loss, const std::string& optimizer,
                        double momentum, bool nesterov, double beta1, double beta2, double eps, double l1, double l2,
-                       bool eps_before_correction, double loss_scale, const std::string& noise,
+                       bool l1_proximal, bool eps_before_correction, double loss_scale, const std::string& noise,
                        double noise_amount, bool penalty_per_weight, std::uint64_t seed, bool diagnostics) {
              OptimizerConfig config;
              config.kind = steepest::parse_optimizer(optimizer);
@@ -422,6 +424,7 @@ void bind_precision(py::module_& m, const char* network_name, const char* sessio
              config.eps = eps;
              config.l1 = l1;
              config.l2 = l2;
+             config.l1_proximal = l1_proximal;
              config.eps_before_correction = eps_before_correction;
              Objective objective;
              objective.loss_scale = loss_scale;
@@ -433,7 +436,7 @@ void bind_precision(py::module_& m, const char* network_name, const char* sessio
            }),
            py::arg("network"), py::arg("batch_size"), py::arg("loss"), py::arg("optimizer"), py::arg("momentum"),
            py::arg("nesterov"), py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("l1"), py::arg("l2"),
-           py::arg("eps_before_correction"), py::arg("loss_scale"), py::arg("noise"), py::arg("noise_amount"),
+           py::arg("l1_proximal"), py::arg("eps_before_correction"), py::arg("loss_scale"), py::arg("noise"), py::arg("noise_amount"),
            py::arg("penalty_per_weight"), py::arg("seed"), py::arg("diagnostics"),
            py::keep_alive<1, 2>())
       .def("run", &run<T>, py::arg("x"), py::arg("target"), py::arg("labels"), py::arg("conditions"),
@@ -470,6 +473,34 @@ void bind_precision(py::module_& m, const char* network_name, const char* sessio
            py::arg("noise"))
       .def("diagnostics", &diagnostics<T>)
       .def("reset_diagnostics", &Trainer<T>::reset_diagnostics)
+      .def("copy_state",
+           [](const Trainer<T>& trainer) {
+             py::array_t<T> parameters(trainer.network().parameter_count());
+             T* destination = parameters.mutable_data();
+             std::vector<std::vector<T>> arrays;
+             index_t steps = 0;
+             {
+               py::gil_scoped_release release;
+               steps = trainer.copy_state(destination, arrays);
+             }
+             py::list states;
+             for (const std::vector<T>& array : arrays) {
+               py::array_t<T> out(static_cast<py::ssize_t>(array.size()));
+               std::copy(array.begin(), array.end(), out.mutable_data());
+               states.append(out);
+             }
+             return py::make_tuple(steps, parameters, states);
+           },
+           "(steps, parameters, optimizer arrays) at one batch boundary.")
+      .def("restore_state",
+           [](Trainer<T>& trainer, index_t steps,
+              const std::vector<py::array_t<T, py::array::c_style | py::array::forcecast>>& arrays) {
+             std::vector<std::vector<T>> states;
+             for (const auto& array : arrays) states.emplace_back(array.data(), array.data() + array.size());
+             py::gil_scoped_release release;
+             trainer.restore_state(steps, states);
+           },
+           py::arg("steps"), py::arg("arrays"))
       .def_property_readonly("steps", &Trainer<T>::steps)
       .def_property_readonly("batch_size", &Trainer<T>::batch_size);
 }

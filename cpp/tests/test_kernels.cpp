@@ -775,28 +775,53 @@ void test_optimizers(Ledger& ledger, const KernelSet<T>& kernels) {
       std::vector<T> param = random.values<T>(n), grad = random.values<T>(n), velocity = random.values<T>(n);
       if (n > 1) param[0] = T(0);  // sign(0) = 0 for L1
       const std::vector<T> param0 = param, velocity0 = velocity;
-      kernels.sgd_update(n, param.data(), grad.data(), s.momentum != 0 ? velocity.data() : nullptr, T(s.lr),
-                         T(s.momentum), s.nesterov, T(s.l1), T(s.l2));
-      for (index_t i = 0; i < n; ++i) {
-        const double p = param0[i], v = velocity0[i];
-        const double sign = p > 0 ? 1 : p < 0 ? -1 : 0;
-        const double g = double(grad[i]) + T(s.l2) * p + T(s.l1) * sign;
-        const double g_magnitude = std::fabs(double(grad[i])) + std::fabs(T(s.l2) * p) + T(s.l1);
-        double step = g, step_magnitude = g_magnitude;
-        if (s.momentum != 0) {
-          const double mu = T(s.momentum);
-          const double v_new = mu * v + g, v_magnitude = std::fabs(mu * v) + g_magnitude;
-          if (!ledger.check("sgd_update velocity", dtype, velocity[i], v_new, v_magnitude, tolerance<T>(4), where))
-            break;
-          step = s.nesterov ? g + mu * v_new : v_new;
-          step_magnitude = s.nesterov ? g_magnitude + mu * v_magnitude : v_magnitude;
-        } else if (velocity[i] != velocity0[i]) {
-          ledger.fail("sgd_update " + std::string(dtype) + " " + where + ": wrote velocity without momentum");
+      for (bool proximal : {false, true}) {
+        param = param0;
+        velocity = velocity0;
+        steepest::UpdateSums sums;
+        sums.with_change = true;
+        kernels.sgd_update(n, param.data(), grad.data(), s.momentum != 0 ? velocity.data() : nullptr, T(s.lr),
+                           T(s.momentum), s.nesterov, T(s.l1), T(s.l2), proximal, &sums);
+        // The diagnostics' sums of the same pass: Σ grad², Σ p², Σ (p_new − p)².
+        ExactDot gradient_squares, parameter_squares, change_squares;
+        for (index_t i = 0; i < n; ++i) {
+          const double change = double(param[i]) - double(param0[i]);
+          gradient_squares.add(double(grad[i]), double(grad[i]));
+          parameter_squares.add(double(param0[i]), double(param0[i]));
+          change_squares.add(change, change);
         }
-        const double lr = T(s.lr);
-        if (!ledger.check("sgd_update", dtype, param[i], p - lr * step, std::fabs(p) + lr * step_magnitude,
-                          tolerance<T>(4), where))
-          break;
+        ledger.check("sgd_update sums", dtype, sums.gradient_squares, gradient_squares.value(),
+                     gradient_squares.value(), tolerance<T>(n), where);
+        ledger.check("sgd_update sums", dtype, sums.parameter_squares, parameter_squares.value(),
+                     parameter_squares.value(), tolerance<T>(n), where);
+        // p_new − p is rounded to T by the kernel: relative to |p| + |p_new|, not to the change.
+        ledger.check("sgd_update sums", dtype, sums.change_squares, change_squares.value(),
+                     change_squares.value() + parameter_squares.value(), tolerance<T>(n), where);
+        for (index_t i = 0; i < n; ++i) {
+          const double p = param0[i], v = velocity0[i];
+          const double sign = p > 0 ? 1 : p < 0 ? -1 : 0;
+          // The proximal form leaves l1 out of the gradient and soft-thresholds the result.
+          const double l1_in_gradient = proximal ? 0.0 : double(T(s.l1));
+          const double g = double(grad[i]) + T(s.l2) * p + l1_in_gradient * sign;
+          const double g_magnitude = std::fabs(double(grad[i])) + std::fabs(T(s.l2) * p) + l1_in_gradient;
+          double step = g, step_magnitude = g_magnitude;
+          if (s.momentum != 0) {
+            const double mu = T(s.momentum);
+            const double v_new = mu * v + g, v_magnitude = std::fabs(mu * v) + g_magnitude;
+            if (!ledger.check("sgd_update velocity", dtype, velocity[i], v_new, v_magnitude, tolerance<T>(4), where))
+              break;
+            step = s.nesterov ? g + mu * v_new : v_new;
+            step_magnitude = s.nesterov ? g_magnitude + mu * v_magnitude : v_magnitude;
+          } else if (velocity[i] != velocity0[i]) {
+            ledger.fail("sgd_update " + std::string(dtype) + " " + where + ": wrote velocity without momentum");
+          }
+          const double lr = T(s.lr);
+          const double stepped = p - lr * step, threshold = proximal ? double(T(lr * T(s.l1))) : 0.0;
+          const double want = std::copysign(std::max(std::fabs(stepped) - threshold, 0.0), stepped);
+          if (!ledger.check(proximal ? "sgd_update proximal" : "sgd_update", dtype, param[i], want,
+                            std::fabs(p) + lr * step_magnitude + threshold, tolerance<T>(4), where))
+            break;
+        }
       }
     }
 
@@ -807,7 +832,7 @@ void test_optimizers(Ledger& ledger, const KernelSet<T>& kernels) {
     const std::vector<T> param0 = param, m0 = m, v0 = v;
     const T lr = T(0.01), beta1 = T(0.9), beta2 = T(0.999), eps = T(1e-8), l1 = T(0.001), l2 = T(0.01);
     const T c1 = T(1 - std::pow(double(beta1), 3)), c2 = T(1 - std::pow(double(beta2), 3));
-    kernels.adam_update(n, param.data(), grad.data(), m.data(), v.data(), lr, beta1, beta2, eps, c1, c2, l1, l2);
+    kernels.adam_update(n, param.data(), grad.data(), m.data(), v.data(), lr, beta1, beta2, eps, c1, c2, l1, l2, false, nullptr);
     for (index_t i = 0; i < n; ++i) {
       const double p = param0[i], sign = p > 0 ? 1 : p < 0 ? -1 : 0;
       const double g = double(grad[i]) + double(l2) * p + double(l1) * sign;

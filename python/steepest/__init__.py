@@ -19,7 +19,20 @@ from steepest import ops
 from steepest.runtime import get_num_threads, set_num_threads, show_config, simd_level
 from steepest._core import __version__
 from steepest.nn import MLP, VAE, Autoencoder, Dense, Dropout, Sequential, load
-from steepest.train import SGD, Adam, Callback, CosineDecay, EarlyStopping, ExponentialDecay, History, ReduceLROnPlateau, StepDecay, TrainingDivergedError
+from steepest.train import (
+    SGD,
+    Adam,
+    Callback,
+    CosineDecay,
+    DeadNetworkWarning,
+    EarlyStopping,
+    ExponentialDecay,
+    History,
+    ReduceLROnDeadUnits,
+    ReduceLROnPlateau,
+    StepDecay,
+    TrainingDivergedError,
+)
 
 __all__ = [
     "MLP",
@@ -28,11 +41,13 @@ __all__ = [
     "Autoencoder",
     "Callback",
     "CosineDecay",
+    "DeadNetworkWarning",
     "Dense",
     "Dropout",
     "EarlyStopping",
     "ExponentialDecay",
     "History",
+    "ReduceLROnDeadUnits",
     "ReduceLROnPlateau",
     "Sequential",
     "VAE",

@@ -127,6 +127,18 @@ class Trainer:
         dropout and input noise off, the optimizer's penalties left out."""
         return float(self._trainer.loss_and_gradient(_rows(X), targets.dense, targets.labels, targets.conditions, targets.weights, gradient))
 
+    def copy_state(self) -> Tuple[int, np.ndarray, List[np.ndarray]]:
+        """The steps taken, a copy of the parameters and of the optimizer's arrays (the
+        velocity, or Adam's first and second moments; none for plain SGD), all of one batch
+        boundary."""
+        steps, parameters, arrays = self._trainer.copy_state()
+        return int(steps), parameters, list(arrays)
+
+    def restore_state(self, steps: int, arrays: Sequence[np.ndarray]) -> None:
+        """Put back the steps and optimizer arrays :meth:`copy_state` gave, for a trainer of
+        the same settings; ValueError if they are not this optimizer's."""
+        self._trainer.restore_state(steps, list(arrays))
+
     def set_kl_weight(self, weight: float) -> None:
         """β, the weight of a sampling layer's KL divergence in the loss, from now on."""
         self._trainer.set_kl_weight(weight)

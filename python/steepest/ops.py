@@ -29,6 +29,7 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from steepest import _core
+from steepest._validation import l1_step as l1_step_form
 
 __all__ = [
     "ACTIVATIONS",
@@ -240,12 +241,15 @@ def sgd_update(
     nesterov: bool = False,
     l1: float = 0.0,
     l2: float = 0.0,
+    l1_step: str = "proximal",
 ) -> None:
     """One SGD step on ``param``, in place, in one fused pass (PyTorch's ``SGD``).
 
-    ``g = grad + l2·param + l1·sign(param)``; with momentum ``velocity = momentum·velocity + g``
-    and the step is ``velocity`` (or ``g + momentum·velocity`` with Nesterov); without, the
-    step is ``g``; then ``param -= lr·step``. Apply ``l1``/``l2`` to weights, not biases.
+    ``g = grad + l2·param``; with momentum ``velocity = momentum·velocity + g`` and the step
+    is ``velocity`` (or ``g + momentum·velocity`` with Nesterov); without, the step is ``g``;
+    then ``param -= lr·step`` and L1's proximal step ``param = sign(param)·max(|param| -
+    lr·l1, 0)``. With ``l1_step="subgradient"``, ``l1·sign(param)`` is added to ``g``
+    instead (PyTorch's, through autograd). Apply ``l1``/``l2`` to weights, not biases.
 
     Parameters
     ----------
@@ -255,6 +259,7 @@ def sgd_update(
         Required when ``momentum != 0``; C-contiguous, updated in place (start from zeros).
     lr, momentum, l1, l2 : float, finite and >= 0
     nesterov : bool
+    l1_step : {"proximal", "subgradient"}
 
     Examples
     --------
@@ -266,7 +271,8 @@ def sgd_update(
     array([ 0.95, -1.05])
     """
     number = functools.partial(_number, "sgd_update")
-    _core.sgd_update(param, grad, velocity, number("lr", lr), number("momentum", momentum), bool(nesterov), number("l1", l1), number("l2", l2))
+    proximal = l1_step_form(l1_step, "sgd_update: argument 'l1_step'") == "proximal"
+    _core.sgd_update(param, grad, velocity, number("lr", lr), number("momentum", momentum), bool(nesterov), number("l1", l1), number("l2", l2), proximal)
 
 
 def adam_update(
@@ -282,11 +288,14 @@ def adam_update(
     eps: float = 1e-8,
     l1: float = 0.0,
     l2: float = 0.0,
+    l1_step: str = "proximal",
 ) -> None:
     """One Adam step on ``param``, in place (PyTorch's ``Adam`` with ``weight_decay=l2``).
 
     ``m`` and ``v`` are the moment estimates (start from zeros, updated in place); ``step``
-    counts steps from 1 and sets the bias corrections.
+    counts steps from 1 and sets the bias corrections. L1 is a proximal step whose threshold
+    ``lr·l1`` is divided by Adam's denominator ``sqrt(v_hat) + eps``, or with
+    ``l1_step="subgradient"`` ``l1·sign(param)`` added to the gradient.
 
     Examples
     --------
@@ -300,8 +309,9 @@ def adam_update(
     number = functools.partial(_number, "adam_update")
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):
         raise TypeError(f"adam_update: argument 'step' must be an int, got {type(step).__name__}")
+    proximal = l1_step_form(l1_step, "adam_update: argument 'l1_step'") == "proximal"
     _core.adam_update(
-        param, grad, m, v, int(step), number("lr", lr), number("beta1", beta1), number("beta2", beta2), number("eps", eps), number("l1", l1), number("l2", l2)
+        param, grad, m, v, int(step), number("lr", lr), number("beta1", beta1), number("beta2", beta2), number("eps", eps), number("l1", l1), number("l2", l2), proximal
     )
 
 

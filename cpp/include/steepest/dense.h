@@ -21,7 +21,7 @@ void dense_forward(const KernelSet<T>& kernels, index_t M, index_t K, index_t N,
 template <class T>
 void dense_backward(const KernelSet<T>& kernels, index_t M, index_t K, index_t N, const T* x, const T* weight,
                     const T* y, const T* dy, Activation activation, T* dz, T* dx, T* dweight, T* dbias,
-                    const Bf16KernelSet* bf16 = nullptr);
+                    const OutputCount<T>* count = nullptr, const Bf16KernelSet* bf16 = nullptr);
 
 // The same layer over a sparse input X (M x K in CSR form, as KernelSet::csr_matmul takes
 // it): y = act(X·weight + bias); and its backward pass, dz = dy ∘ act'(y) (may alias dy),
@@ -33,7 +33,7 @@ void sparse_dense_forward(const KernelSet<T>& kernels, index_t M, index_t N, con
 template <class T>
 void sparse_dense_backward(const KernelSet<T>& kernels, index_t M, index_t K, index_t N, const std::int64_t* indptr,
                            const std::int64_t* indices, const T* values, const T* y, const T* dy,
-                           Activation activation, T* dz, T* dweight, T* dbias);
+                           Activation activation, T* dz, T* dweight, T* dbias, const OutputCount<T>* count = nullptr);
 
 // y = act(x) and dx = dy ∘ act'(y) over rows x cols (softmax row-wise), split into tasks of
 // whole rows.

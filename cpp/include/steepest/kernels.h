@@ -25,6 +25,29 @@ struct Epilogue {
   Activation activation;
 };
 
+// The training diagnostics' count of outputs (issue 15: counted in the backward pass, which
+// reads the outputs anyway): counts[j] += the rows i with |y(i, j) − center| > radius. A ReLU
+// unit is active where y > 0 (center 0, radius 0); a sigmoid output is saturated within 1%
+// of its bounds (center 0.5, radius 0.49), a tanh one likewise (0, 0.99). center must be 0
+// except for sigmoid: the others are counted as |y| > radius (a ReLU's as y > radius), which
+// saves the subtraction in this inner loop.
+template <class T>
+struct OutputCount {
+  T center;
+  T radius;
+  std::int64_t* counts;  // one per column of y
+};
+
+// What an optimizer's pass adds up for the diagnostics (issue 15: in the pass that reads the
+// gradient and the parameters anyway): Σ grad² over its elements, and with with_change (an
+// input: only a run's last step needs them) Σ p² and Σ (p_new − p)².
+struct UpdateSums {
+  bool with_change = false;
+  double gradient_squares = 0;
+  double parameter_squares = 0;
+  double change_squares = 0;
+};
+
 template <class T>
 struct KernelSet {
   // Register tile of the GEMM micro-kernel: mr rows by nr = nv · lanes columns of C.
@@ -64,10 +87,12 @@ struct KernelSet {
   void (*activation_backward)(Activation activation, index_t rows, index_t cols, const T* y,
                               const T* dy, T* dx);
   // For columns [col_begin, col_end) of rows x cols: dz = dy ∘ act'(y) and, if dbias is not
-  // null, dbias[j] = Σ_i dz[i, j] summed in row order. Split by columns so that threads never
-  // split a sum (results do not depend on the thread count). Not for softmax. dz may alias dy.
+  // null, dbias[j] = Σ_i dz[i, j] summed in row order; and, if count is not null, its counts
+  // of those columns. Split by columns so that threads never split a sum (results do not
+  // depend on the thread count). Not for softmax. dz may alias dy.
   void (*backward_epilogue)(Activation activation, index_t rows, index_t cols, index_t col_begin,
-                            index_t col_end, const T* y, const T* dy, T* dz, T* dbias);
+                            index_t col_end, const T* y, const T* dy, T* dz, T* dbias,
+                            const OutputCount<T>* count);
 
   // Losses return the mean loss and, if dpred is not null, write its gradient (the
   // conventions of PyTorch's MSELoss, BCELoss, BCEWithLogitsLoss and CrossEntropyLoss).
@@ -85,14 +110,18 @@ struct KernelSet {
   // (exp(z) - t)/n.
   double (*poisson_from_log)(index_t n, const T* log_mean, const T* target, T* dlog_mean);
 
-  // One fused pass: g = grad + l2·p + l1·sign(p); with momentum v = μ·v + g and
-  // d = nesterov ? g + μ·v : v, else d = g; p -= lr·d. velocity may be null when μ = 0.
+  // One fused pass: g = grad + l2·p (+ l1·sign(p) unless l1_proximal); with momentum
+  // v = μ·v + g and d = nesterov ? g + μ·v : v, else d = g; p -= lr·d; then, if l1_proximal,
+  // p = sign(p)·max(|p| − lr·l1, 0) (see cpp/kernels/optimizers.inc). velocity may be null
+  // when μ = 0. If sums is not null, the pass adds its sums to it (see UpdateSums).
   void (*sgd_update)(index_t n, T* param, const T* grad, T* velocity, T lr, T momentum,
-                     bool nesterov, T l1, T l2);
-  // Adam (Kingma & Ba) with L1/L2 added to the gradient as in sgd_update; correction1 and
-  // correction2 are 1 - β1^t and 1 - β2^t.
+                     bool nesterov, T l1, T l2, bool l1_proximal, UpdateSums* sums);
+  // Adam (Kingma & Ba) with L2 added to the gradient and L1 as in sgd_update (the proximal
+  // threshold divided by Adam's denominator √v̂ + ε); correction1 and correction2 are
+  // 1 - β1^t and 1 - β2^t. sums as in sgd_update.
   void (*adam_update)(index_t n, T* param, const T* grad, T* m, T* v, T lr, T beta1, T beta2,
-                      T eps, T correction1, T correction2, T l1, T l2);
+                      T eps, T correction1, T correction2, T l1, T l2, bool l1_proximal,
+                      UpdateSums* sums);
 
   // Σ x² (for gradient norms).
   double (*sum_squares)(index_t n, const T* x);

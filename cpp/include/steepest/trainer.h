@@ -18,6 +18,9 @@ struct OptimizerConfig {
   bool nesterov = false;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   double l1 = 0, l2 = 0;  // on weights only, never biases
+  // L1 as a soft-threshold after the step, which gives exact zeros, rather than as
+  // l1·sign(w) added to the gradient (see cpp/kernels/optimizers.inc).
+  bool l1_proximal = true;
   // Adam's ε added to √v before the bias correction (the efficient form of Kingma & Ba's §2,
   // which scikit-learn uses) rather than to the corrected √v̂ (PyTorch's).
   bool eps_before_correction = false;
@@ -79,6 +82,7 @@ struct LayerReport {
   double update_ratio = 0;        // ||ΔW|| / ||W|| of the last step of the last run
   double dead_fraction = 0;       // ReLU units never active on the data seen
   double saturated_fraction = 0;  // sigmoid/tanh outputs within 1% of their bounds
+  double zero_fraction = 0;       // weights exactly 0 now (what L1's proximal step gives)
   // A sampling layer: the mean KL divergence of each latent dimension over the samples seen,
   // and how many dimensions are active, their KL above kActiveKl (the others have collapsed
   // to the prior: the decoder ignores them).
@@ -92,8 +96,9 @@ struct LayerDiagnostics {
   double gradient_norm_sum = 0;  // Σ over batches of ||(dW, db)||
   index_t batches = 0;
   double update_ratio = 0;       // ||ΔW|| / ||W|| of the last step of the last run
-  std::vector<std::uint8_t> ever_active;  // ReLU: unit had an output > 0 at least once
-  double saturated = 0;          // sigmoid/tanh: outputs within 1% of the bounds
+  // Per unit, the outputs counted by the backward pass (see OutputCount): a ReLU's active
+  // ones, a sigmoid's or tanh's saturated ones. Empty for the other activations.
+  std::vector<std::int64_t> output_counts;
   double outputs = 0;            // outputs seen
   std::vector<double> kl_sums;   // sampling layer: Σ over samples of each dimension's KL
   double samples = 0;            // sampling layer: samples seen
@@ -138,6 +143,16 @@ class Trainer {
   // batch on (bfloat16.h; float32 only), or null for the network's own precision.
   void set_bfloat16_products(const Bf16KernelSet* bf16) { bf16_ = bf16; }
 
+  // The optimizer's state for a model saved between partial_fit calls (issue 18): the
+  // steps taken (Adam's bias correction and the draws of dropout and noise count them) and
+  // its arrays, the velocity or Adam's first and second moments (none for plain SGD). The
+  // parameters are copied into `parameters` under the same lock, so that a snapshot taken
+  // while another thread trains is of one batch boundary.
+  index_t copy_state(T* parameters, std::vector<std::vector<T>>& arrays) const;
+  // Puts back what copy_state gave for a trainer of the same settings; throws
+  // std::invalid_argument if the arrays are not this optimizer's (their number and sizes).
+  void restore_state(index_t steps, const std::vector<std::vector<T>>& arrays);
+
   std::vector<LayerReport> diagnostics() const;
   void reset_diagnostics();
   index_t steps() const { return steps_; }
@@ -159,13 +174,19 @@ class Trainer {
   void condition_forward(const LayerSpec& layer, index_t rows, const T* in, T* out) const;
   void condition_backward(const LayerSpec& layer, index_t rows, const T* dout, T* din) const;
   void judge(index_t rows, RunResult& result) const;
-  void backward(index_t rows);
-  void update(T lr, bool measure_update);
+  // With count, the diagnostics' counts of the layers' outputs too (a training step's).
+  void backward(index_t rows, bool count);
+  // One optimizer step over every dense layer, split across the thread pool in tasks of
+  // fixed bounds (bitwise the same for any thread count); with measure, the diagnostics'
+  // gradient norm comes from the same pass, and with measure_change the update ratio.
+  void update(T lr, bool measure, bool measure_change);
   // The optimizer's l1/l2 penalty on the current weights, l2/2·||W||² + l1·|W|, and the
   // factor the objective applies to both for this batch.
   double penalty() const;
   double penalty_factor() const;
   void record_diagnostics(index_t rows);
+  // What the backward pass counts of layer l's outputs, or null when it counts none.
+  const OutputCount<T>* output_count(std::size_t l) const;
   void restore_weights_with_finite_loss(bool updated_in_this_run);
 
   Network<T>& network_;
@@ -206,7 +227,8 @@ class Trainer {
   std::vector<T> batch_values_;
   std::vector<T> parameter_gradients_;
   std::vector<T> state_a_, state_b_;  // velocity, or Adam's first and second moments
-  std::vector<T> weights_before_;
+  std::vector<OutputCount<T>> output_count_;  // per layer; counts null where none are kept
+  std::vector<UpdateSums> task_sums_;          // one per task of the largest update_block
   // The parameters at the start of this run and of the one before, so a divergence can be
   // rolled back (issue 8): the weights before the failing batch are the ones that gave a
   // non-finite loss, often overflowed to inf or huge. The newest of these whose first batch

@@ -30,6 +30,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 import steepest
+from steepest import io
 from steepest.bench import machine
 from steepest.bench.epochs import thread_limits
 
@@ -250,7 +251,7 @@ def profile(config: InferenceConfig, rows: int, repeats: int, seconds: float) ->
         session.run(None, {"input": x})
         runs += 1
     path = session.end_profiling()
-    with open(path, encoding="utf-8") as file:
+    with io.open_text(path) as file:
         events = json.load(file)
     os.remove(path)
     nodes: Dict[str, List[float]] = {}

@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import numpy as np
 
 import steepest
-from steepest import ops
+from steepest import ops, plot
 from steepest.bench import machine
 
 LIBRARIES = ("steepest", "numpy", "torch", "steepest_float32")
@@ -351,6 +351,29 @@ def table_lines(report: Dict[str, Any]) -> List[str]:
     return rows
 
 
+# A thread count whose measured FMA peak grows less than this fraction of linearly (0.8:
+# 2 threads under 1.6 times 1 thread's) had cores taken by other work while it ran.
+LINEAR_SCALING = 0.8
+
+
+def noise_warning(report: Dict[str, Any], n_threads: int) -> Optional[str]:
+    """Why the figures at ``n_threads`` are noisy, or None: the FMA peak measured at that
+    count grew well short of linearly over one thread's (another process had the cores),
+    or the count takes every CPU this process may use, which a shared machine's other
+    tenants then compete for."""
+    if n_threads <= 1:
+        return None
+    peaks = report["peak_gflops"]
+    for dtype in ("float32", "float64"):
+        one, many = peaks.get(f"{dtype} threads=1"), peaks.get(f"{dtype} threads={n_threads}")
+        if one and many and many < LINEAR_SCALING * n_threads * one:
+            return f"the {dtype} FMA peak grew {many / one:.2f}x over 1 thread's, not {n_threads}x: other work shared the cores"
+    cpus = report["machine"].get("cpus_available")
+    if cpus and n_threads >= cpus:
+        return f"{n_threads} threads take all {cpus} CPUs: on a shared machine other work competes for them"
+    return None
+
+
 def write_chart(report: Dict[str, Any], path: str) -> Optional[str]:
     """Horizontal bars of steepest's speed-up over each library; returns why not if skipped."""
     try:
@@ -372,17 +395,26 @@ def write_chart(report: Dict[str, Any], path: str) -> Optional[str]:
         for offset, other in ((-0.2, "numpy"), (0.2, "torch")):
             values = [r["ratio"].get(other, np.nan) for r in rows]
             ax.barh(positions + offset, values, height=0.4, label=f"vs {other}")
+            # A missing bar says so: the library has no such kernel, or is not installed.
+            for position, value in zip(positions, values):
+                if np.isnan(value):
+                    ax.text(0.02, position + offset, f"no {other} figure", transform=ax.get_yaxis_transform(), va="center", fontsize=6, color="grey")
         ax.axvline(1.0, color="black", linewidth=0.8)
         ax.set_yticks(positions)
         ax.set_yticklabels([r["name"] for r in rows], fontsize=7)
         ax.invert_yaxis()
         ax.set_xlabel("speed-up of steepest (other's time / steepest's)")
-        ax.set_title(f"{n_threads} thread(s)")
+        noisy = noise_warning(report, n_threads)
+        if noisy:
+            # Shaded and titled in orange, so the panel is not read as the 1-thread one is.
+            ax.set_facecolor("#fff3e0")
+            ax.set_title(f"{n_threads} threads: NOISY\n{noisy}", fontsize=8, color="tab:orange")
+        else:
+            ax.set_title(f"{n_threads} thread(s)")
         ax.legend(fontsize=7)
     fig.suptitle(f"steepest {report['machine']['steepest']} on {report['machine']['cpu']}", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    plot.save(fig, path, dpi=110)
     return None
 
 

@@ -48,7 +48,7 @@ def needs_benchmark_environment() -> bool:
 def cpu_model() -> str:
     """The CPU's model name, with family and model numbers on x86 Linux."""
     try:
-        with open("/proc/cpuinfo") as cpuinfo:
+        with io.open_text("/proc/cpuinfo") as cpuinfo:
             fields = {}
             for line in cpuinfo:
                 if not line.strip():
@@ -59,7 +59,7 @@ def cpu_model() -> str:
         if "cpu family" in fields:
             name += f" (family {fields['cpu family']} model {fields.get('model', '?')})"
         return name
-    except OSError:
+    except (OSError, ValueError):  # no /proc (not Linux), or not a file there
         return platform.processor() or platform.machine()
 
 

@@ -11,6 +11,10 @@ mnist-mlp, autoencoder, wide), steepest trains with ``precision="bfloat16"`` bes
 float32 run ("steepest_float32"), NumPy in float32 (it has no bfloat16 product) and PyTorch
 under ``torch.autocast("cpu", dtype=torch.bfloat16)``.
 
+steepest trains without its per-layer diagnostics here, as its peers have none; the same
+epochs with ``fit``'s default diagnostics run in the same interleaved loop, and
+``diagnostics_cost`` (the table's ``diag``) is how much slower they are (issue 15: at most 3%).
+
 Each library initialises and shuffles its own way, as its users would. Given a :class:`Start`,
 every library starts from the same parameters and takes the rows in the same order, so that
 their epochs can be compared number for number (tests/test_bench_training.py does).
@@ -78,10 +82,12 @@ def make_data(config: TrainingConfig, samples: int, seed: int = 0) -> Tuple[np.n
 LR = 1e-3  # small enough that no configuration diverges on random data
 
 
-def steepest_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, start: Optional[Start] = None, precision: Optional[str] = None) -> Trainer:
+def steepest_epoch(
+    config: TrainingConfig, X: np.ndarray, y: np.ndarray, start: Optional[Start] = None, diagnostics: bool = False, precision: Optional[str] = None
+) -> Trainer:
     model = steepest.MLP(config.sizes, config.activation, config.output_activation, seed=0, precision=precision)
     optimizer = steepest.SGD(lr=LR)
-    settings: Dict[str, Any] = dict(epochs=1, batch_size=config.batch, loss=config.loss, optimizer=optimizer, verbose=0, diagnostics=False)
+    settings: Dict[str, Any] = dict(epochs=1, batch_size=config.batch, loss=config.loss, optimizer=optimizer, verbose=0, diagnostics=diagnostics)
     orders = iter(start.orders) if start is not None else None
 
     def epoch() -> float:
@@ -267,6 +273,11 @@ def jax_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, threads: int
 Config = Union[TrainingConfig, vae.VAEConfig]
 
 
+# steepest with fit's default per-layer diagnostics: timed beside the others, reported as
+# the row's diagnostics_cost rather than as a peer.
+_WITH_DIAGNOSTICS = "steepest with diagnostics"
+
+
 def run(configs: Sequence[Config], threads: int, repeats: int, scale: float = 1.0, precision: str = "float32") -> List[Dict[str, Any]]:
     """Interleaved epochs of every library per configuration; median samples/s each.
     ``precision`` "bfloat16" measures the bfloat16 peers of the MLPs (see the top)."""
@@ -286,9 +297,12 @@ def _run(configs: Sequence[Config], threads: int, repeats: int, scale: float, pr
     for config in configs:
         samples = max(4, int(config.samples * scale) // config.batch) * config.batch
         rate = median_rates(_libraries(config, samples, threads, precision), samples, repeats)
+        with_diagnostics = rate.pop(_WITH_DIAGNOSTICS, None)
         row: Dict[str, Any] = {"config": config.name, "precision": precision, "threads": threads, "samples": samples, "samples_per_second": rate}
         row["gflops"] = {name: value * config.flops_per_sample / 1e9 for name, value in rate.items()}
         row["ratio"] = {name: rate["steepest"] / value for name, value in rate.items() if name != "steepest"}
+        if with_diagnostics is not None:
+            row["diagnostics_cost"] = rate["steepest"] / with_diagnostics - 1
         rows.append(row)
     return rows
 
@@ -307,7 +321,11 @@ def _libraries(config: Config, samples: int, threads: int, precision: str) -> Di
         if autocast is not None:
             found["torch_autocast"] = autocast
         return found
-    found = {"steepest": steepest_epoch(config, X, y), "numpy": numpy_epoch(config, X, y)}
+    found = {
+        "steepest": steepest_epoch(config, X, y),
+        _WITH_DIAGNOSTICS: steepest_epoch(config, X, y, diagnostics=True),
+        "numpy": numpy_epoch(config, X, y),
+    }
     for name, peer in (("torch", torch_epoch(config, X, y)), ("jax", jax_epoch(config, X, y, threads))):
         if peer is not None:
             found[name] = peer
@@ -316,15 +334,16 @@ def _libraries(config: Config, samples: int, threads: int, precision: str) -> Di
 
 def format_table(rows: List[Dict[str, Any]]) -> str:
     peers = sorted({peer for row in rows for peer in row["ratio"]})
-    header = f"{'config':<12} {'precision':>9} {'threads':>7} {'steepest':>12} " + " ".join(f"{p:>16} {'x ' + p:>9}" for p in peers)
+    header = f"{'config':<12} {'precision':>9} {'threads':>7} {'steepest':>12} {'diag':>6} " + " ".join(f"{p:>16} {'x ' + p:>9}" for p in peers)
     lines = [header, "-" * len(header)]
     for row in rows:
         rate = row["samples_per_second"]
         cells = " ".join(
             f"{rate[p]:>16,.0f} {row['ratio'][p]:>8.2f}x" if p in rate else f"{'-':>16} {'-':>9}" for p in peers
         )
+        cost = f"{100 * row['diagnostics_cost']:+5.1f}%" if "diagnostics_cost" in row else f"{'-':>6}"
         precision = row.get("precision", "float32")
-        lines.append(f"{row['config']:<12} {precision:>9} {row['threads']:>7} {rate['steepest']:>12,.0f} {cells}")
+        lines.append(f"{row['config']:<12} {precision:>9} {row['threads']:>7} {rate['steepest']:>12,.0f} {cost} {cells}")
     return "\n".join(lines)
 
 
@@ -355,7 +374,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             elif not notes:
                 rows += run([c for c in chosen if c.name in BFLOAT16_CONFIGS], threads, repeats, scale, precision)
     print(f"steepest {steepest.__version__}, simd {steepest.simd_level()}, bfloat16 {_core.bfloat16_level()}; "
-          f"samples/s, median of {repeats} epochs")
+          f"samples/s, median of {repeats} epochs; diag: the cost of fit's default diagnostics")
     for note in notes:
         print(note)
     print(format_table(rows))

@@ -14,17 +14,19 @@ import argparse
 import sys
 from typing import List, Optional, cast
 
-from steepest.cli import bench, demo, info, train
+from steepest.cli import bench, demo, info, predict, train
 from steepest.cli.exit_codes import USAGE, CommandError
 
 __all__ = ["build_parser", "main"]
 
-SUBCOMMANDS = (demo, train, info, bench)
+SUBCOMMANDS = (demo, train, predict, info, bench)
 
 EPILOG = """\
 examples:
   steepest demo                       autoencoders and a classifier on the digits, with pictures
   steepest train run.toml             train the model a TOML file describes
+  steepest predict model.steepest new.csv --out predictions.csv
+                                      a saved model's predictions (labels for a classifier)
   steepest info                       version, SIMD level, threads
   steepest bench                      the benchmark report
 

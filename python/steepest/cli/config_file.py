@@ -11,13 +11,18 @@ required; the other keys default as in the Python API)::
                                  # conditional VAE's classes.
     features = "X"               # .npz: name of the array of features (default "X");
                                  # .csv/.npy: list of columns (default: all but the target)
+    exclude = ["id"]             # .csv/.npy: columns that are not features (an id, a name)
+    scale = "standard"           # or "minmax": features scaled by the training rows' mean
+                                 # and standard deviation (or range), kept in the model file
+                                 # and applied by steepest predict
 
     [model]
     kind = "mlp"                 # "mlp", "autoencoder" or "vae"
     layer_sizes = [64, 128, 10]  # starts with the number of features
     activation = "relu"
     output_activation = "softmax"
-    seed = 0
+    seed = 0                     # the initial weights, the shuffling, the validation rows
+    dropout = 0.2                # kind = "mlp": dropout after each hidden layer
     # kind = "autoencoder": latent_activation, decoder_sizes (as steepest.Autoencoder)
     # kind = "vae": decoder_sizes, reconstruction ("bernoulli" or "gaussian"), beta,
     #   n_classes (a conditional VAE: [data] target holds each sample's class, 0 to n - 1)
@@ -25,8 +30,11 @@ required; the other keys default as in the Python API)::
     [training]
     epochs = 20
     batch_size = 32
-    loss = "softmax_cross_entropy"  # not for a VAE: its loss is its negative ELBO
-    validation_split = 0.2
+    loss = "softmax_cross_entropy"  # not for a VAE: its loss is its negative ELBO; default
+                                 # for a target of text labels: the cross entropy that suits
+                                 # the output layer
+    validation_split = 0.2       # rows drawn at random, the same fraction of each class for
+                                 # a classifier (a softmax or sigmoid output, or text labels)
     noise = ["mask", 0.25]       # or ["gaussian", std]: inputs corrupted while training
                                  # (a denoising autoencoder); the targets stay clean
     kl_warmup_epochs = 10        # a VAE: its KL weight rises to beta over these epochs
@@ -34,6 +42,10 @@ required; the other keys default as in the Python API)::
     [optimizer]
     name = "adam"                # "sgd" or "adam", with their arguments (lr, momentum, l2, ...)
     lr = 0.003
+
+    [schedule]                   # optional: the learning rate epoch by epoch, from lr
+    name = "cosine"              # "cosine" (epochs: default [training] epochs; min_lr),
+                                 # "step" (step_size, gamma) or "exponential" (gamma)
 
     [early_stopping]             # optional: steepest.EarlyStopping's arguments
     patience = 5
@@ -45,8 +57,11 @@ required; the other keys default as in the Python API)::
     image_shape = [8, 8]         # how a VAE's samples are drawn: default square when the
                                  # feature count is a square, else one row per sample
 
-A mistake (a missing file, an unknown key, a column that is not there) raises
-:class:`ConfigError` naming the file, the table and the key, with the close matches.
+A classifier's target may be text (``"setosa"``) or numbers: its classes, in sorted order,
+are kept in the model's ``metadata`` with the feature columns and the scaling, so that
+``steepest predict`` writes labels. A mistake (a missing file, an unknown key, a column that
+is not there, a data file that is not what its name says) raises :class:`ConfigError`
+naming the file, the table and the key, with the close matches.
 
 Examples
 --------
@@ -58,9 +73,9 @@ Examples
 >>> with open(path, "w") as f:
 ...     _ = f.write('[data]\\npath = "points.npy"\\n[model]\\nkind = "autoencoder"\\nlayer_sizes = [4, 2]\\n')
 >>> config = config_file.read_config(path)
->>> X, y = config_file.load_data(config)
->>> X.shape, y is None
-((50, 4), True)
+>>> X, y, features = config_file.load_data(config)
+>>> X.shape, y is None, features
+((50, 4), True, {'columns': ['0', '1', '2', '3']})
 >>> config_file.build_model(config, X)
 Autoencoder([
     Dense(4, 2, activation='identity'),
@@ -70,14 +85,16 @@ Autoencoder([
 
 from __future__ import annotations
 
-import csv
 import difflib
 import os
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union, cast
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union, cast
 
 import numpy as np
+
+from steepest import io
+from steepest.cli import data_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -86,32 +103,43 @@ else:  # tomllib joined the standard library in Python 3.11
 
 __all__ = [
     "ConfigError",
+    "Data",
     "build_callbacks",
     "build_model",
     "build_optimizer",
+    "build_schedule",
     "fit_arguments",
     "image_shape",
     "load_data",
     "output_folder",
     "read_config",
+    "numeric_columns",
+    "read_table",
     "targets_and_labels",
 ]
 
 # Every key each table accepts; anything else is a mistake worth reporting.
 TABLES: Dict[str, Tuple[str, ...]] = {
-    "data": ("path", "target", "features"),
-    "model": ("kind", "layer_sizes", "activation", "output_activation", "latent_activation", "decoder_sizes", "reconstruction", "beta", "n_classes", "seed", "dtype"),
+    "data": ("path", "target", "features", "exclude", "scale"),
+    "model": (
+        "kind", "layer_sizes", "activation", "output_activation", "dropout", "latent_activation", "decoder_sizes", "reconstruction", "beta", "n_classes", "seed", "dtype",
+    ),
     "training": ("epochs", "batch_size", "loss", "shuffle", "validation_split", "noise", "kl_warmup_epochs"),
     "optimizer": ("name", "lr", "momentum", "nesterov", "beta1", "beta2", "eps", "l1", "l2"),
+    "schedule": ("name", "epochs", "min_lr", "step_size", "gamma"),
     "early_stopping": ("monitor", "patience", "min_delta", "mode", "restore_best_weights"),
     "output": ("folder", "plots", "image_shape"),
 }
 REQUIRED = {"data": ("path",), "model": ("layer_sizes",)}
 MODEL_KINDS = ("mlp", "autoencoder", "vae")
 OPTIMIZER_KEYS = {"sgd": ("lr", "momentum", "nesterov", "l1", "l2"), "adam": ("lr", "beta1", "beta2", "eps", "l1", "l2")}
+SCHEDULE_KEYS = {"cosine": ("epochs", "min_lr"), "step": ("step_size", "gamma"), "exponential": ("gamma",)}
+# The losses of a classifier: its target is classes, split class by class for validation.
+CLASSIFICATION_LOSSES = ("softmax_cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits")
 # Keys that only some kinds of model take, by table.
 KIND_ONLY: Dict[str, Dict[str, Tuple[str, ...]]] = {
     "model": {
+        "dropout": ("mlp",),
         "latent_activation": ("autoencoder",),
         "decoder_sizes": ("autoencoder", "vae"),
         "reconstruction": ("vae",),
@@ -140,8 +168,8 @@ def _did_you_mean(word: str, choices: Any) -> str:
 def read_config(path: PathLike) -> Dict[str, Any]:
     """Read and check a training config.
 
-    Returns the tables as dicts (absent optional tables empty; ``early_stopping`` is
-    ``None`` when absent), plus ``"source"``: the
+    Returns the tables as dicts (absent optional tables empty; ``early_stopping`` and
+    ``schedule`` are ``None`` when absent), plus ``"source"``: the
     config's path, and ``"folder"``: the folder relative paths in it start from.
 
     Raises
@@ -152,7 +180,7 @@ def read_config(path: PathLike) -> Dict[str, Any]:
     """
     source = Path(os.fspath(path))
     try:
-        with open(source, "rb") as file:
+        with io.open_regular(source) as file:
             document = tomllib.load(file)
     except FileNotFoundError:
         raise ConfigError(f"config file {str(source)!r} not found") from None
@@ -160,6 +188,8 @@ def read_config(path: PathLike) -> Dict[str, Any]:
         raise ConfigError(f"{str(source)!r} is a folder, not a config file") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source} is not valid TOML: {error}") from None
+    except ValueError as error:  # not a regular file (a FIFO would block the read forever)
+        raise ConfigError(str(error)) from None
     config: Dict[str, Any] = {"source": source, "folder": source.resolve().parent}
     for table, value in document.items():
         if table not in TABLES:
@@ -173,6 +203,7 @@ def read_config(path: PathLike) -> Dict[str, Any]:
         config[table] = dict(document.get(table, {}))
     # EarlyStopping has usable defaults, so an empty [early_stopping] table asks for it.
     config["early_stopping"] = document.get("early_stopping")
+    config["schedule"] = document.get("schedule")
     for table, keys in REQUIRED.items():
         for key in keys:
             if key not in config[table]:
@@ -196,7 +227,35 @@ def read_config(path: PathLike) -> Dict[str, Any]:
             raise ConfigError(f"{source}: [optimizer] {key!r} is not an argument of {name}; it takes: {', '.join(OPTIMIZER_KEYS[name])}")
     if not isinstance(config["data"]["path"], str):
         raise ConfigError(f"{source}: [data] path must be a string")
+    _check_data_and_schedule(config)
     return config
+
+
+def _check_data_and_schedule(config: Dict[str, Any]) -> None:
+    """The settings of how the data is prepared (scaling, excluded columns, the validation
+    fraction) and of the schedule, which nothing downstream checks."""
+    from steepest.cli.preparation import SCALINGS
+
+    source, data = config["source"], config["data"]
+    if "scale" in data and data["scale"] not in SCALINGS:
+        raise ConfigError(f"{source}: [data] scale must be one of {', '.join(map(repr, SCALINGS))}, got {data['scale']!r}")
+    if "exclude" in data:
+        if not isinstance(data["exclude"], list):
+            raise ConfigError(f"{source}: [data] exclude must be a list of columns, e.g. [\"id\"], got {data['exclude']!r}")
+        if "features" in data:
+            raise ConfigError(f"{source}: [data] give features (the columns to use) or exclude (the columns to leave out), not both")
+    split = config["training"].get("validation_split", 0.0)
+    if isinstance(split, bool) or not isinstance(split, (int, float)) or not 0 <= split < 1:
+        raise ConfigError(f"{source}: [training] validation_split must be a number in [0, 1), got {split!r}")
+    schedule = config["schedule"]
+    if schedule is None:
+        return
+    name = schedule.get("name")
+    if name not in SCHEDULE_KEYS:
+        raise ConfigError(f"{source}: [schedule] needs name, one of {', '.join(map(repr, SCHEDULE_KEYS))}; got {name!r}")
+    for key in schedule:
+        if key != "name" and key not in SCHEDULE_KEYS[name]:
+            raise ConfigError(f"{source}: [schedule] {key!r} is not an argument of the {name} schedule; it takes: {', '.join(SCHEDULE_KEYS[name])}")
 
 
 def output_folder(config: Dict[str, Any]) -> Path:
@@ -206,37 +265,42 @@ def output_folder(config: Dict[str, Any]) -> Path:
     return cast(Path, config["folder"] / folder)
 
 
-def load_data(config: Dict[str, Any]) -> Tuple[np.ndarray, Optional[np.ndarray]]:
-    """The features ``X`` (2-D float64) and targets ``y`` (``None`` when the config names
-    no target) of the config's ``[data]``.
+class Data(NamedTuple):
+    """A config's data: the features ``X`` (2-D float64), the targets ``y`` (``None``
+    when the config names no target; numbers, or text labels) and where the features came
+    from, as ``steepest predict`` looks for them again: ``{"columns": [names]}`` of a
+    ``.csv`` or ``.npy`` table (names are positions when it has none), ``{"array": name}``
+    of an ``.npz``."""
+
+    X: np.ndarray
+    y: Optional[np.ndarray]
+    features: Dict[str, Any]
+
+
+def load_data(config: Dict[str, Any]) -> Data:
+    """The features and targets of the config's ``[data]``.
 
     Raises
     ------
     ConfigError
-        The data file is missing, of an unknown format, not numeric, or lacks the named
+        The data file is missing, of an unknown format, malformed (see
+        :mod:`steepest.cli.data_file`), not numeric where features are, or lacks the named
         columns or arrays.
     """
     data = config["data"]
     path = config["folder"] / data["path"]
     where = f"{config['source']}: [data] path {data['path']!r}"
-    if path.suffix.lower() not in DATA_SUFFIXES:
+    suffix = path.suffix.lower()
+    if suffix not in DATA_SUFFIXES:
         raise ConfigError(f"{where}: unknown data format {path.suffix!r}; use one of: {', '.join(DATA_SUFFIXES)}")
-    if not path.is_file():
-        raise ConfigError(f"{where}: no such file {str(path)!r}")
-    if path.suffix.lower() == ".npz":
-        return _load_npz(path, data, where)
-    if path.suffix.lower() == ".npy":
-        try:
-            table = np.load(path, allow_pickle=False)
-        except ValueError as error:
-            raise ConfigError(f"{where}: cannot read it as a NumPy array ({error})") from None
-        names = [str(i) for i in range(table.shape[1])] if table.ndim == 2 else []
-    else:
-        names, table = _read_csv(path, where)
+    try:
+        if suffix == ".npz":
+            return _npz_data(data_file.read_npz(path), data, where)
+        names, table, first_line = read_table(path)
+    except data_file.DataFileError as error:
+        raise ConfigError(f"{where}: {error}") from None
     if table.ndim != 2:
         raise ConfigError(f"{where}: expected a 2-D table (samples, columns), got shape {table.shape}")
-    if table.dtype.kind not in "fiub":
-        raise ConfigError(f"{where}: expected numbers, got dtype {table.dtype}")
     target = data.get("target")
     target_column = None if target is None else _column(target, names, "target", where)
     if "features" in data:
@@ -245,64 +309,75 @@ def load_data(config: Dict[str, Any]) -> Tuple[np.ndarray, Optional[np.ndarray]]
             raise ConfigError(f"{where}: [data] features must be a non-empty list of columns")
         feature_columns = [_column(c, names, "features", where) for c in requested]
     else:
-        feature_columns = [i for i in range(table.shape[1]) if i != target_column]
-    X = np.asarray(table[:, feature_columns], dtype=np.float64)
-    y = None if target_column is None else np.asarray(table[:, target_column])
-    return X, y
+        excluded = {_column(c, names, "exclude", where) for c in data.get("exclude", [])}
+        if target_column in excluded:
+            raise ConfigError(f"{where}: [data] exclude names the target column {names[target_column]!r}")
+        feature_columns = [i for i in range(table.shape[1]) if i != target_column and i not in excluded]
+        if not feature_columns:
+            raise ConfigError(f"{where}: no feature columns are left (the target and [data] exclude take them all)")
+    X = numeric_columns(table, feature_columns, names, first_line, where)
+    y = None if target_column is None else _target(table[:, target_column])
+    return Data(X, y, {"columns": [names[i] for i in feature_columns]})
 
 
-def _load_npz(path: Path, data: Dict[str, Any], where: str) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+def read_table(path: Path) -> Tuple[List[str], np.ndarray, int]:
+    """Column names and values of a ``.csv`` (cells as text) or ``.npy`` file (names are
+    positions), and the line of a CSV's first row of values (0 for ``.npy``).
+    DataFileError if the file is malformed."""
+    if path.suffix.lower() == ".npy":
+        table = data_file.read_npy(path)
+        return ([str(i) for i in range(table.shape[1])] if table.ndim == 2 else []), table, 0
+    return data_file.read_csv(path)
+
+
+def numeric_columns(table: np.ndarray, columns: List[int], names: List[str], first_line: int, where: str) -> np.ndarray:
+    """The ``columns`` of ``table`` as float64; ConfigError naming the first cell that is not
+    a number (its line, for a CSV)."""
+    values = table[:, columns]
+    if values.dtype.kind in "biuf":
+        return np.asarray(values, dtype=np.float64)
+    if values.dtype.kind != "U":
+        raise ConfigError(f"{where}: expected numbers, got dtype {values.dtype}")
     try:
-        archive = np.load(path, allow_pickle=False)
-    except ValueError as error:
-        raise ConfigError(f"{where}: cannot read it as a NumPy .npz archive ({error})") from None
-    with archive:
-        names = list(archive.files)
+        return values.astype(np.float64)
+    except ValueError:
+        row, column = next((r, c) for r in range(values.shape[0]) for c in range(values.shape[1]) if not data_file.is_number(values[r, c]))
+        line = first_line + row
+        raise ConfigError(f"{where}: line {line}, column {names[columns[column]]!r}: {str(values[row, column])!r} is not a number") from None
 
-        def array(key: str, argument: str) -> np.ndarray:
-            if not isinstance(key, str) or key not in names:
-                raise ConfigError(f"{where}: [data] {argument} = {key!r} is not an array of the archive{_did_you_mean(str(key), names)}; it holds: {', '.join(names)}")
-            return cast(np.ndarray, archive[key])
 
-        X = array(data.get("features", "X"), "features")
-        y = array(data["target"], "target") if "target" in data else None
+def _target(column: np.ndarray) -> np.ndarray:
+    """A target column: numbers when every cell is one, else the text labels."""
+    if column.dtype.kind != "U":
+        return column
+    try:
+        return column.astype(np.float64)
+    except ValueError:
+        return column
+
+
+def _npz_data(arrays: Dict[str, np.ndarray], data: Dict[str, Any], where: str) -> Data:
+    names = list(arrays)
+
+    def array(key: Any, argument: str) -> np.ndarray:
+        if not isinstance(key, str) or key not in arrays:
+            raise ConfigError(f"{where}: [data] {argument} = {key!r} is not an array of the archive{_did_you_mean(str(key), names)}; it holds: {', '.join(names)}")
+        return arrays[key]
+
+    if "exclude" in data:
+        raise ConfigError(f"{where}: [data] exclude picks columns of a .csv or .npy table; an .npz names its arrays (features, target)")
+    features = data.get("features", "X")
+    X = array(features, "features")
+    y = array(data["target"], "target") if "target" in data else None
     if X.ndim != 2:
         raise ConfigError(f"{where}: the features must be a 2-D array (samples, features), got shape {X.shape}")
+    if X.dtype.kind not in "biuf":
+        raise ConfigError(f"{where}: the features must be numbers, got dtype {X.dtype}")
+    if y is not None and y.ndim == 0:
+        raise ConfigError(f"{where}: the target must hold one value per sample, got a single value (shape ())")
     if y is not None and len(y) != len(X):
         raise ConfigError(f"{where}: {len(y)} targets for {len(X)} samples")
-    return X, y
-
-
-def _read_csv(path: Path, where: str) -> Tuple[List[str], np.ndarray]:
-    """Column names and values of a CSV file; the first row is a header when it is not all
-    numbers (then columns are named by position)."""
-    with open(path, newline="", encoding="utf-8") as file:
-        rows = [row for row in csv.reader(file) if row]
-    if not rows:
-        raise ConfigError(f"{where}: the file is empty")
-    header = not all(_is_number(cell) for cell in rows[0])
-    names = [cell.strip() for cell in rows[0]] if header else [str(i) for i in range(len(rows[0]))]
-    body = rows[1:] if header else rows
-    if not body:
-        raise ConfigError(f"{where}: no rows of data after the header")
-    values = np.empty((len(body), len(names)), dtype=np.float64)
-    for line, row in enumerate(body, start=2 if header else 1):
-        if len(row) != len(names):
-            raise ConfigError(f"{where}: line {line} has {len(row)} values but the file has {len(names)} columns")
-        for column, cell in enumerate(row):
-            try:
-                values[line - (2 if header else 1), column] = float(cell)
-            except ValueError:
-                raise ConfigError(f"{where}: line {line}, column {names[column]!r}: {cell!r} is not a number") from None
-    return names, values
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
+    return Data(np.asarray(X, dtype=np.float64), y, {"array": features})
 
 
 def _column(key: Any, names: List[str], argument: str, where: str) -> int:
@@ -375,6 +450,66 @@ def targets_and_labels(config: Dict[str, Any], model: Any, y: Optional[np.ndarra
     return y, None
 
 
+class Classes(NamedTuple):
+    """A classifier's target: its ``classes`` (sorted), each sample's ``target`` as ``fit``
+    takes it (class indices; one 0/1 column for a single sigmoid or logit output), the
+    ``indices`` into ``classes``, and the ``loss``."""
+
+    classes: List[Any]
+    target: np.ndarray
+    indices: np.ndarray
+    loss: str
+
+
+def classes_of(config: Dict[str, Any], model: Any, y: Optional[np.ndarray]) -> Optional[Classes]:
+    """The classes of an MLP trained as a classifier: one whose target is text labels, or
+    whose loss is a cross entropy (``CLASSIFICATION_LOSSES``); None for any other model.
+
+    Without a ``loss``, text labels take the cross entropy that suits the output layer:
+    softmax cross entropy for several outputs, binary cross entropy for one sigmoid output
+    (with logits for an identity one). Integer labels 0 to n - 1 of n outputs are their own
+    classes even when one is missing from the data.
+
+    Raises
+    ------
+    ConfigError
+        Text labels with a loss that is not a cross entropy, or more (or fewer) classes than
+        the output layer has room for.
+    """
+    from steepest.nn import MLP
+    from steepest.cli.preparation import encode_classes
+
+    loss = config["training"].get("loss")
+    text = y is not None and y.dtype.kind in "US"
+    if not isinstance(model, MLP) or y is None or (not text and loss not in CLASSIFICATION_LOSSES) or (not text and y.ndim != 1):
+        return None
+    where = f"{config['source']}: [data] target"
+    if y.ndim != 1:
+        raise ConfigError(f"{where}: text labels must be one column")
+    outputs, output_activation = model.output_features, model.output_activation
+    if loss is None:
+        loss = "softmax_cross_entropy" if outputs > 1 else "binary_cross_entropy" if output_activation == "sigmoid" else "binary_cross_entropy_with_logits"
+    elif loss not in CLASSIFICATION_LOSSES:
+        shown = ", ".join(repr(str(label)) for label in np.unique(y)[:3])
+        raise ConfigError(f"{where} holds text labels ({shown}, ...): a classifier's loss is one of {', '.join(CLASSIFICATION_LOSSES)}, not {loss!r}")
+    if not text:
+        if not np.all(np.isfinite(y)):
+            raise ConfigError(f"{where} holds {y[~np.isfinite(y)][0]}: a class must be a finite number or a text label")
+        if np.all(y == np.round(y)):
+            y = y.astype(np.int64)
+    room = outputs if loss == "softmax_cross_entropy" else 2
+    if y.dtype.kind in "iu" and y.min() >= 0 and y.max() < room:
+        classes, indices = list(range(room)), y.astype(np.int64)
+    else:
+        classes, indices = encode_classes(y)
+    if len(classes) != room:
+        shown = ", ".join(map(repr, classes[:5])) + (", ..." if len(classes) > 5 else "")
+        needs = f"{room} outputs (layer_sizes ends with {outputs})" if loss == "softmax_cross_entropy" else "2 classes for one sigmoid or logit output"
+        raise ConfigError(f"{where} holds {len(classes)} classes ({shown}) but a {loss} classifier of this model has {needs}")
+    target = indices if loss == "softmax_cross_entropy" else indices.astype(np.float64)[:, None]
+    return Classes(classes, target, indices, loss)
+
+
 def image_shape(config: Dict[str, Any], features: int) -> Tuple[int, int]:
     """How one sample of ``features`` values is drawn as an image: ``[output] image_shape``,
     else square when ``features`` is a square number, else one row.
@@ -394,15 +529,35 @@ def image_shape(config: Dict[str, Any], features: int) -> Tuple[int, int]:
 
 
 def build_optimizer(config: Dict[str, Any]) -> Any:
-    """``steepest.SGD`` or ``steepest.Adam`` from the config's ``[optimizer]``."""
+    """``steepest.SGD`` or ``steepest.Adam`` from the config's ``[optimizer]``, its learning
+    rate following the ``[schedule]`` when there is one."""
     from steepest.train import SGD, Adam
 
     settings = dict(config["optimizer"])
     name = settings.pop("name")
     try:
-        return (Adam if name == "adam" else SGD)(**settings)
+        optimizer = (Adam if name == "adam" else SGD)(**settings)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{config['source']}: [optimizer] {error}") from None
+    if config["schedule"] is not None:
+        # The optimizer checked lr: it is the number the config gave, or the default.
+        optimizer.lr = build_schedule(config, cast(float, optimizer.lr))
+    return optimizer
+
+
+def build_schedule(config: Dict[str, Any], initial_lr: float) -> Any:
+    """The ``[schedule]``'s learning-rate schedule, starting from ``initial_lr``; a cosine
+    decays over ``[training] epochs`` unless it names its own."""
+    from steepest.train import CosineDecay, ExponentialDecay, StepDecay
+
+    settings = dict(config["schedule"])
+    name = settings.pop("name")
+    if name == "cosine":
+        settings.setdefault("epochs", config["training"].get("epochs", 10))
+    try:
+        return {"cosine": CosineDecay, "step": StepDecay, "exponential": ExponentialDecay}[name](initial_lr, **settings)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{config['source']}: [schedule] {error}") from None
 
 
 def build_callbacks(config: Dict[str, Any]) -> List[Any]:
@@ -419,10 +574,12 @@ def build_callbacks(config: Dict[str, Any]) -> List[Any]:
 
 def fit_arguments(config: Dict[str, Any]) -> Dict[str, Any]:
     """Keyword arguments for ``model.fit`` from the config's ``[training]``, optimizer and
-    callbacks included."""
+    callbacks included; not ``validation_split``, whose rows the command line draws itself
+    (see :func:`steepest.cli.preparation.split_rows`)."""
     from steepest.train.objective import check_noise
 
     arguments = dict(config["training"])
+    arguments.pop("validation_split", None)
     if "noise" in arguments:
         try:
             arguments["noise"] = check_noise(arguments["noise"])

@@ -23,6 +23,7 @@ from typing import IO, Any, Dict, List, Optional, Tuple, Union, cast
 
 import numpy as np
 
+from steepest import io
 from steepest.train import Callback
 
 __all__ = ["DemoResult", "load_digits_scaled", "pca_reconstruction", "run"]
@@ -452,7 +453,6 @@ def run(
         result.pictures.append(str(path))
         say(f"  {name:<20} {PICTURES[name]}")
     result.seconds = time.perf_counter() - started
-    with open(folder / "summary.json", "w", encoding="utf-8") as file:
-        json.dump(asdict(result), file, indent=1)
+    io.write_atomically(json.dumps(asdict(result), indent=1), folder / "summary.json")
     say(f"Done in {result.seconds:.1f} s.")
     return result

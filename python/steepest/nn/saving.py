@@ -4,17 +4,23 @@ trained, configuration), written and read through :mod:`steepest.io`'s format.
 Each model class registers under its kind name (see :func:`register`); loading a file builds
 the class its header names, through that class's ``_from_saved``. Nothing in a file runs
 code: a hostile header is refused with ValueError before anything is built.
+
+A model's ``metadata`` (a JSON object of the user's: a command line's classes and feature
+scaling, say) travels in the header, so it survives save, load and pickle.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Type, TypeVar
+import json
+import os
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Type, TypeVar
 
 import numpy as np
 
 from steepest import io
 from steepest._validation import positive_int, require_finite
 from steepest.nn.layers import Condition, Dense, Dropout, GaussianSample, Layer
+from steepest.train.state import SavedOptimizer
 
 if TYPE_CHECKING:
     from steepest.nn.sequential import Sequential
@@ -23,6 +29,8 @@ _KINDS: Dict[str, Type["Sequential"]] = {}
 _MAX_LAYERS = 10_000
 # An absurd size would ask the engine for terabytes: refused before allocating.
 _MAX_PARAMETERS = 1 << 36
+# Metadata shares the header's 1 MiB (steepest.io) with the layers: half of it is plenty.
+_MAX_METADATA_BYTES = 1 << 19
 
 Kind = TypeVar("Kind", bound=Type["Sequential"])
 
@@ -42,7 +50,7 @@ def model_to_bytes(model: "Sequential") -> bytes:
     # header goes with the weights (a state the model had).
     while True:
         epochs_trained = model._state.epochs_trained
-        parameters = model.get_parameters()
+        parameters, optimizer = model._state.snapshot(model.get_parameters)
         if model._state.epochs_trained == epochs_trained:
             break
     require_finite(parameters, "the model's parameters")
@@ -58,12 +66,43 @@ def model_to_bytes(model: "Sequential") -> bytes:
     }
     if model.precision == "bfloat16":
         header["precision"] = "bfloat16"
-    return io.encode(header, parameters)
+    if model.metadata:
+        header["metadata"] = checked_metadata(model.metadata)
+    arrays = {"parameters": parameters}
+    if optimizer is not None:
+        names = [f"optimizer_{i}" for i in range(len(optimizer.arrays))]
+        header["partial_fit"] = {"settings": optimizer.settings, "steps": optimizer.steps, "arrays": names}
+        arrays.update(zip(names, optimizer.arrays))
+    return io.encode(header, arrays)
+
+
+def checked_metadata(metadata: Any) -> Dict[str, Any]:
+    """``metadata`` if it is a dict that JSON gives back unchanged (str keys; dicts, lists,
+    str, finite numbers, bool, None inside) and fits the header; else TypeError or
+    ValueError saying why, before a file is written that would load differently."""
+    if not isinstance(metadata, dict):
+        raise TypeError(f"a model's metadata must be a dict, got {type(metadata).__name__}")
+    try:
+        text = json.dumps(metadata, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"a model's metadata must be JSON (str keys; dicts, lists, str, finite numbers, bool, None): {error}") from None
+    if json.loads(text) != metadata:
+        raise TypeError("a model's metadata must be JSON as it is: str keys, and lists rather than tuples")
+    if len(text) > _MAX_METADATA_BYTES:
+        raise ValueError(f"a model's metadata takes {len(text)} bytes as JSON; at most {_MAX_METADATA_BYTES} are saved")
+    return metadata
 
 
 def model_from_bytes(data: bytes, source: str = "the data") -> "Sequential":
     """Rebuild a model from :func:`model_to_bytes`'s output."""
-    header, parameters = io.decode(data, source)
+    return _model(*io.decode(data, source), source)
+
+
+def _model(header: Dict[str, Any], arrays: Dict[str, np.ndarray], source: str) -> "Sequential":
+    """The model a file's header and arrays describe, every field checked first."""
+    if "parameters" not in arrays:
+        raise io.invalid(source, "it holds no parameters")
+    parameters = arrays["parameters"]
 
     def field(name: str, kind: Any) -> Any:
         return io.header_field(header, name, kind, source)
@@ -81,8 +120,10 @@ def model_from_bytes(data: bytes, source: str = "the data") -> "Sequential":
     if not np.isfinite(parameters).all():
         first = int(np.argmax(~np.isfinite(parameters)))
         raise io.invalid(source, f"parameter {first} is {parameters[first]} (a model must have finite parameters)")
+    # NumPy's own float32/float64 (not the file's little-endian descriptor made native):
+    # rows of model.dtype are then accepted in any memory order, Fortran's included.
     try:
-        model = _KINDS[kind]._from_saved(layers, parameters.dtype.newbyteorder("="), max(seed, 0), config)
+        model = _KINDS[kind]._from_saved(layers, np.dtype(parameters.dtype.name), max(seed, 0), config)
     except (TypeError, ValueError, IndexError) as error:
         raise io.invalid(source, str(error)) from None
     precision = header.get("precision")
@@ -93,7 +134,32 @@ def model_from_bytes(data: bytes, source: str = "the data") -> "Sequential":
             raise io.invalid(source, str(error)) from None
     model.set_parameters(parameters)
     model._state.epochs_trained = max(0, epochs_trained)
+    model._state.saved = _saved_optimizer(header, arrays, parameters.size, source)
+    # Files written before metadata existed, or of a model without any, have no field.
+    model.metadata = field("metadata", dict) if "metadata" in header else {}
     return model
+
+
+def _saved_optimizer(header: Dict[str, Any], arrays: Dict[str, np.ndarray], count: int, source: str) -> Optional[SavedOptimizer]:
+    """partial_fit's optimizer state as the file holds it: none in files from before it was
+    kept (issue 18) or of models never trained by partial_fit."""
+    if "partial_fit" not in header:
+        return None
+    saved = io.header_field(header, "partial_fit", dict, source)
+    settings = io.header_field(saved, "settings", list, source)
+    steps = io.header_field(saved, "steps", int, source)
+    names = io.header_field(saved, "arrays", list, source)
+    if steps < 0 or len(names) > 2 or not all(isinstance(name, str) and name in arrays and name != "parameters" for name in names):
+        raise io.invalid(source, "the optimizer state's steps or arrays are not what it describes")
+    state = tuple(arrays[name].astype(arrays[name].dtype.newbyteorder("=")) for name in names)
+    if any(array.size != count or not np.isfinite(array).all() for array in state):
+        raise io.invalid(source, f"an optimizer state array is not {count} finite values")
+    return SavedOptimizer(_frozen(settings), steps, state)
+
+
+def _frozen(value: Any) -> Any:
+    """JSON's lists back to the tuples they were written from."""
+    return tuple(_frozen(item) for item in value) if isinstance(value, list) else value
 
 
 def save(model: "Sequential", path: io.PathLike) -> None:
@@ -120,7 +186,7 @@ def load(path: io.PathLike) -> "Sequential":
     >>> type(loaded).__name__, bool((loaded.predict(np.ones((2, 3), np.float32)) == model.predict(np.ones((2, 3), np.float32))).all())
     ('MLP', True)
     """
-    return model_from_bytes(io.read(path), source=str(path))
+    return _model(*io.load(path), os.fspath(path))
 
 
 def _layers(specs: List[Any], source: str) -> List[Layer]:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence,
 
 import numpy as np
 
-from steepest._validation import as_input, float_dtype, positive_int, require_finite
+from steepest._validation import as_array, as_input, as_real, float_dtype, positive_int, require_finite
 from steepest.engine import Engine
 from steepest.nn import saving
 from steepest.nn.layers import Dense, Dropout, Layer, chain_widths
@@ -48,6 +48,13 @@ class Sequential:
         float32). It needs a CPU with fast bfloat16 products
         (:func:`steepest.runtime.bfloat16_level`); elsewhere ``fit`` warns and trains in
         float32. Results stay bitwise identical for any thread count.
+
+    Attributes
+    ----------
+    metadata : dict
+        Yours to fill: any JSON object (str keys; lists, str, finite numbers, bool, None)
+        saved in the model's file and kept by ``load`` and pickle. ``steepest train`` keeps
+        a classifier's classes and the feature scaling here, for ``steepest predict``.
 
     Examples
     --------
@@ -92,6 +99,7 @@ class Sequential:
             layer._bind(engine, index)
         self._engine = engine
         self.layers = layers
+        self.metadata: Dict[str, Any] = {}
         self.stop_training = False
         self._state = TrainingState()
 
@@ -192,11 +200,10 @@ class Sequential:
 
     def set_parameters(self, values: Any) -> None:
         """Overwrite all parameters from a flat array of :attr:`parameter_count` finite values."""
-        array = np.asarray(values)
+        array = as_array(values, "parameters")
         if array.shape != (self.parameter_count,):
             raise ValueError(f"parameters must have shape ({self.parameter_count},), got {array.shape}")
-        require_finite(array, "parameters")
-        self._engine.set_parameters(array)
+        self._engine.set_parameters(as_real(array, "parameters", self.dtype.type))
 
     # ----------------------------------------------------------------------- running ----
 

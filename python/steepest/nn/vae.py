@@ -195,8 +195,8 @@ class VAE(Sequential):
     def elbo(self, X: Any, y: Any = None, n_samples: int = 1, seed: Optional[int] = None) -> np.ndarray:
         """The evidence lower bound of each row in nats, ``(samples,)``: the log-likelihood of
         its reconstruction minus KL(q(z|x) ‖ N(0, I)) (β = 1 whatever the model's ``beta``),
-        estimated with ``n_samples`` draws of z. Low for what the model finds unusual: an
-        anomaly score."""
+        estimated with ``n_samples`` draws of z. Low for what the model finds unusual: minus it
+        is an anomaly score."""
         n_samples = positive_int(n_samples, "n_samples")
         X = self._check_data(X)
         targets = Targets(X, None, self._classes(y, len(X), "y"))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Any, Mapping, Optional, Sequence, Tuple, Union
 
-from steepest.plot._figures import new_axes, pyplot
+import numpy as np
+
+from steepest.plot._figures import log_y_axis, new_axes, pyplot
 from steepest.train.history import History
 
 
@@ -13,7 +15,7 @@ def loss_curves(
     metrics: Optional[Sequence[str]] = None,
     *,
     ax: Any = None,
-    log_scale: bool = False,
+    log_scale: Optional[bool] = None,
     title: Optional[str] = None,
 ) -> Any:
     """Metrics per epoch: the training loss and, when recorded, the validation loss.
@@ -27,8 +29,10 @@ def loss_curves(
         Keys of ``History.history`` to draw; default ``loss`` and ``val_loss`` (those recorded).
     ax : matplotlib Axes, optional
         Draw here instead of on a new figure.
-    log_scale : bool, default False
-        A logarithmic y axis, for losses that fall by decades.
+    log_scale : bool, optional
+        A logarithmic y axis. By default, one when the curves span more than a decade
+        (the largest value over 10 times the smallest, all positive) and none of them is an
+        accuracy (a fraction, read best on a linear axis).
     title : str, optional
 
     Returns
@@ -50,6 +54,7 @@ def loss_curves(
     if not runs:
         raise ValueError("loss_curves needs at least one History")
     ax = new_axes(ax, (6, 4))
+    drawn = []
     colours = pyplot().rcParams["axes.prop_cycle"].by_key()["color"]
     for index, (name, history) in enumerate(runs.items()):
         if not isinstance(history, History):
@@ -63,12 +68,25 @@ def loss_curves(
             label = f"{name}: {key}" if name else key
             style = "--" if key.startswith("val_") else "-"
             ax.plot(epochs, history.history[key], style, color=colours[index % len(colours)], label=label)
+            drawn.append((key, history.history[key]))
     ax.set_xlabel("epoch")
     ax.set_ylabel(", ".join(metrics) if metrics is not None else "loss")
+    if log_scale is None:
+        log_scale = spans_decades(drawn)
     if log_scale:
-        ax.set_yscale("log")
+        log_y_axis(ax)
     ax.grid(True, alpha=0.3)
     ax.legend()
     if title:
         ax.set_title(title)
     return ax
+
+
+def spans_decades(curves: Sequence[Tuple[str, Sequence[float]]]) -> bool:
+    """Whether ``(name, values)`` curves read better on a log axis: all finite values
+    positive, the largest over ten times the smallest, and no accuracy among them."""
+    if any("accuracy" in name for name, _ in curves):
+        return False
+    values = np.array([value for _, column in curves for value in column], dtype=np.float64)
+    values = values[np.isfinite(values)]
+    return bool(values.size and values.min() > 0 and values.max() > 10 * values.min())

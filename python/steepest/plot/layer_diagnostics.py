@@ -11,7 +11,7 @@ from typing import Any, List, Optional, Sequence, cast
 
 import numpy as np
 
-from steepest.plot._figures import pyplot
+from steepest.plot._figures import log_y_axis, pyplot
 from steepest.train.history import History
 
 # What each per-layer diagnostic of a History means, for the panel titles.
@@ -24,6 +24,14 @@ DIAGNOSTIC_TITLES = {
 
 # Diagnostics whose values span decades: drawn on a log scale.
 _LOG_SCALE_DIAGNOSTICS = ("gradient_norm", "update_ratio")
+# Why a panel has no line: the layers a diagnostic is recorded for. Any other diagnostic
+# without a line gets the general reason.
+_EMPTY_REASONS = {
+    "dead_fraction": "no ReLU layer:\ndead units are counted in ReLU layers only",
+    "saturated_fraction": "no sigmoid or tanh layer:\nsaturation is counted in those only",
+}
+# A fraction's axis: all of [0, 1], a little more so that lines at 0 and 1 show.
+_FRACTION_LIMITS = (-0.03, 1.03)
 
 
 def diagnostics(history: History, names: Sequence[str] = ("gradient_norm", "update_ratio", "dead_fraction", "saturated_fraction"), *, title: Optional[str] = None) -> Any:
@@ -32,7 +40,9 @@ def diagnostics(history: History, names: Sequence[str] = ("gradient_norm", "upda
 
     Gradient norms that shrink towards the input show vanishing gradients; a dead ReLU
     fraction that climbs shows units that stopped learning (often a learning rate too high);
-    saturated sigmoid/tanh units learn slowly.
+    saturated sigmoid/tanh units learn slowly. Fractions (every ``*_fraction``) are drawn
+    on a fixed 0 to 1 axis, so that 2% dead looks like 2%; a panel with no layer to show
+    says why it is empty.
 
     Parameters
     ----------
@@ -69,19 +79,36 @@ def diagnostics(history: History, names: Sequence[str] = ("gradient_norm", "upda
     epochs = [epoch + 1 for epoch in history.epochs]
     for ax, name in zip(axes.flat, names):
         per_epoch = history.layer_diagnostic(name)
+        curves = {}
         for layer in range(len(per_epoch[0])):
-            values = [np.nan if row[layer] is None else cast(float, row[layer]) for row in per_epoch]
+            values = np.array([np.nan if row[layer] is None else cast(float, row[layer]) for row in per_epoch])
             if not np.all(np.isnan(values)):
-                ax.plot(epochs, values, label=f"layer {layer}")
+                curves[layer] = values
+        # A log axis has no place for 0 (a dead layer's gradient): such a curve is named in
+        # the legend rather than silently missing; with nothing above 0 the axis stays linear.
+        log_axis = name in _LOG_SCALE_DIAGNOSTICS and any(np.nanmax(values) > 0 for values in curves.values())
+        for layer, values in curves.items():
+            recorded = values[~np.isnan(values)]
+            note = " (0 throughout)" if np.all(recorded == 0) else " (0 in some epochs: off the log axis)" if log_axis and np.any(recorded == 0) else ""
+            ax.plot(epochs, values, label=f"layer {layer}{note}")
         ax.set_title(DIAGNOSTIC_TITLES[name], fontsize=10)
         ax.set_xlabel("epoch")
-        if name in _LOG_SCALE_DIAGNOSTICS:
-            ax.set_yscale("log")
+        ax.xaxis.set_major_locator(pyplot().MaxNLocator(integer=True))
+        if name.endswith("_fraction"):
+            ax.set_ylim(*_FRACTION_LIMITS)
+        elif log_axis:
+            log_y_axis(ax)
         ax.grid(True, alpha=0.3)
         if ax.get_lines():
             ax.legend(fontsize="small")
         else:
-            ax.text(0.5, 0.5, "no layer of this kind", ha="center", va="center", transform=ax.transAxes, color="grey")
+            reason = _EMPTY_REASONS.get(name, "no layer of this model\nrecords this diagnostic")
+            ax.text(0.5, 0.5, reason, ha="center", va="center", transform=ax.transAxes, color="dimgrey")
+    # An empty panel's epochs span those of the others, so that the panels line up.
+    drawn = [ax for ax in axes.flat if ax.get_lines()]
+    for ax in list(axes.flat)[: len(names)]:
+        if drawn and not ax.get_lines():
+            ax.set_xlim(drawn[0].get_xlim())
     for ax in list(axes.flat)[len(names):]:
         ax.set_axis_off()
     if title:

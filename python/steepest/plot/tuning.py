@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import sys
+import textwrap
 from typing import Any, Dict, List, Mapping, Optional
 
 import numpy as np
@@ -19,6 +20,9 @@ _PANELS_PER_ROW = 3
 _PANEL_INCHES = (4.2, 3.2)
 # A lone panel gets the room of a plain plot, and its title the width to be read.
 _LONE_PANEL_INCHES = (6.0, 4.0)
+_MEDIAN_LABEL = "median of each value"
+# Whole-number parameters of at most this many values are drawn as categories.
+_MOST_INTEGER_CATEGORIES = 5
 
 
 def tuning_results(results: Any, param: Optional[str] = None, score: Optional[str] = None, *, ax: Any = None, title: Optional[str] = None) -> Any:
@@ -28,8 +32,11 @@ def tuning_results(results: Any, param: Optional[str] = None, score: Optional[st
 
     A parameter whose values are numbers is drawn on a numeric axis, logarithmic when they
     are positive and span more than a factor 100; other values (strings, tuples of layer
-    sizes, booleans) are categories. Failed trials (no finite score) are left out, and the
-    title says how many.
+    sizes, booleans), and integers of at most five distinct values (batch sizes, a grid's
+    few epochs), are categories, each with a grey bar at the median of its scores.
+    The title says which way is better, how many trials failed (they are left out: no
+    finite score) and, on a second line, the best trial's parameters, so that the picture
+    answers "what should I use" at a glance.
 
     Parameters
     ----------
@@ -103,17 +110,29 @@ def tuning_results(results: Any, param: Optional[str] = None, score: Optional[st
         ax.set_ylabel(score)
     for panel, name in zip(panels, names):
         _draw_panel(panel, name, values[name], scores, errors, finished, best)
-    # Every panel stars the same trial: one legend, on the first panel it is on, says what
-    # the star is.
-    starred = [panel for panel in panels if panel.get_legend_handles_labels()[0]]
-    if starred:
-        starred[0].legend(loc="best", fontsize="small")
+    # Every panel stars the same trial and bars categories alike: one legend, on the first
+    # panel with the star (else the first with a bar), says what the star and the bars are.
+    entries = {label: handle for panel in panels for handle, label in zip(*panel.get_legend_handles_labels())}
+    entries = dict(sorted(entries.items(), key=lambda entry: not entry[0].startswith("best")))
+    if entries:
+        keyed = [panel for panel in panels if any(label.startswith("best") for label in panel.get_legend_handles_labels()[1])]
+        (keyed or [panel for panel in panels if panel.get_legend_handles_labels()[0]])[0].legend(
+            list(entries.values()), list(entries), loc="best", fontsize="small")
 
     failed = int(np.sum(~finished))
-    heading = title if title is not None else f"{score} of {len(scores)} trial{'' if len(scores) == 1 else 's'}"
-    heading += f" ({failed} failed, left out)" if failed else ""
+    if title is not None:
+        heading = title
+    else:
+        better = "lower" if lower_is_better else "higher"
+        heading = f"{score} ({better} is better) of {len(scores)} trial{'' if len(scores) == 1 else 's'}"
+        heading += f" ({failed} failed, left out)" if failed else ""
+        if best is not None:
+            chosen = [f"{name}={_shown(values[name][best])}" for name in names if _is_present(values[name][best])]
+            heading += f"\nbest (★ {scores[best]:.4g}): " + ", ".join(chosen)
     if ax is None:
-        figure.suptitle(heading)
+        # Wrapped to the figure's width (about 12 characters an inch at the title's size).
+        width = int(figure.get_size_inches()[0] * 12)
+        figure.suptitle("\n".join(textwrap.fill(line, width) for line in heading.split("\n")))
     else:
         ax.set_title(heading)
     return figure
@@ -123,17 +142,23 @@ def _draw_panel(ax: Any, name: str, values: List[Any], scores: np.ndarray, error
     """One parameter's panel: each finished trial that has the parameter, at its value."""
     shown = [i for i in range(len(scores)) if finished[i] and _is_present(values[i])]
     shown_values = [values[i] for i in shown]
-    if shown_values and all(_is_number(value) for value in shown_values):
+    numbers = bool(shown_values) and all(_is_number(value) for value in shown_values)
+    # A few whole numbers (batch sizes 32, 64, 128) read better side by side than spread
+    # over a numeric axis.
+    few_integers = numbers and len(set(shown_values)) <= _MOST_INTEGER_CATEGORIES and all(isinstance(value, (int, np.integer)) for value in shown_values)
+    if numbers and not few_integers:
         x = np.asarray(shown_values, dtype=np.float64)
         if x.min() > 0 and x.max() > 100 * x.min():
             ax.set_xscale("log")
     else:
         categories = _categories(shown_values)
-        labels = [str(category) for category in categories]
+        labels = [_shown(category) for category in categories]
         x = np.asarray([categories.index(value) for value in shown_values], dtype=np.float64)
         long_labels = sum(map(len, labels)) > 30
         ax.set_xticks(range(len(categories)), labels, rotation=30 if long_labels else 0, ha="right" if long_labels else "center")
         ax.set_xlim(-0.5, len(categories) - 0.5)
+        medians = [np.median(scores[shown][x == index]) for index in range(len(categories))]
+        ax.hlines(medians, np.arange(len(categories)) - 0.25, np.arange(len(categories)) + 0.25, colors="grey", linewidth=2, zorder=1, label=_MEDIAN_LABEL)
     ax.errorbar(x, scores[shown], yerr=None if errors is None else errors[shown], fmt="o", markersize=5, alpha=0.7, elinewidth=0.8, color="tab:blue")
     if best is not None and best in shown:
         at = shown.index(best)
@@ -210,6 +235,11 @@ def _is_present(value: Any) -> bool:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, np.bool_))
+
+
+def _shown(value: Any) -> str:
+    """A parameter's value as the title shows it: floats to 3 digits."""
+    return f"{value:.3g}" if isinstance(value, (float, np.floating)) else str(value)
 
 
 def _as_float(value: Any) -> float:

@@ -28,6 +28,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, shuffle as shuffle_rows
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from steepest._validation import checked_cast, require_unmasked
+from steepest._warnings import warn
 from steepest.runtime import local_threads
 from steepest.nn import Dense, Sequential
 from steepest.train import SGD, Adam, Callback, Optimizer, TrainingDivergedError, check_sample_weight
@@ -54,6 +56,14 @@ NONFINITE_WEIGHTS = "Solver produced non-finite parameter weights. The input dat
 _SMALLEST_ADAPTIVE_RATE = 1e-6
 # The start of steepest.train.loop's warning about a rising training loss.
 _RISING_LOSS_WARNING = "the training loss has risen"
+
+
+def checked_data(estimator: Any, *arrays: Any, **settings: Any) -> Any:
+    """scikit-learn's ``validate_data``, refusing masked arrays first: its conversion would
+    drop their mask, training on the values under it as if they were data."""
+    for name, array in zip(("X", "y"), arrays):
+        require_unmasked(array, name)
+    return validate_data(estimator, *arrays, **settings)
 
 
 class CurrentLearningRate:
@@ -205,7 +215,7 @@ class BaseMLP(BaseEstimator):
             return min(200, samples)
         if self.batch_size > samples:
             # scikit-learn's warning, word for word.
-            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
+            warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped", UserWarning)
         return min(int(self.batch_size), samples)
 
     def _engine_rate(self, rate: float) -> float:
@@ -277,7 +287,7 @@ class BaseMLP(BaseEstimator):
                 return self.model_.predict(X)
         else:
             check_is_fitted(self)
-            X = validate_data(self, X, reset=False, dtype=self.model_.dtype.type, accept_sparse=ACCEPT_SPARSE)
+            X = checked_data(self, X, reset=False, dtype=self.model_.dtype.type, accept_sparse=ACCEPT_SPARSE)
         with threads(self.n_threads):
             return self.model_.predict(X)
 
@@ -360,9 +370,7 @@ class BaseMLP(BaseEstimator):
             self._initialize(X.shape[1], outputs, output_activation, engine_loss, rng, X.dtype.type)
         elif self.model_.output_features != outputs:
             raise ValueError(f"the targets need {outputs} outputs but the fitted model has {self.model_.output_features}")
-        if X.dtype != self.model_.dtype:
-            X = X.astype(self.model_.dtype)
-            targets = targets if targets.dtype.kind == "i" else targets.astype(self.model_.dtype)
+        X, targets = self._in_model_dtype(X, targets)
         with threads(self.n_threads):
             if self.solver == "lbfgs":
                 self._fit_lbfgs(X, targets, weights)
@@ -373,6 +381,15 @@ class BaseMLP(BaseEstimator):
         if not all(np.isfinite(p).all() for p in self.coefs_ + self.intercepts_):
             raise ValueError(NONFINITE_WEIGHTS)
         return self
+
+    def _in_model_dtype(self, X: Any, targets: np.ndarray) -> Tuple[Any, np.ndarray]:
+        """``X`` and the targets in the fitted model's dtype (a warm start may be given data
+        of another precision), checked after the conversion: 1e300 into float32 is an
+        error that says so."""
+        dtype = self.model_.dtype.type
+        if X.dtype == dtype:
+            return X, targets
+        return checked_cast(X, "X", dtype), targets if targets.dtype.kind == "i" else checked_cast(targets, "y", dtype)
 
     def _initialize(self, features: int, outputs: int, output_activation: str, engine_loss: str, rng: np.random.RandomState, dtype: type) -> None:
         if self._forced_dtype() is not None:
@@ -534,7 +551,7 @@ class BaseMLP(BaseEstimator):
             options["iprint"] = 1 if self.verbose is True or self.verbose >= 1 else -1
         result = minimize(loss_and_gradient, start, method="L-BFGS-B", jac=True, options=options)
         if result.status != 0:
-            warnings.warn(
+            warn(
                 f"lbfgs failed to converge after {result.nit} iteration(s) (status={result.status}): {result.message}\n\n"
                 f"Increase the number of iterations (max_iter={self.max_iter}) or max_fun (max_fun={self.max_fun}), or scale the data.",
                 ConvergenceWarning,
@@ -597,7 +614,7 @@ class BaseMLP(BaseEstimator):
                 return True
             self._no_improvement_count = 0
         if not incremental and self.n_iter_ == self.max_iter:
-            warnings.warn(
+            warn(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization hasn't converged yet.",
                 ConvergenceWarning,
             )

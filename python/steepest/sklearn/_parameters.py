@@ -39,7 +39,8 @@ SOLVER_PARAMETERS = """\
     n_iter_no_change : int or np.inf, default 10
     l1 : float, default 0
         L1 penalty on the weights, scaled like ``alpha`` (``l1 · |W|`` per batch, divided by
-        the batch size). Not in scikit-learn.
+        the batch size), a proximal step with sgd and adam, so that weights reach exact zeros
+        (lbfgs adds its subgradient). Not in scikit-learn.
     dtype : {None, "float32", "float64"}, default None
         The precision of every computation. None follows scikit-learn: float32 data trains in
         float32, any other data in float64. "float32" forces the faster float32 path (inputs

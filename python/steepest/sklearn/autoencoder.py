@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence, Tuple, Union, cast
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_array
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
+from steepest._validation import int_at_least
 from steepest.nn import Autoencoder, Dense, Sequential
-from steepest.sklearn._base import ENGINE_ACTIVATIONS, BaseMLP, threads
+from steepest.sklearn._base import ENGINE_ACTIVATIONS, BaseMLP, checked_data, threads
 from steepest.sklearn._parameters import FITTED_ATTRIBUTES, SOLVER_PARAMETERS
 
 if TYPE_CHECKING:
@@ -21,7 +22,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     """Learns to compress the features into ``n_components`` latent ones and back.
 
     ``transform`` encodes, ``inverse_transform`` decodes, ``score_samples`` is minus each
-    sample's mean squared reconstruction error (an anomaly score: lower is stranger) and
+    sample's mean squared reconstruction error (higher for more normal samples, as scikit-learn's
+    outlier detectors score them; its negative is an anomaly score) and
     ``score`` its mean, so searches can tune an autoencoder without a scorer.
 
     Parameters
@@ -133,8 +135,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         return ("adam", "sgd")
 
     def _check_parameters(self) -> None:
-        if not isinstance(self.n_components, int) or isinstance(self.n_components, bool) or self.n_components < 1:
-            raise ValueError(f"n_components must be an int >= 1, got {self.n_components!r}")
+        int_at_least(self.n_components, "n_components", 1)
         if not isinstance(self.activation, str):
             raise ValueError(f"an AutoencoderTransformer takes one activation name for its hidden layers, got {self.activation!r}")
         for name in ("latent_activation", "output_activation"):
@@ -143,7 +144,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         super()._check_parameters()
 
     def _validate_fit_data(self, X: Any, y: Any, reset: bool, incremental: bool) -> Tuple[np.ndarray, Any, np.ndarray]:
-        X = validate_data(self, X, dtype=self._numpy_dtype(), reset=reset)
+        X = checked_data(self, X, dtype=self._numpy_dtype(), reset=reset)
         return X, X, X
 
     def _engine_output(self, targets: np.ndarray) -> Tuple[int, str, str]:
@@ -171,7 +172,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         """Latent codes ``(n_samples, n_components)``."""
         if not self._passes_as_is(X):
             check_is_fitted(self)
-            X = validate_data(self, X, reset=False, dtype=self._numpy_dtype())
+            X = checked_data(self, X, reset=False, dtype=self._numpy_dtype())
         with threads(self.n_threads):
             return self.model_.encode(X)
 
@@ -185,9 +186,10 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             return self.model_.decode(Z)
 
     def score_samples(self, X: Any) -> np.ndarray:
-        """Minus each sample's mean squared reconstruction error (higher is more typical)."""
+        """Minus each sample's mean squared reconstruction error: higher for more normal samples
+        (scikit-learn's convention for ``score_samples``); negate it for an anomaly score."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=self._numpy_dtype())
+        X = checked_data(self, X, reset=False, dtype=self._numpy_dtype())
         with threads(self.n_threads):
             return -self.model_.reconstruction_error(X)
 

@@ -11,9 +11,9 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets, type_of_target, unique_labels
-from sklearn.utils.validation import column_or_1d, validate_data
+from sklearn.utils.validation import column_or_1d
 
-from steepest.sklearn._base import ACCEPT_SPARSE, BaseMLP
+from steepest.sklearn._base import ACCEPT_SPARSE, BaseMLP, checked_data
 from steepest.sklearn._parameters import FITTED_ATTRIBUTES, MAX_FUN_PARAMETER, SOLVER_PARAMETERS
 
 
@@ -156,7 +156,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return weights if sample_weight is None else weights * np.asarray(sample_weight, dtype=np.float64)
 
     def _validate_validation_data(self, X: Any, y: Any) -> Tuple[np.ndarray, Any, np.ndarray]:
-        X = validate_data(self, X, reset=False, dtype=self.model_.dtype.type, accept_sparse=ACCEPT_SPARSE)
+        X = checked_data(self, X, reset=False, dtype=self.model_.dtype.type, accept_sparse=ACCEPT_SPARSE)
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -175,7 +175,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return np.ascontiguousarray(indicator, dtype=dtype)
 
     def _validate_fit_data(self, X: Any, y: Any, reset: bool, incremental: bool) -> Tuple[np.ndarray, Any, np.ndarray]:
-        X, y = validate_data(self, X, y, multi_output=True, dtype=self._data_dtype(), reset=reset, accept_sparse=ACCEPT_SPARSE)
+        X, y = checked_data(self, X, y, multi_output=True, dtype=self._data_dtype(), reset=reset, accept_sparse=ACCEPT_SPARSE)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)

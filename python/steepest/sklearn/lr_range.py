@@ -26,9 +26,7 @@ def lr_range_test(estimator: BaseMLP, X: Any, y: Any, *, start: float, end: floa
     outputs, output_activation, engine_loss = work._engine_output(targets)
     if not warm:
         work._initialize(X.shape[1], outputs, output_activation, engine_loss, check_random_state(work.random_state), X.dtype.type)
-    if X.dtype != work.model_.dtype:
-        X = X.astype(work.model_.dtype)
-        targets = targets if targets.dtype.kind == "i" else targets.astype(work.model_.dtype)
+    X, targets = work._in_model_dtype(X, targets)
     batch_size = work._batch_size(len(X))
     work._rate = CurrentLearningRate(0.0)
     work._set_learning_rate(float(work.learning_rate_init))

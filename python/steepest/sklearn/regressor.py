@@ -8,9 +8,10 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import column_or_1d, validate_data
+from sklearn.utils.validation import column_or_1d
 
-from steepest.sklearn._base import ACCEPT_SPARSE, BaseMLP
+from steepest._validation import converted
+from steepest.sklearn._base import ACCEPT_SPARSE, BaseMLP, checked_data
 from steepest.sklearn._parameters import FITTED_ATTRIBUTES, MAX_FUN_PARAMETER, SOLVER_PARAMETERS
 
 
@@ -139,16 +140,16 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         if self.loss == "poisson" and (np.asarray(y) < 0).any():
             raise ValueError("loss='poisson' needs y >= 0 (counts or rates)")
         targets = y.reshape(-1, 1) if y.ndim == 1 else y
-        return np.ascontiguousarray(targets, dtype=X.dtype)
+        return converted(targets, "y", X.dtype.type)
 
     def _validate_fit_data(self, X: Any, y: Any, reset: bool, incremental: bool) -> Tuple[np.ndarray, Any, np.ndarray]:
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=self._data_dtype(), reset=reset, accept_sparse=ACCEPT_SPARSE)
+        X, y = checked_data(self, X, y, multi_output=True, y_numeric=True, dtype=self._data_dtype(), reset=reset, accept_sparse=ACCEPT_SPARSE)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         return X, y, self._targets(X, y)
 
     def _validate_validation_data(self, X: Any, y: Any) -> Tuple[np.ndarray, Any, np.ndarray]:
-        X = validate_data(self, X, reset=False, dtype=self.model_.dtype.type, accept_sparse=ACCEPT_SPARSE)
+        X = checked_data(self, X, reset=False, dtype=self.model_.dtype.type, accept_sparse=ACCEPT_SPARSE)
         y = np.asarray(y, dtype=np.float64)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)

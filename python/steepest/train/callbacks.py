@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 import numpy as np
 
-from steepest._validation import non_negative_float
+from steepest._validation import non_negative_float, non_negative_int
 
 if TYPE_CHECKING:
     from steepest.train.protocol import Model
@@ -94,9 +94,7 @@ class EarlyStopping(_Monitor):
 
     def __init__(self, monitor: Optional[str] = None, patience: int = 5, min_delta: float = 0.0, mode: str = "min", restore_best_weights: bool = False) -> None:
         super().__init__(monitor, min_delta, mode)
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
-            raise ValueError(f"patience must be an int >= 0, got {patience!r}")
-        self.patience = patience
+        self.patience = non_negative_int(patience, "patience")
         self.restore_best_weights = restore_best_weights
         self.wait = 0
         self.stopped_epoch: Optional[int] = None
@@ -140,9 +138,7 @@ class ReduceLROnPlateau(_Monitor):
     def __init__(self, monitor: Optional[str] = None, factor: float = 0.1, patience: int = 5, min_delta: float = 1e-4, min_lr: float = 0.0, mode: str = "min") -> None:
         super().__init__(monitor, min_delta, mode)
         self.factor = non_negative_float(factor, "factor", positive=True, below_one=True)
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
-            raise ValueError(f"patience must be an int >= 0, got {patience!r}")
-        self.patience = patience
+        self.patience = non_negative_int(patience, "patience")
         self.min_lr = non_negative_float(min_lr, "min_lr")
         self.wait = 0
         self._scale = 1.0
@@ -159,6 +155,58 @@ class ReduceLROnPlateau(_Monitor):
         if self.wait > self.patience and self._last_lr * self.factor >= self.min_lr:
             self._scale *= self.factor
             self.wait = 0
+
+    def learning_rate_factor(self) -> float:
+        return self._scale
+
+
+class ReduceLROnDeadUnits(Callback):
+    """Multiply the learning rate by ``factor`` whenever more ReLU units have died: some
+    layer's ``dead_fraction`` (the units never active on the epoch's data) is above
+    ``max_dead_fraction`` and above what it was when this callback last acted.
+
+    A dead unit passes no gradient, so nothing moves it back; a step too large is the usual
+    way units die (it pushes a unit's weights and bias to where no input activates it).
+    A lower rate keeps more units from dying; it does not revive the dead ones. Reads the
+    per-layer diagnostics from the logs of ``on_epoch_end`` (``logs["diagnostics"]``), so it
+    needs ``fit(..., diagnostics=True)``, the default.
+
+    Attributes
+    ----------
+    reductions : list of int
+        The epochs after which it lowered the rate.
+
+    Examples
+    --------
+    >>> import numpy as np, steepest
+    >>> X = np.random.default_rng(0).standard_normal((64, 4)).astype(np.float32)
+    >>> model = steepest.MLP([4, 8, 1], seed=0)
+    >>> model.layers[0].bias[:4] = -100.0  # half the hidden units can never fire
+    >>> guard = steepest.ReduceLROnDeadUnits(max_dead_fraction=0.25, factor=0.5)
+    >>> history = model.fit(X, X[:, :1], epochs=3, optimizer=steepest.SGD(lr=0.1), callbacks=[guard], verbose=0)
+    >>> history["lr"], guard.reductions
+    ([0.1, 0.05, 0.05], [0])
+    """
+
+    def __init__(self, max_dead_fraction: float = 0.25, factor: float = 0.5, min_lr: float = 0.0) -> None:
+        super().__init__()
+        self.max_dead_fraction = non_negative_float(max_dead_fraction, "max_dead_fraction", below_one=True)
+        self.factor = non_negative_float(factor, "factor", positive=True, below_one=True)
+        self.min_lr = non_negative_float(min_lr, "min_lr")
+        self.reductions: List[int] = []
+        self._acted_at = self.max_dead_fraction
+        self._scale = 1.0
+
+    def on_epoch_end(self, epoch: int, logs: Optional[Dict[str, Any]] = None) -> None:
+        logs = logs or {}
+        if "diagnostics" not in logs:
+            raise ValueError("ReduceLROnDeadUnits reads the per-layer diagnostics: train with fit(..., diagnostics=True)")
+        dead = [layer["dead_fraction"] for layer in logs["diagnostics"] if layer is not None and layer.get("dead_fraction") is not None]
+        worst = max(dead, default=0.0)
+        if worst > self._acted_at and float(logs.get("lr", math.inf)) * self.factor >= self.min_lr:
+            self._scale *= self.factor
+            self._acted_at = worst
+            self.reductions.append(epoch)
 
     def learning_rate_factor(self) -> float:
         return self._scale

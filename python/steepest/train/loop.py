@@ -11,11 +11,11 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from steepest._validation import SparseRows, as_input, non_negative_float, positive_int
+from steepest._validation import SparseRows, as_input, fraction, non_negative_float, positive_int
 from steepest._warnings import warn
 from steepest.engine import Engine, Rows, RunResult, Trainer
 from steepest.train.callbacks import Callback
-from steepest.train.errors import diverged
+from steepest.train.errors import DeadNetworkWarning, dead_network_message, diverged
 from steepest.train.history import History
 from steepest.train.objective import Objective
 from steepest.train.optimizers import SGD, Optimizer
@@ -95,8 +95,7 @@ class _Batches:
 
 
 def _split_validation(X: Rows, targets: Targets, validation_split: float) -> Tuple[Rows, Targets, Optional[Rows], Optional[Targets]]:
-    if not (isinstance(validation_split, (int, float)) and 0 <= validation_split < 1):
-        raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
+    validation_split = fraction(validation_split, "validation_split")
     if validation_split == 0:
         return X, targets, None, None
     if isinstance(X, SparseRows):
@@ -207,7 +206,7 @@ def fit(
             callback.model = model
             callback.on_train_begin()
 
-        rising, previous_loss, best_loss, warned = 0, math.inf, math.inf, False
+        rising, previous_loss, best_loss, warned, warned_dead = 0, math.inf, math.inf, False, False
         try:
             for epoch in range(epochs):
                 lr = optimizer.learning_rate(epoch) * math.prod(
@@ -246,12 +245,21 @@ def fit(
                 logs["lr"] = lr
                 logs["time"] = took
                 logs["samples_per_second"] = totals.samples / took if took > 0 else math.inf
-                history.record(epoch, logs, trainer.diagnostics())
+                layers = trainer.diagnostics()
+                history.record(epoch, logs, layers)
                 state.epochs_trained += 1
                 progress.epoch_end(logs)
+                # Callbacks see the layers' diagnostics too, to act on them (issue 19).
+                callback_logs: Dict[str, Any] = dict(logs, diagnostics=layers) if diagnostics else logs
                 for callback in callbacks:
-                    callback.on_epoch_end(epoch, logs)
+                    callback.on_epoch_end(epoch, callback_logs)
 
+                dead = history.dead_layers() if diagnostics else []
+                if dead and not warned_dead:
+                    warned_dead = True
+                    warn(dead_network_message(dead, epoch), DeadNetworkWarning)
+
+                # The training loss only: a rising validation loss is overfitting, not divergence.
                 rising = rising + 1 if logs["loss"] > previous_loss * (1 + _RISE) else 0
                 previous_loss = logs["loss"]
                 best_loss = min(best_loss, logs["loss"])
@@ -304,11 +312,19 @@ def partial_fit(
         batch_size = min(positive_int(batch_size, "batch_size"), len(X))
         # The learning rate goes to each run, so a schedule keeps the optimizer's state.
         settings = optimizer.engine_settings()
-        key = (batch_size, loss, type(optimizer), tuple(sorted(settings.items())), objective.loss_scale, objective.noise, objective.penalty_per_weight)
+        # What the trainer is made of, and nothing else: a saved model keeps it (see
+        # TrainingState.saved), so plain values only.
+        key = (batch_size, loss, tuple(sorted(settings.items())), objective.loss_scale, objective.noise, objective.penalty_per_weight)
         if state.partial is None or state.partial[1] != key:
             trainer = engine.trainer(
                 batch_size, loss, settings, model.seed, False, loss_scale=objective.loss_scale, noise=objective.noise, penalty_per_weight=objective.penalty_per_weight
             )
+            saved, state.saved = state.saved, None
+            if saved is not None and saved.settings == key:
+                try:
+                    trainer.restore_state(saved.steps, saved.arrays)
+                except ValueError as error:  # a file that names settings its arrays do not fit
+                    raise ValueError(f"the optimizer state this model was loaded with does not fit its settings ({error}); it is dropped") from None
             state.partial = (trainer, key)
         if objective.kl_weight is not None:
             state.partial[0].set_kl_weight(objective.kl_weight(state.epochs_trained))

@@ -8,6 +8,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Tuple
 
+import numpy as np
+
 from steepest.engine import INPUT_NOISES
 
 NOISES = tuple(name for name in INPUT_NOISES if name != "none")
@@ -37,7 +39,10 @@ def check_noise(noise: Any) -> Tuple[str, float]:
     kind, amount = noise
     if kind not in NOISES:
         raise ValueError(f"unknown noise {kind!r}; expected one of: {', '.join(NOISES)}")
-    if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not math.isfinite(amount) or amount < 0 or (kind == "mask" and amount >= 1):
+    if isinstance(amount, bool) or not isinstance(amount, (int, float, np.integer, np.floating)):
+        raise TypeError(f"the amount of {kind} noise must be a number, got {type(amount).__name__}")
+    number = float(amount)  # checked after the conversion, as the trainer gets it
+    if not math.isfinite(number) or number < 0 or (kind == "mask" and number >= 1):
         bounds = "in [0, 1)" if kind == "mask" else "a finite number >= 0"
         raise ValueError(f"the amount of {kind} noise must be {bounds}, got {amount!r}")
-    return (kind, float(amount))
+    return (kind, number)

@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from steepest._validation import as_matrix
+from steepest._validation import as_array, as_matrix, converted
 from steepest.engine import LOSSES
 from steepest.train.protocol import Model
 
@@ -50,7 +50,7 @@ def prepare_targets(model: Model, loss: str, y: Any, samples: int, name: str = "
     outputs = model.output_features
     if y is None:
         raise ValueError(f"{name} is required for {type(model).__name__}.fit (only an Autoencoder defaults y to X)")
-    array = y if isinstance(y, np.ndarray) else np.asarray(y)
+    array = as_array(y, name)
     if array.ndim == 0:
         raise ValueError(f"{name} must hold one target per sample of X, got shape {array.shape}")
     if len(array) != samples:
@@ -71,6 +71,9 @@ def prepare_targets(model: Model, loss: str, y: Any, samples: int, name: str = "
         raise ValueError(f"{name} has {dense.shape[1]} columns but the model has {outputs} outputs")
     if loss.startswith("binary_cross_entropy") and ((dense < 0) | (dense > 1)).any():
         raise ValueError(f"{name} must be in [0, 1] for {loss}")
+    if loss == "softmax_cross_entropy" and (dense < 0).any():
+        row = int(np.argwhere(dense < 0)[0][0])
+        raise ValueError(f"{name} must be one-hot rows or class probabilities (>= 0) for softmax_cross_entropy, but row {row} has a negative entry")
     if loss == "poisson" and (dense < 0).any():
         raise ValueError(f"{name} must be >= 0 for the poisson loss (counts or rates)")
     return Targets(dense, None)
@@ -81,16 +84,14 @@ def check_sample_weight(sample_weight: Any, samples: int, dtype: type, name: str
     not all vanish, in ``dtype``; a number weighs every row alike; None stays None."""
     if sample_weight is None:
         return None
-    array = np.asarray(sample_weight)
+    array = as_array(sample_weight, name)
     if array.ndim == 0:
         array = np.full(samples, array)
     if array.ndim != 1 or len(array) != samples:
         raise ValueError(f"{name} must hold one weight per sample: expected shape ({samples},), got {array.shape}")
     if array.dtype.kind not in "iufb":
         raise TypeError(f"{name} must be numbers, got dtype {array.dtype}")
-    weights: np.ndarray = np.ascontiguousarray(array, dtype=dtype)
-    if not np.isfinite(weights).all():
-        raise ValueError(f"{name} must be finite")
+    weights = converted(array, name, dtype)
     if (weights < 0).any():
         raise ValueError(f"{name} must be >= 0, got {weights.min()!r}")
     if not weights.any():

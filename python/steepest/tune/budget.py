@@ -8,6 +8,8 @@ import math
 import numbers
 from typing import Any, List, NamedTuple, Optional
 
+from steepest._validation import int_at_least
+
 #: The name of the parameter the budget goes to (a Pipeline's step has it as ``<step>__max_iter``).
 BUDGET_PARAMETER = "max_iter"
 
@@ -47,8 +49,7 @@ def rung_budgets(candidates: int, factor: int, min_epochs: Optional[int], max_ep
     >>> rung_budgets(40, 3, None, 2, Budget("max_iter", "warm_start", 200))  # no rung above the largest
     [1, 2]
     """
-    if isinstance(factor, bool) or not isinstance(factor, int) or factor < 2:
-        raise ValueError(f"factor must be an int >= 2, got {factor!r}")
+    factor = int_at_least(factor, "factor", 2)
     largest = check_epochs(max_epochs if max_epochs is not None else budget.largest, "max_epochs" if max_epochs is not None else budget.parameter)
     if min_epochs is None:
         rungs = 1 + int(math.floor(math.log(candidates) / math.log(factor) + 1e-9))

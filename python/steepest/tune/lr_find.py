@@ -4,11 +4,11 @@ steepest's models and scikit-learn estimators, with the rates it suggests and a 
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any, Optional
 
 import numpy as np
 
+from steepest._warnings import warn
 from steepest.nn import Sequential
 from steepest.sklearn import AutoencoderTransformer, MLPClassifier, MLPRegressor
 from steepest.sklearn.lr_range import lr_range_test
@@ -79,11 +79,10 @@ def suggestions(lrs: np.ndarray, smoothed: np.ndarray) -> "tuple[float, float]":
     lowest = int(np.argmin(values))
     lr_min = float(rates[lowest]) / 10
     if lowest < 1:
-        warnings.warn(
+        warn(
             f"the loss did not decrease between {lrs[0]:.3g} and {lrs[-1]:.3g}: no steepest descent to suggest "
             "(lr_steep is the lowest rate); start the range test at a smaller rate",
             RuntimeWarning,
-            stacklevel=3,
         )
         return float(rates[0]), lr_min
     # The slope across a window of a tenth of the curve, not between neighbours: early on the

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import csv
 import math
+from io import StringIO
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
+
+from steepest import io
 
 
 class Results:
@@ -98,11 +101,12 @@ class Results:
         """Write the table as CSV, one row per trial (parameters written as their repr when
         they are not numbers or strings)."""
         columns = self.columns
-        with open(path, "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(columns)
-            for row in self.rows:
-                writer.writerow([_cell(row.get(name)) for name in columns])
+        text = StringIO(newline="")
+        writer = csv.writer(text)
+        writer.writerow(columns)
+        for row in self.rows:
+            writer.writerow([_cell(row.get(name)) for name in columns])
+        io.write_atomically(text.getvalue(), path)
 
     def to_dataframe(self) -> Any:
         """The table as a pandas DataFrame (needs pandas), the same as

@@ -12,6 +12,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
 
+from steepest._validation import int_at_least
 from steepest.tune.asha import AsynchronousHalving
 from steepest.tune.budget import Budget, budget_parameter, check_epochs, rung_budgets
 from steepest.tune.distributions import as_distribution
@@ -193,8 +194,7 @@ def search(
         trials = len(candidates)
     else:
         trials = _DEFAULT_TRIALS[method] if n_trials is None else n_trials
-        if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
-            raise ValueError(f"n_trials must be an int >= 1, got {n_trials!r}")
+        trials = int_at_least(trials, "n_trials", 1)
         if method != "tpe":
             candidates = random_candidates(space, trials, rng)
 
@@ -300,8 +300,7 @@ def _ranked(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
 def _halving_budgets(candidates: int, factor: int, min_epochs: Optional[int], max_epochs: Optional[int], budget: Budget) -> List[int]:
     """Successive halving's epochs per round: ``min_epochs`` times ``factor`` per round, as
     many rounds as ``candidates`` can be divided by ``factor``, none past ``max_epochs``."""
-    if isinstance(factor, bool) or not isinstance(factor, int) or factor < 2:
-        raise ValueError(f"factor must be an int >= 2, got {factor!r}")
+    factor = int_at_least(factor, "factor", 2)
     largest = check_epochs(max_epochs if max_epochs is not None else budget.largest, "max_epochs" if max_epochs is not None else budget.parameter)
     rounds = 1 + int(math.floor(math.log(candidates) / math.log(factor) + 1e-9))
     smallest = check_epochs(min_epochs, "min_epochs") if min_epochs is not None else max(1, largest // factor ** (rounds - 1))
