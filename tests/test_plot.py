@@ -496,3 +496,11 @@ def test_tuning_results_name_the_best_trial_and_draw_few_integers_as_categories(
     long = [{"params": {f"a_rather_long_parameter_name_{k}": 0.5 + i for k in range(4)}, "score": float(i)} for i in range(3)]
     lines = plot.tuning_results(long).get_suptitle().split("\n")
     assert len(lines) >= 3 and max(map(len, lines)) <= 12 * plot.tuning_results(long).get_size_inches()[0]
+
+
+def test_the_fraction_of_zero_weights_is_a_fraction_too():
+    X = np.random.default_rng(0).random((64, 4)).astype(np.float32)
+    history = steepest.MLP([4, 8, 4], seed=0).fit(X, X, epochs=3, optimizer=steepest.SGD(lr=0.1, l1=0.05), verbose=0)
+    (zeros,) = plot.diagnostics(history, names=["zero_fraction"]).axes
+    assert zeros.get_title() == "weights exactly zero (as L1 makes them)"
+    assert zeros.get_ylim() == pytest.approx((-0.03, 1.03)) and len(zeros.get_lines()) == 2

@@ -6,11 +6,13 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+from io import BytesIO, StringIO
 from pathlib import Path
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple, Union
 
 import numpy as np
 
+from steepest import io
 from steepest.cli.exit_codes import FAILED, OK, CommandError
 
 EXAMPLES = """\
@@ -53,15 +55,21 @@ def run(args: argparse.Namespace) -> int:
     if out is not None and out.suffix.lower() not in (".csv", ".npy"):
         raise CommandError(f"--out {args.out!r}: write predictions to a .csv or .npy file", FAILED)
     names, predictions = predict_file(model, Path(args.data))
+    if out is None:
+        _write_csv(sys.stdout, names, predictions)
+        return OK
+    # Written whole and atomically, as a model is: a failure leaves an earlier file as it was.
+    if out.suffix.lower() == ".npy":
+        buffer = BytesIO()
+        np.save(buffer, predictions, allow_pickle=False)
+        data: Union[bytes, str] = buffer.getvalue()
+    else:
+        text = StringIO(newline="")
+        _write_csv(text, names, predictions)
+        data = text.getvalue()
     try:
-        if out is not None and out.suffix.lower() == ".npy":
-            np.save(out, predictions, allow_pickle=False)
-        elif out is not None:
-            with open(out, "w", newline="", encoding="utf-8") as file:
-                _write_csv(file, names, predictions)
-        else:
-            _write_csv(sys.stdout, names, predictions)
-    except OSError as error:
+        io.write_atomically(data, out)
+    except (OSError, ValueError) as error:
         raise CommandError(f"cannot write the predictions to {args.out}: {error}", FAILED) from None
     return OK
 

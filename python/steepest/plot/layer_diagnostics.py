@@ -20,6 +20,7 @@ DIAGNOSTIC_TITLES = {
     "update_ratio": "update-to-weight ratio ‖ΔW‖/‖W‖",
     "dead_fraction": "dead ReLU units (never active in the epoch)",
     "saturated_fraction": "saturated sigmoid/tanh units",
+    "zero_fraction": "weights exactly zero (as L1 makes them)",
 }
 
 # Diagnostics whose values span decades: drawn on a log scale.

@@ -46,8 +46,9 @@ SOLVER_PARAMETERS = """\
         float32, any other data in float64. "float32" forces the faster float32 path (inputs
         converted, outputs in float32).
     n_threads : int or None, default None
-        Threads for fit and predict (process-wide while they run); None keeps
-        :func:`steepest.set_num_threads`'s setting. Results do not depend on it.
+        Threads for fit and predict, for the calling thread only (other estimators fitting
+        at once keep theirs, and :func:`steepest.set_num_threads`'s setting is untouched);
+        None uses that setting. Results do not depend on it.
     diagnostics : bool, default False
         Gather the native loop's per-layer training diagnostics (gradient norms, update
         ratios, dead ReLU and saturated units) into ``history_``.
