@@ -13,11 +13,20 @@
 # table that says whether this CPU and OS run the level. Levels go lowest first: dispatch
 # picks the last one supported.
 #
+#   steepest_add_bfloat16(NAME <level> SOURCE <file> FLAGS <option>... CPU_FEATURE <feature>
+#                         FAST_FEATURE <feature>)
+#
+# adds a level of the bfloat16 products (cpp/include/steepest/bfloat16.h): SOURCE, compiled
+# with FLAGS alone, defines bfloat16_kernels_<level>(). The level is left out, with a
+# message, when the compiler does not take FLAGS (an older GCC without AMX). CPU_FEATURE says
+# whether it runs here, FAST_FEATURE whether it is faster than the float32 kernels (dispatch
+# chooses the last level that is both). Lowest first.
+#
 #   steepest_add_kernel_levels(<target>)
 #
 # after the last level: adds the levels' files to the target and writes what dispatch.cpp
 # includes, the tables' declarations (kernel_tables.h) and the levels in order
-# (kernel_levels.inc).
+# (kernel_levels.inc, bfloat16_levels.inc).
 
 function(steepest_add_isa)
   cmake_parse_arguments(PARSE_ARGV 0 ISA "" "NAME;VOCABULARY;HEADER;CPU_FEATURE" "EXTRA_VOCABULARY;FLAGS;MSVC_FLAGS")
@@ -55,6 +64,27 @@ function(steepest_add_isa)
   set_property(GLOBAL APPEND PROPERTY STEEPEST_ISA_FEATURES "${ISA_CPU_FEATURE}")
 endfunction()
 
+function(steepest_add_bfloat16)
+  cmake_parse_arguments(PARSE_ARGV 0 BF16 "" "NAME;SOURCE;CPU_FEATURE;FAST_FEATURE" "FLAGS")
+  if(BF16_UNPARSED_ARGUMENTS OR NOT BF16_NAME OR NOT BF16_SOURCE OR NOT BF16_CPU_FEATURE OR NOT BF16_FAST_FEATURE)
+    message(FATAL_ERROR "steepest_add_bfloat16(NAME <level> SOURCE <file> CPU_FEATURE <feature> "
+                        "FAST_FEATURE <feature> FLAGS ...): got ${ARGV}")
+  endif()
+  include(CheckCXXCompilerFlag)
+  string(JOIN " " joined ${BF16_FLAGS})
+  check_cxx_compiler_flag("${joined}" STEEPEST_COMPILER_TAKES_${BF16_NAME})
+  if(NOT STEEPEST_COMPILER_TAKES_${BF16_NAME})
+    message(STATUS "steepest: the compiler does not take ${joined}; bfloat16 level ${BF16_NAME} left out")
+    return()
+  endif()
+  set(source "${PROJECT_SOURCE_DIR}/cpp/kernels/${BF16_SOURCE}")
+  set_source_files_properties("${source}" PROPERTIES COMPILE_OPTIONS "${BF16_FLAGS}")
+  set_property(GLOBAL APPEND PROPERTY STEEPEST_ISA_SOURCES "${source}")
+  set_property(GLOBAL APPEND PROPERTY STEEPEST_BF16_NAMES "${BF16_NAME}")
+  set_property(GLOBAL APPEND PROPERTY STEEPEST_BF16_FEATURES "${BF16_CPU_FEATURE}")
+  set_property(GLOBAL APPEND PROPERTY STEEPEST_BF16_FAST_FEATURES "${BF16_FAST_FEATURE}")
+endfunction()
+
 function(steepest_add_kernel_levels target)
   get_property(sources GLOBAL PROPERTY STEEPEST_ISA_SOURCES)
   get_property(names GLOBAL PROPERTY STEEPEST_ISA_NAMES)
@@ -67,11 +97,21 @@ function(steepest_add_kernel_levels target)
     string(APPEND declarations "const KernelTable& kernel_table_${name}();\n")
     string(APPEND levels "{\"${name}\", kernel_table_${name}, feature::${feature}},\n")
   endforeach()
+  get_property(bf16_names GLOBAL PROPERTY STEEPEST_BF16_NAMES)
+  get_property(bf16_features GLOBAL PROPERTY STEEPEST_BF16_FEATURES)
+  get_property(bf16_fast GLOBAL PROPERTY STEEPEST_BF16_FAST_FEATURES)
+  string(APPEND declarations "struct Bf16KernelSet;\n")
+  set(bf16_levels "${generated}: the bfloat16 levels compiled in, lowest first, as rows of dispatch.cpp's kBf16Levels.\n")
+  foreach(name feature fast IN ZIP_LISTS bf16_names bf16_features bf16_fast)
+    string(APPEND declarations "const Bf16KernelSet& bfloat16_kernels_${name}();\n")
+    string(APPEND bf16_levels "{\"${name}\", bfloat16_kernels_${name}, feature::${feature}, feature::${fast}},\n")
+  endforeach()
   string(APPEND declarations "}  // namespace steepest\n")
 
   set(directory "${CMAKE_CURRENT_BINARY_DIR}/kernel_levels")
   file(CONFIGURE OUTPUT "${directory}/kernel_tables.h" CONTENT "${declarations}" @ONLY)
   file(CONFIGURE OUTPUT "${directory}/kernel_levels.inc" CONTENT "${levels}" @ONLY)
+  file(CONFIGURE OUTPUT "${directory}/bfloat16_levels.inc" CONTENT "${bf16_levels}" @ONLY)
   target_sources(${target} PRIVATE ${sources})
   target_include_directories(${target} PRIVATE "${directory}" "${PROJECT_SOURCE_DIR}/cpp/kernels")
 endfunction()

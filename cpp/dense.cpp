@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
+#include "steepest/bfloat16.h"
 #include "steepest/gemm.h"
 #include "steepest/thread_pool.h"
 
@@ -46,11 +48,30 @@ void activation_backward(const KernelSet<T>& kernels, Activation activation, ind
   });
 }
 
+namespace {
+
+// gemm, or with bf16 its bfloat16 products (float32 only: float64 never asks for them).
+template <class T>
+void product(const KernelSet<T>& kernels, const Bf16KernelSet* bf16, index_t M, index_t N, index_t K, const T* a,
+             index_t lda, bool trans_a, const T* b, index_t ldb, bool trans_b, T* c, index_t ldc,
+             const T* bias = nullptr, Activation activation = Activation::identity) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (bf16) {
+      gemm_bfloat16(*bf16, kernels, M, N, K, a, lda, trans_a, b, ldb, trans_b, c, ldc, bias, activation);
+      return;
+    }
+  }
+  gemm(kernels, M, N, K, a, lda, trans_a, b, ldb, trans_b, c, ldc, bias, activation);
+}
+
+}  // namespace
+
 template <class T>
 void dense_forward(const KernelSet<T>& kernels, index_t M, index_t K, index_t N, const T* x, const T* weight,
-                   const T* bias, Activation activation, T* y) {
+                   const T* bias, Activation activation, T* y, const Bf16KernelSet* bf16) {
   const bool softmax = activation == Activation::softmax;
-  gemm(kernels, M, N, K, x, K, false, weight, N, false, y, N, bias, softmax ? Activation::identity : activation);
+  product(kernels, bf16, M, N, K, x, K, false, weight, N, false, y, N, bias,
+          softmax ? Activation::identity : activation);
   if (softmax) activation_forward(kernels, Activation::softmax, M, N, y, y);
 }
 
@@ -95,10 +116,10 @@ void output_gradient(const KernelSet<T>& kernels, index_t M, index_t N, const T*
 template <class T>
 void dense_backward(const KernelSet<T>& kernels, index_t M, index_t K, index_t N, const T* x, const T* weight,
                     const T* y, const T* dy, Activation activation, T* dz, T* dx, T* dweight, T* dbias,
-                    const OutputCount<T>* count) {
+                    const OutputCount<T>* count, const Bf16KernelSet* bf16) {
   output_gradient(kernels, M, N, y, dy, activation, dz, dbias, count);
-  gemm(kernels, K, N, M, x, K, true, dz, N, false, dweight, N);
-  if (dx) gemm(kernels, M, K, N, dz, N, false, weight, N, true, dx, K);
+  product(kernels, bf16, K, N, M, x, K, true, dz, N, false, dweight, N);
+  if (dx) product(kernels, bf16, M, K, N, dz, N, false, weight, N, true, dx, K);
 }
 
 template <class T>
@@ -125,9 +146,10 @@ void sparse_dense_backward(const KernelSet<T>& kernels, index_t M, index_t K, in
 
 #define STEEPEST_INSTANTIATE(T)                                                                                 \
   template void dense_forward<T>(const KernelSet<T>&, index_t, index_t, index_t, const T*, const T*, const T*, \
-                                 Activation, T*);                                                              \
+                                 Activation, T*, const Bf16KernelSet*);                                        \
   template void dense_backward<T>(const KernelSet<T>&, index_t, index_t, index_t, const T*, const T*, const T*, \
-                                  const T*, Activation, T*, T*, T*, T*, const OutputCount<T>*);                \
+                                  const T*, Activation, T*, T*, T*, T*, const OutputCount<T>*,               \
+                                  const Bf16KernelSet*);                                                       \
   template void sparse_dense_forward<T>(const KernelSet<T>&, index_t, index_t, const std::int64_t*,            \
                                         const std::int64_t*, const T*, const T*, const T*, Activation, T*);    \
   template void sparse_dense_backward<T>(const KernelSet<T>&, index_t, index_t, index_t, const std::int64_t*,  \

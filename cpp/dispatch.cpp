@@ -1,6 +1,7 @@
 #include "steepest/dispatch.h"
 
 #include <atomic>
+#include <cstring>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -10,7 +11,13 @@
 #else
 #include <cpuid.h>
 #endif
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
 #endif
+#endif
+
+#include "steepest/bfloat16.h"
 
 #include "kernel_tables.h"  // generated: one table per level compiled in
 
@@ -80,6 +87,44 @@ bool avx512() {
   const bool os_saves_zmm = (enabled_state_components() & 0xE6) == 0xE6;
   return (ebx & needed) == needed && os_saves_zmm;
 }
+
+bool avx512_bf16() { return avx512() && cpuid(0, 0).eax >= 7 && (cpuid(7, 1).eax & (1u << 5)); }
+
+// VDPBF16PS runs at twice the float32 FMA rate on AMD's Zen 4 and Zen 5 (the AMD CPUs with
+// AVX-512), at half of it on Intel's: only there is it worth choosing.
+bool avx512_bf16_fast() {
+  const CpuidRegisters vendor = cpuid(0, 0);
+  char name[12];
+  std::memcpy(name, &vendor.ebx, 4);
+  std::memcpy(name + 4, &vendor.edx, 4);
+  std::memcpy(name + 8, &vendor.ecx, 4);
+  return avx512_bf16() && std::memcmp(name, "AuthenticAMD", 12) == 0;
+}
+
+// Linux gives a process the 8 KB of tile data only when asked (arch_prctl
+// ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA), once for all its threads; a kernel that
+// refuses, or predates the request (5.16), leaves the level unavailable.
+bool os_grants_tiles() {
+#if defined(__linux__) && !defined(_MSC_VER)
+  static const bool granted = [] {
+    constexpr long kReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+    return syscall(SYS_arch_prctl, kReqXcompPerm, kXfeatureXtiledata) == 0;
+  }();
+  return granted;
+#else
+  return false;
+#endif
+}
+
+bool amx_bf16() {
+  if (!avx512_bf16()) return false;  // the level rounds with AVX512_BF16
+  const unsigned edx = cpuid(7, 0).edx;
+  const bool tiles = (edx & (1u << 24)) && (edx & (1u << 22));  // AMX-TILE, AMX-BF16
+  const bool os_saves_tiles = (enabled_state_components() & 0x60000) == 0x60000;  // XTILECFG, XTILEDATA
+  return tiles && os_saves_tiles && os_grants_tiles();
+}
+
+bool amx_bf16_fast() { return amx_bf16(); }
 #elif defined(STEEPEST_ARCH_AARCH64)
 bool neon() { return true; }  // part of AArch64 itself
 #endif
@@ -120,7 +165,86 @@ const KernelTable* initial_table() {
   return best;
 }
 
+struct Bf16Level {
+  const char* name;
+  const Bf16KernelSet& (*kernels)();
+  bool (*supported)();
+  bool (*fast)();  // faster than the float32 kernels here
+};
+
+bool never() { return false; }
+
+// Lowest first: the last supported and fast one is the default.
+const Bf16Level kBf16Levels[] = {
+    {"emulated", emulated_bfloat16, feature::none, never},
+#include "bfloat16_levels.inc"  // generated: {name, kernels, feature, fast feature} per steepest_add_bfloat16 line
+};
+
+std::atomic<const Bf16KernelSet*> active_bf16{nullptr};
+std::atomic<bool> bf16_chosen{false};  // by STEEPEST_BFLOAT16 or select_bfloat16
+
+const Bf16KernelSet* bf16_named(const std::string& name) {
+  for (const Bf16Level& level : kBf16Levels)
+    if (name == level.name) return level.supported() ? &level.kernels() : nullptr;
+  return nullptr;
+}
+
+const Bf16KernelSet* initial_bf16() {
+  const char* forced = std::getenv("STEEPEST_BFLOAT16");
+  if (forced && *forced) {
+    const Bf16KernelSet* set = bf16_named(forced);
+    if (!set)
+      throw std::runtime_error(std::string("STEEPEST_BFLOAT16=") + forced +
+                               " cannot run here; bfloat16 levels this CPU supports: " +
+                               join(available_bfloat16_levels()));
+    bf16_chosen.store(true);
+    return set;
+  }
+  const Bf16KernelSet* best = &emulated_bfloat16();
+  for (const Bf16Level& level : kBf16Levels)
+    if (level.supported() && level.fast()) best = &level.kernels();
+  return best;
+}
+
 }  // namespace
+
+std::vector<std::string> compiled_bfloat16_levels() {
+  std::vector<std::string> names;
+  for (const Bf16Level& level : kBf16Levels) names.emplace_back(level.name);
+  return names;
+}
+
+std::vector<std::string> available_bfloat16_levels() {
+  std::vector<std::string> names;
+  for (const Bf16Level& level : kBf16Levels)
+    if (level.supported()) names.emplace_back(level.name);
+  return names;
+}
+
+const Bf16KernelSet& active_bfloat16() {
+  const Bf16KernelSet* set = active_bf16.load(std::memory_order_acquire);
+  if (!set) {
+    set = initial_bf16();
+    active_bf16.store(set, std::memory_order_release);
+  }
+  return *set;
+}
+
+bool bfloat16_trains() { return active_bfloat16().macro_kernel != nullptr || bf16_chosen.load(); }
+
+void select_bfloat16(const std::string& level) {
+  if (level.empty()) {  // back to the default choice
+    bf16_chosen.store(false);
+    active_bf16.store(initial_bf16(), std::memory_order_release);
+    return;
+  }
+  const Bf16KernelSet* set = bf16_named(level);
+  if (!set)
+    throw std::invalid_argument("bfloat16 level '" + level + "' cannot run here; bfloat16 levels this CPU supports: " +
+                                join(available_bfloat16_levels()));
+  active_bf16.store(set, std::memory_order_release);
+  bf16_chosen.store(true);
+}
 
 std::vector<std::string> compiled_isas() {
   std::vector<std::string> names;

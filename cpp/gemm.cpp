@@ -16,13 +16,6 @@ index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
 index_t round_up(index_t a, index_t b) { return ceil_div(a, b) * b; }
 index_t smaller(index_t a, index_t b) { return a < b ? a : b; }
 
-// Splits [0, n) into ceil(n / most) blocks of equal size rounded up to `multiple`, so that no
-// block is a sliver (K = 784 with kc = 256 gives 4 blocks of 196, not 3 of 256 and one of 16).
-index_t balanced_block(index_t n, index_t most, index_t multiple) {
-  if (n <= most) return most;  // one block; no divisions on the path of the smallest products
-  return round_up(ceil_div(n, ceil_div(n, most)), multiple);
-}
-
 template <class T>
 struct GemmJob {
   const KernelSet<T>* kernels;
@@ -81,6 +74,37 @@ struct GemmJob {
 
 }  // namespace
 
+index_t balanced_block(index_t n, index_t most, index_t multiple) {
+  if (n <= most) return most;  // one block; no divisions on the path of the smallest products
+  return round_up(ceil_div(n, ceil_div(n, most)), multiple);
+}
+
+TaskSplit split_into_tasks(index_t M, index_t N, index_t K, index_t mr, index_t nr) {
+  TaskSplit split{M, N, 1, 1};
+  const double macs = double(M) * double(N) * double(K);
+  const int threads = macs >= kMinParallelMacs ? num_threads() : 1;
+  if (threads > 1) {
+    // About two tasks per thread (the pool balances them), split along the longer side of C
+    // so that each task packs as little of the other operand as possible. Which task
+    // computes a tile does not change how it is summed, so the result does not depend on
+    // the split.
+    const index_t wanted = 2 * index_t(threads);
+    index_t row_tasks, col_tasks;
+    if (M >= N) {
+      row_tasks = smaller(wanted, ceil_div(M, mr));
+      col_tasks = smaller(ceil_div(wanted, row_tasks), ceil_div(N, nr));
+    } else {
+      col_tasks = smaller(wanted, ceil_div(N, nr));
+      row_tasks = smaller(ceil_div(wanted, col_tasks), ceil_div(M, mr));
+    }
+    split.rows_per_task = round_up(ceil_div(M, row_tasks), mr);
+    split.cols_per_task = round_up(ceil_div(N, col_tasks), nr);
+    split.row_tasks = ceil_div(M, split.rows_per_task);
+  }
+  split.tasks = split.row_tasks * ceil_div(N, split.cols_per_task);
+  return split;
+}
+
 template <class T>
 void gemm(const KernelSet<T>& kernels, index_t M, index_t N, index_t K, const T* a, index_t lda, bool trans_a,
           const T* b, index_t ldb, bool trans_b, T* c, index_t ldc, const T* bias, Activation activation) {
@@ -113,28 +137,11 @@ void gemm(const KernelSet<T>& kernels, index_t M, index_t N, index_t K, const T*
   job.direct_a = N <= 4 * nr || double(M) * double(K) <= small_operand;
   job.direct_b = !trans_b && (M <= 4 * mr || double(K) * double(N) <= small_operand);
 
-  const double macs = double(M) * double(N) * double(K);
-  const int threads = macs >= kMinParallelMacs ? num_threads() : 1;
-  if (threads > 1) {
-    // About two tasks per thread (the pool balances them), split along the longer side of C
-    // so that each task packs as little of the other operand as possible. Which task
-    // computes a tile does not change how it is summed, so the result does not depend on
-    // the split.
-    const index_t wanted = 2 * index_t(threads);
-    index_t row_tasks, col_tasks;
-    if (M >= N) {
-      row_tasks = smaller(wanted, ceil_div(M, mr));
-      col_tasks = smaller(ceil_div(wanted, row_tasks), ceil_div(N, nr));
-    } else {
-      col_tasks = smaller(wanted, ceil_div(N, nr));
-      row_tasks = smaller(ceil_div(wanted, col_tasks), ceil_div(M, mr));
-    }
-    job.rows_per_task = round_up(ceil_div(M, row_tasks), mr);
-    job.cols_per_task = round_up(ceil_div(N, col_tasks), nr);
-    job.row_tasks = ceil_div(M, job.rows_per_task);
-  }
-  const index_t tasks = job.row_tasks * ceil_div(N, job.cols_per_task);
-  parallel_for(tasks, job);
+  const TaskSplit split = split_into_tasks(M, N, K, mr, nr);
+  job.rows_per_task = split.rows_per_task;
+  job.cols_per_task = split.cols_per_task;
+  job.row_tasks = split.row_tasks;
+  parallel_for(split.tasks, job);
 }
 
 template void gemm<float>(const KernelSet<float>&, index_t, index_t, index_t, const float*, index_t, bool,

@@ -378,7 +378,7 @@ void Trainer<T>::forward(index_t rows, bool training, std::uint64_t pass_seed, s
                                activation, output);
         else
           dense_forward(*kernels_, rows, layer.in_features, layer.out_features, input,
-                        parameters + layer.weight_offset, parameters + layer.bias_offset, activation, output);
+                        parameters + layer.weight_offset, parameters + layer.bias_offset, activation, output, bf16_);
         break;
       }
       case LayerSpec::Kind::dropout:
@@ -535,7 +535,7 @@ void Trainer<T>::backward(index_t rows, bool count) {
       dense_backward(*kernels_, rows, layer.in_features, layer.out_features, activations_[l].data(),
                      parameters + layer.weight_offset, activations_[l + 1].data(), doutput, activation, doutput,
                      dinput, gradients + layer.weight_offset, gradients + layer.bias_offset,
-                     count ? output_count(l) : nullptr);
+                     count ? output_count(l) : nullptr, bf16_);
     } else if (!dinput) {
       continue;
     } else if (layer.kind == LayerSpec::Kind::dropout) {

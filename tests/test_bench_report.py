@@ -3,6 +3,8 @@ table and the files it writes. Never its speed (that is the report's job, not CI
 
 import json
 
+import numpy as np
+
 import pytest
 
 from steepest.bench import kernels, machine
@@ -68,6 +70,26 @@ def test_benchmark_environment_drops_the_handicaps():
 
 def test_fma_peak_is_positive():
     assert machine.fma_peak("float32", threads=1, seconds=0.001) > 0
+
+
+def test_bfloat16_products_are_measured_beside_steepests_float32():
+    from steepest import _core
+
+    case = kernels.Case("matmul", (3, 5, 7), "TN", dtype="bfloat16")
+    report = kernels.run([case], threads=[1], rounds=1, sample_seconds=1e-4)
+    (result,) = report["results"]
+    assert {"steepest", "steepest_float32", "numpy"} <= set(result["seconds"]) <= set(kernels.LIBRARIES)
+    assert result["ratio"]["steepest_float32"] > 0
+    peak = report["peak_gflops"]["bfloat16 threads=1"]
+    # The peak is the bfloat16 instruction's, and there is none to measure on the emulated level.
+    assert (peak is None) == (_core.bfloat16_level() == "emulated") and (result["percent_of_peak"] is None) == (peak is None)
+    assert kernels.table_lines(report)[2].count("|") == kernels.table_lines(report)[0].count("|")
+    assert any(line.startswith("bfloat16 products:") for line in kernels.header_lines(report))
+    # "steepest" is the bfloat16 product, "steepest_float32" the float32 one of the same arrays.
+    calls = kernels.make_calls(kernels.Case("matmul", (30, 50, 70), "NN", dtype="bfloat16"))
+    bf16, float32 = np.array(calls["steepest"]()), np.array(calls["steepest_float32"]())
+    assert bf16.dtype == float32.dtype == np.float32 and not np.array_equal(bf16, float32)
+    np.testing.assert_allclose(bf16, float32, rtol=0, atol=0.1 * np.abs(float32).max())
 
 
 def test_a_thread_count_is_marked_noisy_when_its_peak_does_not_scale_or_it_takes_every_cpu():

@@ -202,3 +202,67 @@ def test_a_run_times_the_vae_against_its_peers():
     (row,) = training.run([toy], threads=1, repeats=1)
     assert row["config"] == "toy-vae" and row["samples"] == 32 and "numpy" not in row["samples_per_second"]
     assert row["samples_per_second"]["steepest"] > 0
+
+
+# bfloat16 runs against steepest's float32 run from the same start. Rounding the products'
+# operands to 8 significant bits (2^-9 relative) moves six steps' parameters by 3-5% of what
+# training changed (measured for steepest and PyTorch's autocast alike); the loss moves by
+# 2e-4 of its change, first order in the parameters' error averaging out. The bounds leave a
+# factor of two and ten; and steepest's bfloat16 run must differ from float32 by more than
+# float32 peers differ (DELTA_RTOL), or it would not be rounding at all.
+BF16_DELTA_RTOL = 0.1
+BF16_LOSS_RTOL = 2e-3
+
+
+@pytest.fixture(scope="module")
+def bfloat16_products():
+    """The bfloat16 level that trains here: the CPU's fast one, else the emulated one chosen
+    explicitly (the same rounding, computed in float32)."""
+    from steepest import _core
+
+    chosen = not _core.bfloat16_trains()
+    if chosen:
+        _core.set_bfloat16_level("emulated")
+    yield
+    if chosen:
+        _core.set_bfloat16_level("")
+
+
+BF16_TRAINERS = {
+    "steepest": lambda config, X, y, start: training.steepest_epoch(config, X, y, start, precision="bfloat16"),
+    "torch_autocast": lambda config, X, y, start: training.torch_epoch(config, X, y, start, autocast=True),
+}
+
+
+@pytest.mark.parametrize("library", sorted(BF16_TRAINERS))
+@pytest.mark.parametrize("config", [c for c in training.CONFIGS if c.name in training.BFLOAT16_CONFIGS], ids=lambda c: c.name)
+def test_bfloat16_runs_track_float32_from_the_same_start(bfloat16_products, library, config):
+    X, y = training.make_data(config, BATCHES * config.batch)
+    start = common_start(config, len(X))
+    float32 = trained("steepest", config, X, y, start)
+    trainer = BF16_TRAINERS[library](config, X, y, start)
+    if trainer is None:
+        pytest.skip("torch is not installed")
+    for _ in range(EPOCHS):
+        assert trainer() > 0
+    theirs = trainer.parameters()
+
+    before = reference_loss(config, start.parameters, X, y)
+    float32_loss, their_loss = reference_loss(config, float32, X, y), reference_loss(config, theirs, X, y)
+    assert abs(their_loss - float32_loss) <= BF16_LOSS_RTOL * (before - float32_loss)
+    worst = 0.0
+    for initial, want, got in zip(start.parameters, float32, theirs):
+        for at_start, w, g in zip(initial, want, got):
+            assert g.dtype == np.float32 and g.shape == at_start.shape
+            share = np.linalg.norm(g.astype(np.float64) - w) / np.linalg.norm(w.astype(np.float64) - at_start)
+            assert share <= BF16_DELTA_RTOL, f"{library} {config.name}: {share:.3g} of float32's change"
+            worst = max(worst, share)
+    assert worst > 10 * DELTA_RTOL, f"{library} {config.name} bfloat16 is float32's to {worst:.2g}: no rounding?"
+
+
+def test_bfloat16_rows_name_their_peers(bfloat16_products):
+    toy = training.TrainingConfig("toy", (3, 5, 2), "relu", "identity", 8, "softmax_cross_entropy", 64)
+    (row,) = training.run([toy], threads=1, repeats=1, precision="bfloat16")
+    assert row["precision"] == "bfloat16"
+    assert {"steepest", "steepest_float32", "numpy"} <= set(row["samples_per_second"]) <= {"steepest", "steepest_float32", "numpy", "torch_autocast"}
+    assert "bfloat16" in training.format_table([row])

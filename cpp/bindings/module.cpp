@@ -9,6 +9,7 @@
 #include "bench.h"
 #include "ops.h"
 #include "training.h"
+#include "steepest/bfloat16.h"
 #include "steepest/dispatch.h"
 #include "steepest/names.h"
 #include "steepest/thread_pool.h"
@@ -39,6 +40,7 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "steepest's compiled core; use steepest.ops and the steepest package instead.";
   try {
     steepest::active_kernels();
+    steepest::active_bfloat16();
     steepest::check_thread_environment();
   } catch (const std::exception& error) {
     throw py::import_error(std::string("steepest: ") + error.what());
@@ -55,6 +57,11 @@ PYBIND11_MODULE(_core, m) {
   m.def("compiled_isas", &steepest::compiled_isas);
   m.def("available_isas", &steepest::available_isas);
   m.def("set_isa", &steepest::select_isa, py::arg("name"));
+  m.def("bfloat16_level", [] { return std::string(steepest::active_bfloat16().name); });
+  m.def("bfloat16_trains", &steepest::bfloat16_trains);
+  m.def("compiled_bfloat16_levels", &steepest::compiled_bfloat16_levels);
+  m.def("available_bfloat16_levels", &steepest::available_bfloat16_levels);
+  m.def("set_bfloat16_level", &steepest::select_bfloat16, py::arg("name"));
   m.def("get_num_threads", &steepest::num_threads);
   m.def("set_num_threads", [](int n) {
     if (n < 1) throw py::value_error("set_num_threads: n must be >= 1, got " + std::to_string(n));

@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "arrays.h"
 #include "ops.h"
+#include "steepest/bfloat16.h"
 #include "steepest/dense.h"
 #include "steepest/dispatch.h"
 #include "steepest/gemm.h"
@@ -73,9 +75,16 @@ py::array output_or_new(const char* function, py::object out, DType dtype, const
   return in_place_output(function, "out", out, dtype, shape);
 }
 
-py::array matmul(py::handle a_value, py::handle b_value, bool trans_a, bool trans_b, py::object out_value) {
+py::array matmul(py::handle a_value, py::handle b_value, bool trans_a, bool trans_b, py::object out_value,
+                 const std::string& precision) {
   const char* fn = "matmul";
+  if (precision != "float32" && precision != "bfloat16")
+    throw py::value_error("matmul: precision must be 'float32' or 'bfloat16', got '" + precision + "'");
+  const bool bf16 = precision == "bfloat16";
   const DType dtype = float_dtype(fn, "a", a_value);
+  if (bf16 && dtype != DType::float32)
+    throw py::value_error("matmul: precision='bfloat16' multiplies float32 arrays (its products accumulate in "
+                          "float32); got float64");
   py::array a = matrix_input(fn, "a", a_value, dtype, trans_a);
   py::array b = matrix_input(fn, "b", b_value, dtype, trans_b);
   const index_t M = trans_a ? a.shape(1) : a.shape(0), K = trans_a ? a.shape(0) : a.shape(1);
@@ -92,6 +101,12 @@ py::array matmul(py::handle a_value, py::handle b_value, bool trans_a, bool tran
     const T *pa = cdata<T>(a), *pb = cdata<T>(b);
     T* pc = data<T>(out);
     ReleaseGilFor release(double(M) * N * K);
+    if constexpr (std::is_same_v<T, float>) {
+      if (bf16) {
+        gemm_bfloat16(active_bfloat16(), kernels, M, N, K, pa, a.shape(1), trans_a, pb, b.shape(1), trans_b, pc, N);
+        return 0;
+      }
+    }
     gemm(kernels, M, N, K, pa, a.shape(1), trans_a, pb, b.shape(1), trans_b, pc, N);
     return 0;
   });
@@ -379,7 +394,8 @@ void adam_update(py::handle param_value, py::handle grad_value, py::handle m_val
 
 void bind_ops(py::module_& m) {
   using py::arg;
-  m.def("matmul", &matmul, arg("a"), arg("b"), arg("trans_a"), arg("trans_b"), arg("out"));
+  m.def("matmul", &matmul, arg("a"), arg("b"), arg("trans_a"), arg("trans_b"), arg("out"),
+        arg("precision") = "float32");
   m.def("dense_forward", &dense_forward, arg("x"), arg("weight"), arg("bias"), arg("activation"), arg("out"));
   m.def("dense_backward", &dense_backward, arg("x"), arg("weight"), arg("y"), arg("dy"), arg("activation"));
   m.def("activation", &activation_forward, arg("name"), arg("x"));

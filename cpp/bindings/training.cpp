@@ -10,10 +10,12 @@
 #include <cmath>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "arrays.h"
 #include "steepest/network.h"
+#include "steepest/bfloat16.h"
 #include "steepest/trainer.h"
 
 namespace steepest::bindings {
@@ -445,6 +447,13 @@ void bind_precision(py::module_& m, const char* network_name, const char* sessio
       .def("loss_and_gradient", &loss_and_gradient<T>, py::arg("x"), py::arg("target"), py::arg("labels"),
            py::arg("conditions"), py::arg("weights"), py::arg("gradient"))
       .def("set_kl_weight", &Trainer<T>::set_kl_weight, py::arg("weight"))
+      .def(
+          "use_bfloat16_products",
+          [](Trainer<T>& trainer) {
+            if constexpr (!std::is_same_v<T, float>)
+              throw py::value_error("bfloat16 products are for float32 networks");
+            trainer.set_bfloat16_products(&steepest::active_bfloat16());
+          })
       .def("set_fixed_noise",
            [](Trainer<T>& trainer, std::optional<py::array_t<T, py::array::c_style | py::array::forcecast>> noise) {
              const Network<T>& network = trainer.network();

@@ -1,6 +1,7 @@
 // Every kernel of every instruction set compiled in and runnable here, against naive
 // references written below: the matrix products (through steepest::gemm, in the layouts a
-// dense layer uses, packed and read in place), the dense layer's forward and backward
+// dense layer uses, packed and read in place; the bfloat16 products at every bfloat16 level
+// this CPU runs, against the exact product of the rounded operands), the dense layer's forward and backward
 // passes, the activations and their derivatives, the losses with their gradients, SGD and
 // Adam, dropout and standard normal noise (also bitwise against the scalar level), in
 // float32 and float64.
@@ -34,6 +35,7 @@
 #include <utility>
 #include <vector>
 
+#include "steepest/bfloat16.h"
 #include "steepest/dense.h"
 #include "steepest/dispatch.h"
 #include "steepest/gemm.h"
@@ -126,14 +128,14 @@ class Ledger {
                 "float64 %.2g·sqrt(K))\n",
                 checks_, tolerance<float>(), tolerance<double>());
     std::printf("%-34s %-8s", "kernel", "dtype");
-    for (const std::string& level : levels) std::printf("%10s", level.c_str());
+    for (const std::string& level : levels) std::printf("%14s", level.c_str());
     std::printf("\n");
     for (const auto& [key, per_level] : worst_) {
       std::printf("%-34s %-8s", key.first.c_str(), key.second.c_str());
       for (const std::string& level : levels) {
         auto found = per_level.find(level);
-        if (found == per_level.end()) std::printf("%10s", "-");
-        else std::printf("%10.2e", found->second);
+        if (found == per_level.end()) std::printf("%14s", "-");
+        else std::printf("%14.2e", found->second);
       }
       std::printf("\n");
     }
@@ -1059,6 +1061,165 @@ void test_all(Ledger& ledger, const KernelSet<T>& kernels, const KernelSet<T>& s
   test_fma_throughput(ledger, kernels);
 }
 
+// ------------------------------------------------------------------ bfloat16 ----
+
+// x rounded to bfloat16's 8 significant bits, to nearest with ties to even (nearbyint in the
+// default rounding mode), written independently of the library's bit manipulation; float32
+// denormals flush to a zero of their sign, as VCVTNE2PS2BF16 does.
+double bfloat16_reference(float x) {
+  if (std::isnan(x) || std::isinf(x)) return double(x);
+  if (std::fpclassify(x) == FP_SUBNORMAL || x == 0) return std::copysign(0.0, double(x));
+  int exponent;
+  const double mantissa = std::frexp(double(x), &exponent);  // [0.5, 1)
+  const double rounded = std::ldexp(std::nearbyint(std::ldexp(mantissa, 8)), exponent - 8);
+  return std::fabs(rounded) > double(std::numeric_limits<float>::max()) ? std::copysign(HUGE_VAL, rounded) : rounded;
+}
+
+bool same_value(double got, double want) {
+  return (std::isnan(got) && std::isnan(want)) ||
+         (got == want && std::signbit(got) == std::signbit(want));
+}
+
+// Rounding edge cases, through the product x·1 (K = 1: the sum is the rounded x itself).
+void test_bfloat16_rounding(Ledger& ledger, const steepest::Bf16KernelSet& bf16, const KernelSet<float>& kernels) {
+  auto from_bits = [](std::uint32_t bits) {
+    float x;
+    std::memcpy(&x, &bits, sizeof x);
+    return x;
+  };
+  std::vector<float> x = {
+      1.0f, -1.0f, 0.0f, -0.0f,
+      from_bits(0x3F808000u),  // a tie between 0x3F80 and 0x3F81: to the even 0x3F80
+      from_bits(0x3F818000u),  // a tie between 0x3F81 and 0x3F82: to the even 0x3F82
+      from_bits(0x3F808001u),  // just above a tie: up
+      from_bits(0x3F807FFFu),  // just below: down
+      from_bits(0x00000001u), from_bits(0x807FFFFFu),  // denormals: to zeros of their sign
+      from_bits(0x00800000u),                          // the smallest normal stays
+      std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+      std::numeric_limits<float>::quiet_NaN(), from_bits(0x7F800001u),  // quiet and signalling NaN
+      std::numeric_limits<float>::max(),      // above bfloat16's largest: to inf
+      from_bits(0x7F7F7FFFu),                 // just below the tie with inf: bfloat16's largest
+      3.14159265f, -2.71828183e-20f, 6.5e37f,
+  };
+  Random random(11);
+  for (int i = 0; i < 64; ++i) x.push_back(float(random.uniform(-1e3, 1e3)));
+  const index_t M = index_t(x.size());
+  const float one = 1.0f;
+  std::vector<float> c(M);
+  steepest::gemm_bfloat16(bf16, kernels, M, 1, 1, x.data(), 1, false, &one, 1, false, c.data(), 1);
+  for (index_t i = 0; i < M; ++i) {
+    const double want = bfloat16_reference(x[i]);
+    // A sum starts from +0, so -0·1 comes out +0: only the rounding function keeps a zero's sign.
+    const bool same = want == 0 ? c[i] == 0 : same_value(double(c[i]), want);
+    ledger.check_bits("bf16_rounding", "float32", double(c[i]), want, same,
+                      "x = " + std::to_string(x[i]));
+    const double library = double(steepest::round_to_bfloat16(x[i]));
+    ledger.check_bits("round_to_bfloat16", "float32", library, want, same_value(library, want),
+                      "x = " + std::to_string(x[i]));
+  }
+}
+
+// The products of the rounded operands, summed exactly, against the kernel's float32 sums.
+void check_gemm_bfloat16(Ledger& ledger, const steepest::Bf16KernelSet& bf16, const KernelSet<float>& kernels,
+                         Random& random, index_t M, index_t N, index_t K, bool trans_a, bool trans_b, bool with_bias,
+                         Activation activation, index_t pad) {
+  const std::string kernel = std::string("bf16_gemm_") + (trans_a ? "T" : "N") + (trans_b ? "T" : "N") +
+                             (with_bias || activation != Activation::identity
+                                  ? std::string("+bias+") + activation_name(activation)
+                                  : std::string());
+  const index_t lda = (trans_a ? M : K) + pad, ldb = (trans_b ? K : N) + pad, ldc = N + pad;
+  const std::vector<float> a = random.values<float>((trans_a ? K : M) * lda);
+  const std::vector<float> b = random.values<float>((trans_b ? N : K) * ldb);
+  const std::vector<float> bias = random.values<float>(N);
+  const float sentinel = -7.25f;
+  std::vector<float> c(std::max<index_t>(M * ldc + pad, 1), sentinel);
+  steepest::gemm_bfloat16(bf16, kernels, M, N, K, a.data(), lda, trans_a, b.data(), ldb, trans_b, c.data(), ldc,
+                          with_bias ? bias.data() : nullptr, activation);
+  const double tol = tolerance<float>(K + 1);
+  const std::string where = shape(M, K, N) + (pad ? " pad " + std::to_string(pad) : std::string());
+  for (index_t i = 0; i < M; ++i)
+    for (index_t j = 0; j < N; ++j) {
+      ExactDot dot;
+      double magnitude = 0;
+      for (index_t k = 0; k < K; ++k) {
+        const double x = bfloat16_reference(float(element(a, lda, trans_a, i, k)));
+        const double w = bfloat16_reference(float(element(b, ldb, trans_b, k, j)));
+        dot.add(x, w);
+        magnitude += std::fabs(x * w);
+      }
+      double z = dot.value();
+      if (with_bias) {
+        z += double(bias[j]);
+        magnitude += std::fabs(double(bias[j]));
+      }
+      if (activation == Activation::sigmoid || activation == Activation::tanh) magnitude += 1;
+      if (activation == Activation::exp) magnitude = std::exp(z) * (magnitude + 1);
+      if (!ledger.check(kernel, "float32", double(c[i * ldc + j]), activate_reference(activation, z), magnitude, tol,
+                        where + " at " + shape(i, j)))
+        return;
+    }
+  for (index_t p = 0; p < index_t(c.size()); ++p)
+    if (!(p < M * ldc && p % ldc < N) && c[p] != sentinel) {
+      ledger.fail(kernel + " " + where + ": wrote outside C at offset " + std::to_string(p));
+      return;
+    }
+}
+
+void test_gemm_bfloat16(Ledger& ledger, const steepest::Bf16KernelSet& bf16, const KernelSet<float>& kernels) {
+  Random random(12);
+  // Each dimension across the register tiles (12 and 32 rows, 32 columns) and the chunks of
+  // 32 steps of k, the others at odd sizes; then across the cache blocks.
+  std::vector<std::vector<index_t>> shapes;
+  for (index_t s = 1; s <= 70; s += (s < 36 ? 1 : 5)) {
+    shapes.push_back({s, 13, 7});
+    shapes.push_back({11, s, 5});
+    shapes.push_back({9, 3, s});
+  }
+  for (auto s : std::vector<std::vector<index_t>>{{45, 65, 33}, {33, 31, 17}, {2, 513, 3}, {130, 600, 70},
+                                                  {20, 40, 1030}, {250, 64, 10}})
+    shapes.push_back(s);
+  const bool layouts[][2] = {{false, false}, {false, true}, {true, false}, {true, true}};
+  for (const auto& s : shapes)
+    for (const auto& layout : layouts)
+      check_gemm_bfloat16(ledger, bf16, kernels, random, s[0], s[2], s[1], layout[0], layout[1], false,
+                          Activation::identity, 0);
+  for (index_t s = 1; s <= 40; s += 3)
+    for (const auto& layout : layouts)
+      check_gemm_bfloat16(ledger, bf16, kernels, random, s, s + 2, 7, layout[0], layout[1], false,
+                          Activation::identity, 3);
+  for (Activation activation : kElementwise)
+    for (index_t s = 1; s <= 40; s += 6) {
+      check_gemm_bfloat16(ledger, bf16, kernels, random, s, 41 - s, 9, false, false, true, activation, 0);
+      check_gemm_bfloat16(ledger, bf16, kernels, random, 7, s, 600, false, false, true, activation, 1);
+    }
+  check_gemm_bfloat16(ledger, bf16, kernels, random, 5, 6, 0, false, false, true, Activation::sigmoid, 0);
+
+  // Bitwise the same for any number of threads, across K blocks.
+  const index_t M = 130, K = 1100, N = 150;
+  const std::vector<float> a = random.values<float>(M * K), b = random.values<float>(K * N);
+  const std::vector<float> bias = random.values<float>(N);
+  std::vector<std::vector<float>> results;
+  const int original = steepest::num_threads();
+  for (int threads : {1, 2, 3}) {
+    steepest::set_num_threads(threads);
+    std::vector<float> c(M * N);
+    steepest::gemm_bfloat16(bf16, kernels, M, N, K, a.data(), K, false, b.data(), N, false, c.data(), N, bias.data(),
+                            Activation::tanh);
+    results.push_back(c);
+  }
+  steepest::set_num_threads(original);
+  for (std::size_t r = 1; r < results.size(); ++r)
+    if (results[r] != results[0])
+      ledger.fail("bf16 gemm " + shape(M, K, N) + ": result differs between 1 and " + std::to_string(r + 1) +
+                  " threads");
+  test_bfloat16_rounding(ledger, bf16, kernels);
+  if (bf16.dot_throughput) {
+    float sink = 1.0f;
+    const double flops = bf16.dot_throughput(1000, &sink);
+    if (!(flops > 0)) ledger.fail("bf16 dot_throughput returned no operations");
+  }
+}
+
 std::vector<std::string> split(const std::string& list) {
   std::vector<std::string> out;
   std::string item;
@@ -1109,6 +1270,14 @@ int main(int argc, char** argv) {
     ledger.isa = table.isa;
     test_all(ledger, table.f32, scalar.f32);
     test_all(ledger, table.f64, scalar.f64);
+  }
+  // The bfloat16 levels, with the best float32 kernels for their epilogues.
+  steepest::select_isa(levels.back());
+  for (const std::string& level : steepest::available_bfloat16_levels()) {
+    steepest::select_bfloat16(level);
+    ledger.isa = "bf16:" + level;
+    test_gemm_bfloat16(ledger, steepest::active_bfloat16(), steepest::active_kernels().f32);
+    levels.push_back(ledger.isa);
   }
   ledger.print_summary(levels);
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from steepest import _core
 from steepest._validation import SparseRows
+from steepest._warnings import warn
 
 #: The names of the core's choices, listed once in C++ (cpp/names.cpp).
 ACTIVATIONS: Tuple[str, ...] = tuple(_core.activations)
@@ -27,6 +28,11 @@ INPUT_NOISES: Tuple[str, ...] = tuple(_core.input_noises)
 
 _NETWORKS: Dict[Any, Any] = {np.dtype(np.float32): _core.NetworkF32, np.dtype(np.float64): _core.NetworkF64}
 _TRAINERS: Dict[Any, Any] = {np.dtype(np.float32): _core.TrainerF32, np.dtype(np.float64): _core.TrainerF64}
+
+NO_FAST_BFLOAT16 = (
+    "precision='bfloat16': this CPU has no fast bfloat16 path (steepest.runtime.bfloat16_level() is 'emulated'), "
+    "so the model trains in float32 instead, which is faster here"
+)
 
 BEING_TRAINED = "this model is being trained by another thread; train a copy, or wait for the other fit to finish"
 
@@ -153,9 +159,12 @@ class Trainer:
 class Engine:
     """A network's parameter block in the compiled core, in one precision."""
 
-    def __init__(self, network: Any, dtype: np.dtype) -> None:
+    def __init__(self, network: Any, dtype: np.dtype, bfloat16: bool = False) -> None:
         self._network = network
         self.dtype = dtype
+        # Training's dense products take bfloat16 operands (precision="bfloat16"); predict
+        # stays in dtype.
+        self.bfloat16 = bfloat16
         # A network's widths never change: read once, not on every predict (each read is a
         # call into the core, a tenth of a one-row prediction's Python overhead).
         self._widths = (int(network.input_features), int(network.output_features))
@@ -180,7 +189,7 @@ class Engine:
     def part(self, first: int, last: int) -> "Engine":
         """Layers [first, last) as an engine of their own, sharing this one's parameters and its
         training rule (an autoencoder's encoder and decoder)."""
-        return Engine(self._network.layers_between(first, last), self.dtype)
+        return Engine(self._network.layers_between(first, last), self.dtype, self.bfloat16)
 
     @property
     def input_features(self) -> int:
@@ -255,6 +264,11 @@ class Engine:
             penalty_per_weight=penalty_per_weight,
             **optimizer,
         )
+        if self.bfloat16:
+            if _core.bfloat16_trains():
+                core.use_bfloat16_products()
+            else:
+                warn(NO_FAST_BFLOAT16, RuntimeWarning)
         return Trainer(core)
 
     def training(self) -> ContextManager[None]:

@@ -60,6 +60,7 @@ def matmul(
     trans_a: bool = False,
     trans_b: bool = False,
     out: Optional[np.ndarray] = None,
+    precision: str = "float32",
 ) -> np.ndarray:
     """Matrix product ``op(a) @ op(b)``, where ``op`` transposes when its flag is set.
 
@@ -74,6 +75,12 @@ def matmul(
         Use the transpose of ``a`` / ``b``.
     out : ndarray, optional
         C-contiguous array of the result's shape and dtype, written in place.
+    precision : {"float32", "bfloat16"}
+        ``"float32"`` (the default) multiplies in the arrays' own precision. ``"bfloat16"``
+        (float32 arrays only) rounds the operands to bfloat16 (to nearest, ties to even;
+        denormals to zero; NaN and ±inf kept) and accumulates their products in float32,
+        with the instructions :func:`steepest.runtime.bfloat16_level` names. Either way the
+        result is bitwise the same for any number of threads.
 
     Returns
     -------
@@ -88,8 +95,13 @@ def matmul(
     >>> ops.matmul(a, a, trans_b=True)
     array([[ 5., 14.],
            [14., 50.]])
+    >>> third = np.full((1, 1), 1 / 3, dtype=np.float32)
+    >>> float(ops.matmul(third, np.ones((1, 1), np.float32), precision="bfloat16")[0, 0])
+    0.333984375
     """
-    return _matmul(a, b, trans_a, trans_b, out)
+    if precision == "float32":
+        return _matmul(a, b, trans_a, trans_b, out)
+    return _matmul(a, b, trans_a, trans_b, out, precision)
 
 
 def dense_forward(

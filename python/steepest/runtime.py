@@ -25,6 +25,39 @@ def simd_level() -> str:
     return _core.simd_level()
 
 
+_BFLOAT16_INSTRUCTIONS = {"amx": "AMX-BF16 tiles", "avx512_bf16": "AVX512_BF16 dot products"}
+
+
+def bfloat16_level() -> str:
+    """Return the instructions behind ``precision="bfloat16"`` products.
+
+    ``"amx"`` (Intel AMX-BF16 tiles), ``"avx512_bf16"`` (AVX512_BF16 dot products, chosen on
+    AMD CPUs, where they run at twice the float32 rate) or ``"emulated"``: no instruction
+    here is faster than float32, so models with ``precision="bfloat16"`` train in float32 and
+    :func:`steepest.ops.matmul` rounds the operands and multiplies them in float32 (the same
+    values, no faster). The environment variable ``STEEPEST_BFLOAT16`` forces a level before
+    import; a level forced so is used for training too, "emulated" included (slower than
+    float32, for comparisons).
+
+    Examples
+    --------
+    >>> import steepest.runtime
+    >>> steepest.runtime.bfloat16_level() in {"amx", "avx512_bf16", "emulated"}
+    True
+    """
+    return _core.bfloat16_level()
+
+
+def _bfloat16_description() -> str:
+    level = _core.bfloat16_level()
+    if level in _BFLOAT16_INSTRUCTIONS:
+        return f"{level} ({_BFLOAT16_INSTRUCTIONS[level]})"
+    return (
+        "none fast on this CPU (precision='bfloat16' models train in float32; "
+        "ops.matmul rounds the operands and multiplies in float32)"
+    )
+
+
 def get_num_threads() -> int:
     """Return how many threads steepest's kernels use for the calling thread (itself
     included): its own count inside :func:`local_threads`, else the process's.
@@ -111,6 +144,7 @@ def show_config(file: Optional[TextIO] = None) -> None:
         f"instruction sets compiled in: {', '.join(_core.compiled_isas())}",
         f"instruction sets this CPU runs: {', '.join(_core.available_isas())}",
         f"simd level in use: {_core.simd_level()}",
+        f"bfloat16 products: {_bfloat16_description()}",
         f"threads: {_core.get_num_threads()}",
         f"python: {sys.version.split()[0]}",
     ]

@@ -7,10 +7,13 @@
 
 namespace steepest {
 
+struct Bf16KernelSet;
+
 // x: M x K, weight: K x N, bias: N or null, y: M x N.  y = act(x·weight + bias).
+// With bf16 (float32 only), the products' operands are rounded to bfloat16 (bfloat16.h).
 template <class T>
 void dense_forward(const KernelSet<T>& kernels, index_t M, index_t K, index_t N, const T* x, const T* weight,
-                   const T* bias, Activation activation, T* y);
+                   const T* bias, Activation activation, T* y, const Bf16KernelSet* bf16 = nullptr);
 
 // x: M x K, weight: K x N, y (the forward output) and dy: M x N.
 // dz = dy ∘ act'(y) (M x N, may alias dy); dx = dz·weightᵀ (M x K, skipped if null);
@@ -18,7 +21,7 @@ void dense_forward(const KernelSet<T>& kernels, index_t M, index_t K, index_t N,
 template <class T>
 void dense_backward(const KernelSet<T>& kernels, index_t M, index_t K, index_t N, const T* x, const T* weight,
                     const T* y, const T* dy, Activation activation, T* dz, T* dx, T* dweight, T* dbias,
-                    const OutputCount<T>* count = nullptr);
+                    const OutputCount<T>* count = nullptr, const Bf16KernelSet* bf16 = nullptr);
 
 // The same layer over a sparse input X (M x K in CSR form, as KernelSet::csr_matmul takes
 // it): y = act(X·weight + bias); and its backward pass, dz = dy ∘ act'(y) (may alias dy),

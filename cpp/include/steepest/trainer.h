@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "steepest/bfloat16.h"
 #include "steepest/kernels.h"
 #include "steepest/names.h"
 #include "steepest/network.h"
@@ -138,6 +139,9 @@ class Trainer {
   // A test hook: the sampling layer takes row r of `noise` (at least batch_size x latent) as
   // the ε of each batch's row r, instead of drawing it. Empty goes back to drawing.
   void set_fixed_noise(std::vector<T> noise) { fixed_noise_ = std::move(noise); }
+  // The dense layers' forward and backward products with bfloat16 operands from the next
+  // batch on (bfloat16.h; float32 only), or null for the network's own precision.
+  void set_bfloat16_products(const Bf16KernelSet* bf16) { bf16_ = bf16; }
 
   // The optimizer's state for a model saved between partial_fit calls (issue 18): the
   // steps taken (Adam's bias correction and the draws of dropout and noise count them) and
@@ -187,6 +191,7 @@ class Trainer {
 
   Network<T>& network_;
   const KernelSet<T>* kernels_;
+  const Bf16KernelSet* bf16_ = nullptr;
   index_t batch_size_;
   Loss loss_;
   OptimizerConfig optimizer_;

@@ -23,7 +23,7 @@ import steepest
 from steepest import ops, plot
 from steepest.bench import machine
 
-LIBRARIES = ("steepest", "numpy", "torch")
+LIBRARIES = ("steepest", "numpy", "torch", "steepest_float32")
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,10 @@ class Case:
     matmul: ``shape`` is (M, K, N) of C = op(A)·op(B) and ``layout`` says which operand is
     transposed: "NN" (X·W), "NT" (dZ·Wᵀ), "TN" (Xᵀ·dZ). dense_forward / dense_backward:
     (batch, in_features, out_features). sgd_update: (elements,).
+
+    dtype "bfloat16" (matmul only): float32 arrays multiplied with ``precision="bfloat16"``,
+    beside steepest's own float32 product of the same arrays ("steepest_float32"), NumPy's
+    float32 (it has no bfloat16 product) and PyTorch's bfloat16 tensors.
     """
 
     op: str
@@ -51,9 +55,14 @@ class Case:
         """Floating-point operations (products) or bytes moved (sgd_update) per call."""
         if self.op == "sgd_update":
             # param and velocity read and written, grad read
-            return 5.0 * self.shape[0] * np.dtype(self.dtype).itemsize
+            return 5.0 * self.shape[0] * np.dtype(self.array_dtype).itemsize
         m, k, n = self.shape
         return (4.0 if self.op == "dense_backward" else 2.0) * m * k * n
+
+    @property
+    def array_dtype(self) -> str:
+        """The dtype of the arrays: float32 for the bfloat16 products."""
+        return "float32" if self.dtype == "bfloat16" else self.dtype
 
     @property
     def unit(self) -> str:
@@ -90,6 +99,9 @@ def default_cases(quick: bool = False) -> List[Case]:
     cases.append(Case("sgd_update", (1 << 20,), activation="momentum+l2"))
     for size in (512,) if quick else (512, 1024):
         cases.append(Case("matmul", (size, size, size), "NN", dtype="float64"))
+    cases += square_products(512 if quick else 1024, dtype="bfloat16")
+    for layer in QUICK_MLP_LAYERS if quick else MLP_LAYERS:
+        cases += layer_products(*layer, dtype="bfloat16")
     return cases
 
 
@@ -101,7 +113,7 @@ Call = Callable[[], object]
 def make_calls(case: Case, seed: int = 0) -> Dict[str, Call]:
     """One zero-argument callable per library that offers the case (inputs made once)."""
     rng = np.random.default_rng(seed)
-    dtype = np.dtype(case.dtype)
+    dtype = np.dtype(case.array_dtype)
 
     def array(*shape: int) -> np.ndarray:
         return rng.standard_normal(shape).astype(dtype)
@@ -118,11 +130,20 @@ def make_calls(case: Case, seed: int = 0) -> Dict[str, Call]:
         b_op = b.T if case.layout[1] == "T" else b
         out, out_np = np.empty((m, n), dtype), np.empty((m, n), dtype)
         trans_a, trans_b = case.layout[0] == "T", case.layout[1] == "T"
-        calls["steepest"] = lambda: ops.matmul(a, b, trans_a=trans_a, trans_b=trans_b, out=out)
         calls["numpy"] = lambda: np.matmul(a_op, b_op, out=out_np)
-        if torch is not None:
-            ta, tb, tout = t(a_op), t(b_op), t(np.empty((m, n), dtype))
-            calls["torch"] = lambda: torch.matmul(ta, tb, out=tout)
+        if case.dtype == "bfloat16":
+            out_f32 = np.empty((m, n), dtype)
+            calls["steepest"] = lambda: ops.matmul(a, b, trans_a=trans_a, trans_b=trans_b, out=out, precision="bfloat16")
+            calls["steepest_float32"] = lambda: ops.matmul(a, b, trans_a=trans_a, trans_b=trans_b, out=out_f32)
+            if torch is not None:
+                ta, tb = t(a_op).to(torch.bfloat16), t(b_op).to(torch.bfloat16)
+                tout = torch.empty((m, n), dtype=torch.bfloat16)
+                calls["torch"] = lambda: torch.matmul(ta, tb, out=tout)
+        else:
+            calls["steepest"] = lambda: ops.matmul(a, b, trans_a=trans_a, trans_b=trans_b, out=out)
+            if torch is not None:
+                ta, tb, tout = t(a_op), t(b_op), t(np.empty((m, n), dtype))
+                calls["torch"] = lambda: torch.matmul(ta, tb, out=tout)
 
     elif case.op == "dense_forward":
         batch, inputs, outputs = case.shape
@@ -250,12 +271,16 @@ def run(
 ) -> Dict[str, Any]:
     """Measures every case at every thread count; returns the report as a dict (JSON-able)."""
     results = []
-    peaks: Dict[str, float] = {}
+    peaks: Dict[str, Optional[float]] = {}
     for n_threads in threads:
         with threads_for_all(n_threads):
             for dtype in sorted({case.dtype for case in cases}):
                 key = f"{dtype} threads={n_threads}"
-                peaks[key] = machine.median_fma_peak(dtype, n_threads, repeats=max(3, rounds // 2)) / 1e9
+                if dtype == "bfloat16":  # the same instruction as the products, or none to measure
+                    peak = machine.bfloat16_peak(n_threads)
+                    peaks[key] = None if peak is None else peak / 1e9
+                else:
+                    peaks[key] = machine.median_fma_peak(dtype, n_threads, repeats=max(3, rounds // 2)) / 1e9
             for case in cases:
                 if progress is not None:
                     progress(f"{case.name}, {n_threads} thread(s)")
@@ -271,7 +296,7 @@ def run(
                         "seconds": seconds,
                         "rate": rates,
                         "ratio": {name: seconds[name] / seconds["steepest"] for name in seconds if name != "steepest"},
-                        "percent_of_peak": 100 * rates["steepest"] / peak if case.unit == "GFLOP/s" else None,
+                        "percent_of_peak": 100 * rates["steepest"] / peak if case.unit == "GFLOP/s" and peak else None,
                     }
                 )
     return {
@@ -293,7 +318,9 @@ def header_lines(report: Dict[str, Any]) -> List[str]:
         f"steepest {m['steepest']} ({m['compiler']}), SIMD level {m['simd_level']}",
         f"NumPy {m['numpy']} with {blas['library']} {blas['version']}, kernel {blas['kernel']}",
         f"PyTorch {m['torch']}" if m["torch"] else "PyTorch: not installed",
-        "FMA peak (measured): " + ", ".join(f"{key} {value:.1f} GFLOP/s" for key, value in report["peak_gflops"].items()),
+        "FMA peak (measured): "
+        + ", ".join(f"{key} {'–' if value is None else f'{value:.1f}'} GFLOP/s" for key, value in report["peak_gflops"].items()),
+        f"bfloat16 products: {m.get('bfloat16_level', '–')}",
     ]
     lines.append("idle worker threads: " + ", ".join(f"{k}={v}" for k, v in m["worker_settings"].items()))
     if m["handicaps_set"]:
@@ -306,8 +333,8 @@ def header_lines(report: Dict[str, Any]) -> List[str]:
 def table_lines(report: Dict[str, Any]) -> List[str]:
     """A Markdown table: one row per case and thread count."""
     rows = [
-        "| case | threads | steepest | NumPy | PyTorch | × NumPy | × PyTorch | % of peak |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|",
+        "| case | threads | steepest | NumPy | PyTorch | × NumPy | × PyTorch | × steepest float32 | % of peak |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
 
     def number(value: Optional[float], digits: int = 1) -> str:
@@ -319,7 +346,7 @@ def table_lines(report: Dict[str, Any]) -> List[str]:
         rows.append(
             f"| {r['name']} | {r['threads']} | {number(rate['steepest'])}{unit} | {number(rate.get('numpy'))}"
             f" | {number(rate.get('torch'))} | {number(ratio.get('numpy'), 2)} | {number(ratio.get('torch'), 2)}"
-            f" | {number(r['percent_of_peak'], 0)} |"
+            f" | {number(ratio.get('steepest_float32'), 2)} | {number(r['percent_of_peak'], 0)} |"
         )
     return rows
 

@@ -15,7 +15,7 @@ import platform
 import statistics
 import threading
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
@@ -95,6 +95,7 @@ def describe() -> Dict[str, object]:
         "cpu": cpu_model(),
         "cpus_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "simd_level": steepest.simd_level(),
+        "bfloat16_level": _core.bfloat16_level(),
         "steepest": steepest.__version__,
         "compiler": _core.compiler,
         "python": platform.python_version(),
@@ -112,10 +113,25 @@ def fma_peak(dtype: str = "float32", threads: int = 1, seconds: float = 0.02) ->
     Each copy runs independent FMA chains on the vectors of the instruction set in use, with
     the GIL released, for about ``seconds``.
     """
-    iterations = 1 << 16
+    return _peak(lambda iterations: float(_core.fma_throughput(dtype, iterations)), threads, seconds)
+
+
+def bfloat16_peak(threads: int = 1, seconds: float = 0.02) -> Optional[float]:
+    """FLOP/s of ``threads`` copies of the bfloat16 level's product instruction on independent
+    accumulators (AMX: TDPBF16PS on four tiles; AVX512_BF16: VDPBF16PS chains), as
+    :func:`fma_peak`; None when the level in use is the emulated one (no such instruction)."""
+    if _core.bfloat16_level() == "emulated":
+        return None
+    return _peak(lambda iterations: float(_core.bfloat16_throughput(iterations)), threads, seconds)
+
+
+def _peak(throughput: Callable[[int], float], threads: int, seconds: float) -> float:
+    """FLOP/s of ``threads`` copies of ``throughput(iterations)`` (which returns the FLOPs it
+    did) run at once, each for about ``seconds``."""
+    iterations = 1 << 10
     while True:  # calibrate on one thread
         start = time.perf_counter()
-        _core.fma_throughput(dtype, iterations)
+        throughput(iterations)
         if time.perf_counter() - start >= seconds / 4 or iterations >= 1 << 34:
             break
         iterations *= 4
@@ -123,7 +139,7 @@ def fma_peak(dtype: str = "float32", threads: int = 1, seconds: float = 0.02) ->
     flops: List[float] = [0.0] * threads
 
     def run(index: int) -> None:
-        flops[index] = _core.fma_throughput(dtype, iterations)
+        flops[index] = throughput(iterations)
 
     workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
     start = time.perf_counter()

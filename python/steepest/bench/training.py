@@ -6,6 +6,11 @@ autoencoders against PyTorch (:mod:`steepest.bench.vae`).
 
 Run ``python -m steepest.bench.training`` (``--threads 1``, ``--repeats 5``, ``--quick``).
 
+With ``precision="bfloat16"`` (the configurations where the products are the work:
+mnist-mlp, autoencoder, wide), steepest trains with ``precision="bfloat16"`` beside its own
+float32 run ("steepest_float32"), NumPy in float32 (it has no bfloat16 product) and PyTorch
+under ``torch.autocast("cpu", dtype=torch.bfloat16)``.
+
 steepest trains without its per-layer diagnostics here, as its peers have none; the same
 epochs with ``fit``'s default diagnostics run in the same interleaved loop, and
 ``diagnostics_cost`` (the table's ``diag``) is how much slower they are (issue 15: at most 3%).
@@ -27,6 +32,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 import steepest
+from steepest import _core
 from steepest.bench import machine, vae
 from steepest.bench.epochs import Parameters, Start, Trainer, median_rates, steepest_trainer, thread_limits
 
@@ -59,6 +65,10 @@ CONFIGS = (
 )
 
 
+#: The configurations measured in bfloat16 too.
+BFLOAT16_CONFIGS = ("mnist-mlp", "autoencoder", "wide")
+
+
 def make_data(config: TrainingConfig, samples: int, seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((samples, config.sizes[0])).astype(np.float32)
@@ -72,8 +82,10 @@ def make_data(config: TrainingConfig, samples: int, seed: int = 0) -> Tuple[np.n
 LR = 1e-3  # small enough that no configuration diverges on random data
 
 
-def steepest_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, start: Optional[Start] = None, diagnostics: bool = False) -> Trainer:
-    model = steepest.MLP(config.sizes, config.activation, config.output_activation, seed=0)
+def steepest_epoch(
+    config: TrainingConfig, X: np.ndarray, y: np.ndarray, start: Optional[Start] = None, diagnostics: bool = False, precision: Optional[str] = None
+) -> Trainer:
+    model = steepest.MLP(config.sizes, config.activation, config.output_activation, seed=0, precision=precision)
     optimizer = steepest.SGD(lr=LR)
     settings: Dict[str, Any] = dict(epochs=1, batch_size=config.batch, loss=config.loss, optimizer=optimizer, verbose=0, diagnostics=diagnostics)
     orders = iter(start.orders) if start is not None else None
@@ -154,7 +166,9 @@ def numpy_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, start: Opt
     return Trainer(epoch, lambda: [(W.copy(), b.copy()) for W, b in zip(weights, biases)])
 
 
-def torch_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, start: Optional[Start] = None) -> Optional[Trainer]:
+def torch_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, start: Optional[Start] = None, autocast: bool = False) -> Optional[Trainer]:
+    """PyTorch CPU eager; with ``autocast`` its mixed precision, the forward pass and loss under
+    ``torch.autocast("cpu", dtype=torch.bfloat16)`` (the backward pass follows it)."""
     try:
         import torch
     except ImportError:
@@ -186,7 +200,9 @@ def torch_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, start: Opt
         for begin in range(0, len(X_t), config.batch):
             index = order[begin : begin + config.batch]
             optimizer.zero_grad(set_to_none=True)
-            loss_fn(net(X_t[index]), y_t[index]).backward()
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                loss = loss_fn(net(X_t[index]), y_t[index])
+            loss.backward()
             optimizer.step()
         return time.perf_counter() - started
 
@@ -262,13 +278,14 @@ Config = Union[TrainingConfig, vae.VAEConfig]
 _WITH_DIAGNOSTICS = "steepest with diagnostics"
 
 
-def run(configs: Sequence[Config], threads: int, repeats: int, scale: float = 1.0) -> List[Dict[str, Any]]:
-    """Interleaved epochs of every library per configuration; median samples/s each."""
+def run(configs: Sequence[Config], threads: int, repeats: int, scale: float = 1.0, precision: str = "float32") -> List[Dict[str, Any]]:
+    """Interleaved epochs of every library per configuration; median samples/s each.
+    ``precision`` "bfloat16" measures the bfloat16 peers of the MLPs (see the top)."""
     with thread_limits(threads):
-        return _run(configs, threads, repeats, scale)
+        return _run(configs, threads, repeats, scale, precision)
 
 
-def _run(configs: Sequence[Config], threads: int, repeats: int, scale: float) -> List[Dict[str, Any]]:
+def _run(configs: Sequence[Config], threads: int, repeats: int, scale: float, precision: str) -> List[Dict[str, Any]]:
     steepest.set_num_threads(threads)
     try:
         import torch
@@ -279,9 +296,9 @@ def _run(configs: Sequence[Config], threads: int, repeats: int, scale: float) ->
     rows = []
     for config in configs:
         samples = max(4, int(config.samples * scale) // config.batch) * config.batch
-        rate = median_rates(_libraries(config, samples, threads), samples, repeats)
+        rate = median_rates(_libraries(config, samples, threads, precision), samples, repeats)
         with_diagnostics = rate.pop(_WITH_DIAGNOSTICS, None)
-        row: Dict[str, Any] = {"config": config.name, "threads": threads, "samples": samples, "samples_per_second": rate}
+        row: Dict[str, Any] = {"config": config.name, "precision": precision, "threads": threads, "samples": samples, "samples_per_second": rate}
         row["gflops"] = {name: value * config.flops_per_sample / 1e9 for name, value in rate.items()}
         row["ratio"] = {name: rate["steepest"] / value for name, value in rate.items() if name != "steepest"}
         if with_diagnostics is not None:
@@ -290,10 +307,20 @@ def _run(configs: Sequence[Config], threads: int, repeats: int, scale: float) ->
     return rows
 
 
-def _libraries(config: Config, samples: int, threads: int) -> Dict[str, Trainer]:
+def _libraries(config: Config, samples: int, threads: int, precision: str) -> Dict[str, Trainer]:
     if isinstance(config, vae.VAEConfig):
         return vae.libraries(config, vae.make_data(config, samples))
     X, y = make_data(config, samples)
+    if precision == "bfloat16":
+        found = {
+            "steepest": steepest_epoch(config, X, y, precision="bfloat16"),
+            "steepest_float32": steepest_epoch(config, X, y),
+            "numpy": numpy_epoch(config, X, y),
+        }
+        autocast = torch_epoch(config, X, y, autocast=True)
+        if autocast is not None:
+            found["torch_autocast"] = autocast
+        return found
     found = {
         "steepest": steepest_epoch(config, X, y),
         _WITH_DIAGNOSTICS: steepest_epoch(config, X, y, diagnostics=True),
@@ -307,15 +334,16 @@ def _libraries(config: Config, samples: int, threads: int) -> Dict[str, Trainer]
 
 def format_table(rows: List[Dict[str, Any]]) -> str:
     peers = sorted({peer for row in rows for peer in row["ratio"]})
-    header = f"{'config':<12} {'threads':>7} {'steepest':>12} {'diag':>6} " + " ".join(f"{p:>12} {'x ' + p:>9}" for p in peers)
+    header = f"{'config':<12} {'precision':>9} {'threads':>7} {'steepest':>12} {'diag':>6} " + " ".join(f"{p:>16} {'x ' + p:>9}" for p in peers)
     lines = [header, "-" * len(header)]
     for row in rows:
         rate = row["samples_per_second"]
         cells = " ".join(
-            f"{rate[p]:>12,.0f} {row['ratio'][p]:>8.2f}x" if p in rate else f"{'-':>12} {'-':>9}" for p in peers
+            f"{rate[p]:>16,.0f} {row['ratio'][p]:>8.2f}x" if p in rate else f"{'-':>16} {'-':>9}" for p in peers
         )
         cost = f"{100 * row['diagnostics_cost']:+5.1f}%" if "diagnostics_cost" in row else f"{'-':>6}"
-        lines.append(f"{row['config']:<12} {row['threads']:>7} {rate['steepest']:>12,.0f} {cost} {cells}")
+        precision = row.get("precision", "float32")
+        lines.append(f"{row['config']:<12} {precision:>9} {row['threads']:>7} {rate['steepest']:>12,.0f} {cost} {cells}")
     return "\n".join(lines)
 
 
@@ -327,14 +355,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     every: Sequence[Config] = CONFIGS + vae.CONFIGS
     names = [c.name for c in every]
     parser.add_argument("--configs", nargs="*", default=names, choices=names, metavar="NAME", help=f"which configurations (of {', '.join(names)})")
+    parser.add_argument(
+        "--precision", nargs="*", default=["float32", "bfloat16"], choices=["float32", "bfloat16"],
+        help=f"float32 rows, and bfloat16 rows for {', '.join(BFLOAT16_CONFIGS)} (default both)",
+    )
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
     chosen = [c for c in every if c.name in args.configs]
     scale, repeats = (0.1, 3) if args.quick else (1.0, args.repeats)
+    notes = []
+    if "bfloat16" in args.precision and not _core.bfloat16_trains():
+        notes.append("this CPU has no fast bfloat16 path: no bfloat16 rows (STEEPEST_BFLOAT16=emulated measures the emulated products)")
     rows = []
     for threads in sorted(set(args.threads)):
-        rows += run(chosen, threads, repeats, scale)
-    print(f"steepest {steepest.__version__}, simd {steepest.simd_level()}; samples/s, median of {repeats} epochs; diag: the cost of fit's default diagnostics")
+        for precision in args.precision:
+            if precision == "float32":
+                rows += run(chosen, threads, repeats, scale)
+            elif not notes:
+                rows += run([c for c in chosen if c.name in BFLOAT16_CONFIGS], threads, repeats, scale, precision)
+    print(f"steepest {steepest.__version__}, simd {steepest.simd_level()}, bfloat16 {_core.bfloat16_level()}; "
+          f"samples/s, median of {repeats} epochs; diag: the cost of fit's default diagnostics")
+    for note in notes:
+        print(note)
     print(format_table(rows))
     if args.json:
         machine.write_json(rows, args.json)

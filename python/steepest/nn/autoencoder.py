@@ -31,7 +31,7 @@ class Autoencoder(Sequential):
         Suits inputs scaled to [0, 1]; use "identity" for standardized data.
     decoder_sizes : sequence of int, optional
         From the latent size to the input size, e.g. ``[32, 128, 784]``.
-    seed, dtype : see :class:`Sequential`
+    seed, dtype, precision : see :class:`Sequential`
 
     Examples
     --------
@@ -55,6 +55,7 @@ class Autoencoder(Sequential):
         decoder_sizes: Optional[Sequence[int]] = None,
         seed: int = 0,
         dtype: Any = "float32",
+        precision: Optional[str] = None,
     ) -> None:
         encoder_sizes = layer_sizes_of(layer_sizes)
         decoder = decoder_sizes_of(encoder_sizes, decoder_sizes)
@@ -65,7 +66,7 @@ class Autoencoder(Sequential):
         layers += [Dense(a, b, activation) for a, b in zip(decoder[:-2], decoder[1:-1])]
         layers.append(Dense(decoder[-2], decoder[-1], output_activation))
         self.encoder_layers = len(encoder_sizes) - 1
-        super().__init__(layers, seed=seed, dtype=dtype)
+        super().__init__(layers, seed=seed, dtype=dtype, precision=precision)
 
     @property
     def latent_features(self) -> int:

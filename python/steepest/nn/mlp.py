@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -25,7 +25,7 @@ class MLP(Sequential):
     output_activation : str, default "identity"
     dropout : float, default 0
         A :class:`Dropout` layer of this rate after each hidden layer (none when 0).
-    seed, dtype : see :class:`Sequential`
+    seed, dtype, precision : see :class:`Sequential`
 
     Examples
     --------
@@ -35,7 +35,15 @@ class MLP(Sequential):
     """
 
     def __init__(
-        self, layer_sizes: Sequence[int], activation: str = "relu", output_activation: str = "identity", *, dropout: float = 0.0, seed: int = 0, dtype: Any = "float32"
+        self,
+        layer_sizes: Sequence[int],
+        activation: str = "relu",
+        output_activation: str = "identity",
+        *,
+        dropout: float = 0.0,
+        seed: int = 0,
+        dtype: Any = "float32",
+        precision: Optional[str] = None,
     ) -> None:
         sizes = layer_sizes_of(layer_sizes)
         check_activation(activation)
@@ -49,7 +57,7 @@ class MLP(Sequential):
             if rate:
                 layers.append(Dropout(rate))
         layers.append(Dense(sizes[-2], sizes[-1], output_activation))
-        super().__init__(layers, seed=seed, dtype=dtype)
+        super().__init__(layers, seed=seed, dtype=dtype, precision=precision)
 
     @classmethod
     def _from_saved(cls, layers: List[Layer], dtype: np.dtype, seed: int, config: Dict[str, Any]) -> "MLP":

@@ -64,6 +64,8 @@ def model_to_bytes(model: "Sequential") -> bytes:
         "layers": layers,
         "config": model._config(),
     }
+    if model.precision == "bfloat16":
+        header["precision"] = "bfloat16"
     if model.metadata:
         header["metadata"] = checked_metadata(model.metadata)
     arrays = {"parameters": parameters}
@@ -124,6 +126,12 @@ def _model(header: Dict[str, Any], arrays: Dict[str, np.ndarray], source: str) -
         model = _KINDS[kind]._from_saved(layers, np.dtype(parameters.dtype.name), max(seed, 0), config)
     except (TypeError, ValueError, IndexError) as error:
         raise io.invalid(source, str(error)) from None
+    precision = header.get("precision")
+    if precision is not None:
+        try:
+            model._set_precision(precision)
+        except ValueError as error:
+            raise io.invalid(source, str(error)) from None
     model.set_parameters(parameters)
     model._state.epochs_trained = max(0, epochs_trained)
     model._state.saved = _saved_optimizer(header, arrays, parameters.size, source)

@@ -40,6 +40,14 @@ class Sequential:
         Seeds the initial weights, the shuffling and dropout: the same seed, data and
         settings give bitwise identical weights after training, for any thread count.
     dtype : {"float32", "float64"}, default "float32"
+    precision : {None, "bfloat16"}, default None
+        None computes everything in ``dtype``. "bfloat16" (float32 models only) is mixed
+        precision: training rounds the operands of the dense layers' forward and backward
+        products to bfloat16 and accumulates them in float32, while the weights, the
+        optimizer's state, the activations, losses and updates stay float32 (``predict`` is
+        float32). It needs a CPU with fast bfloat16 products
+        (:func:`steepest.runtime.bfloat16_level`); elsewhere ``fit`` warns and trains in
+        float32. Results stay bitwise identical for any thread count.
 
     Attributes
     ----------
@@ -61,7 +69,7 @@ class Sequential:
     (2, 1)
     """
 
-    def __init__(self, layers: Sequence[Layer], *, seed: int = 0, dtype: Any = "float32") -> None:
+    def __init__(self, layers: Sequence[Layer], *, seed: int = 0, dtype: Any = "float32", precision: Optional[str] = None) -> None:
         if isinstance(layers, Layer) or not isinstance(layers, Iterable):
             raise TypeError(f"layers must be a list of steepest layers, got {type(layers).__name__}; wrap a single layer in a list")
         layers = list(layers)
@@ -70,14 +78,17 @@ class Sequential:
         chain_widths(layers)
         if not any(isinstance(layer, Dense) for layer in layers):
             raise ValueError("a model needs at least one Dense layer")
-        self._start(layers, seed, dtype)
+        self._start(layers, seed, dtype, precision)
 
-    def _start(self, layers: List[Layer], seed: Any, dtype: Any) -> None:
+    def _start(self, layers: List[Layer], seed: Any, dtype: Any, precision: Optional[str] = None) -> None:
         """Build a new model of ``layers`` (already checked to chain) and draw its weights."""
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+        dtype = float_dtype(dtype)
+        bfloat16 = uses_bfloat16(precision, dtype)
         self.seed = int(seed)
-        self._attach(_engine_of(layers, float_dtype(dtype)), layers)
+        self._attach(_engine_of(layers, dtype), layers)
+        self._engine.bfloat16 = bfloat16
         rng = np.random.default_rng(self.seed)
         for layer in self.layers:
             if isinstance(layer, Dense):
@@ -133,6 +144,14 @@ class Sequential:
         return self._engine.dtype
 
     @property
+    def precision(self) -> str:
+        """"bfloat16" for mixed precision (see the class's parameters), else the dtype's name."""
+        return "bfloat16" if self._engine.bfloat16 else self.dtype.name
+
+    def _set_precision(self, precision: Optional[str]) -> None:
+        self._engine.bfloat16 = uses_bfloat16(precision, self.dtype)
+
+    @property
     def input_features(self) -> int:
         return self._engine.input_features
 
@@ -170,7 +189,8 @@ class Sequential:
 
     def __repr__(self) -> str:
         inner = ",\n".join(f"    {layer!r}" for layer in self.layers)
-        return f"{type(self).__name__}([\n{inner}\n], seed={self.seed}, dtype={self.dtype.name!r})"
+        precision = ", precision='bfloat16'" if self._engine.bfloat16 else ""
+        return f"{type(self).__name__}([\n{inner}\n], seed={self.seed}, dtype={self.dtype.name!r}{precision})"
 
     # -------------------------------------------------------------------- parameters ----
 
@@ -398,6 +418,22 @@ class Sequential:
 
     def _config(self) -> Dict[str, Any]:
         return {}
+
+
+def uses_bfloat16(precision: Optional[str], dtype: Any) -> bool:
+    """Whether ``precision`` asks for bfloat16 products; ValueError unless it is None, the
+    dtype's name, or "bfloat16" for a float32 model."""
+    dtype = np.dtype(dtype)
+    if precision is None or precision == dtype.name:
+        return False
+    if precision == "bfloat16":
+        if dtype != np.float32:
+            raise ValueError(
+                f"precision='bfloat16' is for float32 models (its products accumulate in float32, its weights "
+                f"stay float32); this model's dtype is {dtype.name}: use dtype='float32'"
+            )
+        return True
+    raise ValueError(f"precision must be None, {dtype.name!r} or 'bfloat16', got {precision!r}")
 
 
 def _engine_of(layers: Sequence[Layer], dtype: Any) -> Engine:

@@ -56,7 +56,7 @@ class VAE(Sequential):
         Conditional generation: a one-hot label of this many classes joins the encoder's
         input and the latent code, so ``fit(X, y)`` learns and ``sample(n, labels=...)``
         draws a chosen class.
-    seed, dtype : see :class:`Sequential`
+    seed, dtype, precision : see :class:`Sequential`
 
     The objective is the negative ELBO per sample in nats, averaged over the batch (PyTorch's
     examples/vae convention, there summed): the reconstruction summed over features plus
@@ -87,6 +87,7 @@ class VAE(Sequential):
         n_classes: Optional[int] = None,
         seed: int = 0,
         dtype: Any = "float32",
+        precision: Optional[str] = None,
     ) -> None:
         encoder_sizes = layer_sizes_of(layer_sizes)
         decoder = decoder_sizes_of(encoder_sizes, decoder_sizes)
@@ -108,7 +109,7 @@ class VAE(Sequential):
         widths = [latent + classes] + decoder[1:]
         layers += [Dense(a, b, activation) for a, b in zip(widths[:-2], widths[1:-1])]
         layers.append(Dense(widths[-2], widths[-1], output_activation))
-        self._start(layers, seed, dtype)
+        self._start(layers, seed, dtype, precision)
 
     # ------------------------------------------------------------------ structure ----
 

@@ -185,16 +185,30 @@ class BaseMLP(BaseEstimator):
             self.dtype is None or self.dtype in ("float32", "float64", np.float32, np.float64),
             f"dtype must be None, 'float32' or 'float64', got {self.dtype!r}",
         )
+        _require(
+            self.precision in (None, "bfloat16"),
+            f"precision must be None or 'bfloat16', got {self.precision!r}",
+        )
+        _require(
+            self.precision is None or self.dtype is None or np.dtype(self.dtype) == np.float32,
+            f"precision='bfloat16' trains float32 models; dtype={self.dtype!r} asks for float64 (use dtype='float32' or None)",
+        )
         _require(self.n_threads is None or (_is_int(self.n_threads) and self.n_threads >= 1), f"n_threads must be None or an int >= 1, got {self.n_threads!r}")
+
+    def _forced_dtype(self) -> Any:
+        """``dtype``, or float32 when only ``precision="bfloat16"`` (which trains float32
+        models) decides it."""
+        return "float32" if self.dtype is None and self.precision == "bfloat16" else self.dtype
 
     def _numpy_dtype(self) -> type:
         """The precision a forced ``dtype`` asks for (float64 for None: see _data_dtype)."""
-        return np.float32 if self.dtype is not None and np.dtype(self.dtype) == np.float32 else np.float64
+        dtype = self._forced_dtype()
+        return np.float32 if dtype is not None and np.dtype(dtype) == np.float32 else np.float64
 
     def _data_dtype(self) -> Any:
         """What validate_data converts X to: scikit-learn's rule (float32 stays float32,
         anything else becomes float64) unless ``dtype`` forces one."""
-        return (np.float64, np.float32) if self.dtype is None else self._numpy_dtype()
+        return (np.float64, np.float32) if self._forced_dtype() is None else self._numpy_dtype()
 
     def _batch_size(self, samples: int) -> int:
         if self.batch_size == "auto":
@@ -242,7 +256,7 @@ class BaseMLP(BaseEstimator):
         activations = self._hidden_activations(len(hidden))
         layers = [Dense(a, b, act) for a, b, act in zip(widths[:-1], widths[1:], activations)]
         layers.append(Dense(widths[-1], outputs, output_activation))
-        return Sequential(layers, seed=seed, dtype=dtype)
+        return Sequential(layers, seed=seed, dtype=dtype, precision=self.precision)
 
     def _validation_score(self, output: np.ndarray, y: Any, sample_weight: Optional[np.ndarray]) -> float:
         """Higher is better, from the model's output on the validation rows: the
@@ -378,7 +392,7 @@ class BaseMLP(BaseEstimator):
         return checked_cast(X, "X", dtype), targets if targets.dtype.kind == "i" else checked_cast(targets, "y", dtype)
 
     def _initialize(self, features: int, outputs: int, output_activation: str, engine_loss: str, rng: np.random.RandomState, dtype: type) -> None:
-        if self.dtype is not None:
+        if self._forced_dtype() is not None:
             dtype = self._numpy_dtype()
         if self._sklearn_initialisation:
             self.model_ = self._build_model(features, outputs, output_activation, 0, dtype)

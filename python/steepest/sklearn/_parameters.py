@@ -52,6 +52,11 @@ SOLVER_PARAMETERS = """\
     diagnostics : bool, default False
         Gather the native loop's per-layer training diagnostics (gradient norms, update
         ratios, dead ReLU and saturated units) into ``history_``.
+    precision : {None, "bfloat16"}, default None
+        "bfloat16" trains with mixed precision (:class:`steepest.Sequential`'s ``precision``):
+        a float32 model (float32 unless ``dtype`` says otherwise; float64 is refused) whose
+        dense products take bfloat16 operands, on CPUs with fast bfloat16 products; elsewhere
+        ``fit`` warns and trains in float32.
 """
 
 #: scikit-learn's MLPs have it; the autoencoder, which has no scikit-learn twin, does not.

@@ -87,6 +87,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         dtype: Any = "float32",
         n_threads: Optional[int] = None,
         diagnostics: bool = False,
+        precision: Optional[str] = None,
     ) -> None:
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -117,6 +118,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         self.dtype = dtype
         self.n_threads = n_threads
         self.diagnostics = diagnostics
+        self.precision = precision
 
     def fit(self, X: Any, y: Any = None) -> "AutoencoderTransformer":
         """Train to reconstruct ``X`` (``y`` is ignored)."""
@@ -156,6 +158,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             output_activation=output_activation,
             seed=seed,
             dtype=dtype,
+            precision=self.precision,
         )
 
     def _validation_score(self, output: np.ndarray, y: Any, sample_weight: Optional[np.ndarray]) -> float:

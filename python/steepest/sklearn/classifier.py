@@ -85,6 +85,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         dtype: Any = None,
         n_threads: Optional[int] = None,
         diagnostics: bool = False,
+        precision: Optional[str] = None,
         class_weight: Any = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -114,6 +115,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.dtype = dtype
         self.n_threads = n_threads
         self.diagnostics = diagnostics
+        self.precision = precision
         self.class_weight = class_weight
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None, *, X_val: Any = None, y_val: Any = None, sample_weight_val: Any = None) -> "MLPClassifier":

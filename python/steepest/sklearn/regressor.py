@@ -79,6 +79,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         dtype: Any = None,
         n_threads: Optional[int] = None,
         diagnostics: bool = False,
+        precision: Optional[str] = None,
     ) -> None:
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -108,6 +109,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         self.dtype = dtype
         self.n_threads = n_threads
         self.diagnostics = diagnostics
+        self.precision = precision
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None, *, X_val: Any = None, y_val: Any = None, sample_weight_val: Any = None) -> "MLPRegressor":
         """Train on ``X`` and targets ``y`` (a vector, or a matrix for several outputs), each
