@@ -1,9 +1,12 @@
 #include "steepest/dispatch.h"
 
 #include <atomic>
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <cstdlib>
 #include <stdexcept>
+#include <vector>
 
 #if defined(STEEPEST_ARCH_X86_64)
 #if defined(_MSC_VER)
@@ -189,6 +192,35 @@ const Bf16KernelSet* bf16_named(const std::string& name) {
   return nullptr;
 }
 
+// A hardware level is chosen by default only after it has multiplied a small product, with
+// every remainder of its tiles, as the emulated level does (the same bfloat16 operands; only
+// the order of the float32 sums may differ): a level that a CPU runs wrongly (a kernel bug
+// on hardware the tests have not run on yet, a hypervisor that mishandles tile state)
+// falls back to the emulated products instead of training on wrong ones.
+bool agrees_with_emulated(const Bf16KernelSet& level) {
+  constexpr index_t M = 37, N = 45, K = 70;
+  std::vector<float> a(M * K), b(K * N), fast(M * N), emulated(M * N);
+  std::uint32_t state = 12345;
+  auto next = [&state] {
+    state = state * 1664525u + 1013904223u;
+    return float(int(state >> 8) - (1 << 23)) / float(1 << 23);  // in [-1, 1)
+  };
+  for (float& v : a) v = next();
+  for (float& v : b) v = next();
+  const KernelSet<float>& kernels = active_kernels().f32;
+  try {
+    gemm_bfloat16(level, kernels, M, N, K, a.data(), K, false, b.data(), N, false, fast.data(), N);
+  } catch (const std::exception&) {
+    return false;
+  }
+  gemm_bfloat16(emulated_bfloat16(), kernels, M, N, K, a.data(), K, false, b.data(), N, false, emulated.data(), N);
+  for (index_t i = 0; i < M * N; ++i)
+    // Terms of magnitude <= 1: two orders of a K-term float32 sum differ by at most about
+    // 2 K^2 2^-24 (6e-4 here); a wrong product is off by the size of its terms.
+    if (!(std::fabs(fast[i] - emulated[i]) <= 2.0f * float(K * K) * 0x1p-24f)) return false;
+  return true;
+}
+
 const Bf16KernelSet* initial_bf16() {
   const char* forced = std::getenv("STEEPEST_BFLOAT16");
   if (forced && *forced) {
@@ -202,7 +234,7 @@ const Bf16KernelSet* initial_bf16() {
   }
   const Bf16KernelSet* best = &emulated_bfloat16();
   for (const Bf16Level& level : kBf16Levels)
-    if (level.supported() && level.fast()) best = &level.kernels();
+    if (level.supported() && level.fast() && agrees_with_emulated(level.kernels())) best = &level.kernels();
   return best;
 }
 
