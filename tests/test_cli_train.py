@@ -150,7 +150,7 @@ def test_a_vae_from_csv_with_warmup_and_noise_writes_its_samples_manifold_and_kl
     assert type(model) is steepest.VAE and (model.beta, model.n_classes, model.latent_features) == (0.5, None, 2)
     history = json.loads((folder / "history.json").read_text())["history"]
     # The warm-up: the KL weight (loss - reconstruction) / kl rises by beta / 4 an epoch to beta.
-    weights = [(l - r) / k for l, r, k in zip(history["loss"], history["reconstruction"], history["kl"])]
+    weights = [(loss - r) / k for loss, r, k in zip(history["loss"], history["reconstruction"], history["kl"])]
     assert weights[:5] == pytest.approx([0.125, 0.25, 0.375, 0.5, 0.5], rel=1e-5)
     # Without the noise, the same config trains other weights.
     (tmp_path / "clean.toml").write_text(config.read_text().replace('noise = ["mask", 0.2]\n', ""))

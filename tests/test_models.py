@@ -257,7 +257,9 @@ def test_early_stopping_stops_and_restores_the_best_weights():
     model = steepest.MLP([4, 8, 3], seed=0)
     stop = steepest.EarlyStopping(monitor="loss", patience=1, restore_best_weights=True)
     # A learning rate that turns harmful after epoch 2 makes the loss rise.
-    schedule = lambda epoch: 0.05 if epoch < 3 else 5.0
+    def schedule(epoch):
+        return 0.05 if epoch < 3 else 5.0
+
     history = model.fit(X, y, loss="softmax_cross_entropy", epochs=30, optimizer=steepest.SGD(lr=schedule), callbacks=[stop], verbose=0)
     assert len(history) < 30 and stop.stopped_epoch is not None
     best_epoch, best_loss = history.best("loss")
@@ -339,7 +341,7 @@ def test_autoencoder_mirrors_the_encoder_and_shares_weights_with_its_parts():
     rng = np.random.default_rng(0)
     X = rng.random((200, 12)).astype(np.float32)
     ae = steepest.Autoencoder([12, 6, 2], seed=0)
-    assert [(l.in_features, l.out_features) for l in ae.layers] == [(12, 6), (6, 2), (2, 6), (6, 12)]
+    assert [(layer.in_features, layer.out_features) for layer in ae.layers] == [(12, 6), (6, 2), (2, 6), (6, 12)]
     assert ae.layers[1].activation == "identity" and ae.layers[-1].activation == "sigmoid"
     before = ae.reconstruction_error(X).mean()
     ae.fit(X, epochs=30, optimizer=steepest.Adam(lr=0.01), verbose=0)
@@ -353,7 +355,7 @@ def test_autoencoder_mirrors_the_encoder_and_shares_weights_with_its_parts():
 
 def test_autoencoder_with_its_own_decoder_sizes_saves_and_loads(tmp_path):
     ae = steepest.Autoencoder([10, 4], decoder_sizes=[4, 7, 10], seed=0)
-    assert [l.out_features for l in ae.layers] == [4, 7, 10]
+    assert [layer.out_features for layer in ae.layers] == [4, 7, 10]
     ae.save(tmp_path / "ae")
     loaded = steepest.load(tmp_path / "ae")
     assert isinstance(loaded, steepest.Autoencoder) and loaded.latent_features == 4

@@ -145,7 +145,9 @@ def test_continued_training_draws_new_shuffles_but_replays_from_the_same_start()
 
 
 def test_dropout_is_active_in_training_and_off_at_predict():
-    layers = lambda: [steepest.Dense(50, 400, "identity"), steepest.Dense(400, 1, "identity")]
+    def layers():
+        return [steepest.Dense(50, 400, "identity"), steepest.Dense(400, 1, "identity")]
+
     model = steepest.Sequential([layers()[0], steepest.Dropout(0.3), layers()[1]], seed=0)
     twin = steepest.Sequential(layers(), seed=0)
     twin.set_parameters(model.get_parameters())
@@ -186,7 +188,7 @@ def test_one_epoch_of_nesterov_sgd_with_l2_matches_pytorch():
     copy_into_torch(model, linears)
     # steepest's l2 applies to weights only: PyTorch needs the biases in a group without decay.
     optimizer = torch.optim.SGD(
-        [{"params": [l.weight for l in linears], "weight_decay": 1e-3}, {"params": [l.bias for l in linears], "weight_decay": 0.0}],
+        [{"params": [linear.weight for linear in linears], "weight_decay": 1e-3}, {"params": [linear.bias for linear in linears], "weight_decay": 0.0}],
         lr=0.1,
         momentum=0.9,
         nesterov=True,

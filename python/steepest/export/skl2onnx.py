@@ -96,7 +96,7 @@ def shape_calculator(convertible: Convertible) -> Callable[[Any], None]:
         batch = operator.inputs[0].get_first_dimension()
         types: Dict[int, Any] = {TensorProto.INT64: Int64TensorType, TensorProto.STRING: StringTensorType, TensorProto.FLOAT: FloatTensorType, TensorProto.DOUBLE: DoubleTensorType}
         values = types[_input_element_type(operator)]
-        for variable, (name, element, shape) in zip(operator.outputs, facts.outputs()):
+        for variable, (_, element, shape) in zip(operator.outputs, facts.outputs()):
             kind = values if element in (TensorProto.FLOAT, TensorProto.DOUBLE) else types[element]
             variable.type = kind([batch, *shape[1:]])
 

@@ -191,7 +191,7 @@ def chain_widths(layers: Sequence[Layer], input_features: Optional[int] = None) 
             raise ValueError(f"layer {index} is the same object as layer {first}; create a new layer for each position")
         if isinstance(layer, Dropout):
             if width is None:
-                following = next((l for l in layers[index:] if isinstance(l, Dense)), None)
+                following = next((later for later in layers[index:] if isinstance(later, Dense)), None)
                 if following is None:
                     raise ValueError("a model needs at least one Dense layer")
                 width = following.in_features
