@@ -34,7 +34,11 @@ PARAMS = dict(hidden_layer_sizes=(100,), max_iter=200)  # scikit-learn's default
 
 
 def datasets():
-    for name, loader, kind in (("digits", load_digits, "classifier"), ("breast_cancer", load_breast_cancer, "classifier"), ("diabetes", load_diabetes, "regressor")):
+    for name, loader, kind in (
+        ("digits", load_digits, "classifier"),
+        ("breast_cancer", load_breast_cancer, "classifier"),
+        ("diabetes", load_diabetes, "regressor"),
+    ):
         X, y = loader(return_X_y=True)
         if kind == "regressor":
             y = (y - y.mean()) / y.std()
@@ -82,10 +86,25 @@ def table_row(*cells):
 
 
 def dense_tables():
-    print(f"parameters: {PARAMS} and scikit-learn's defaults otherwise, seeds {SEEDS}, medians of the fit times; score = accuracy (classifiers) or R² (regressor) on 25% held out")
+    print(
+        f"parameters: {PARAMS} and scikit-learn's defaults otherwise, seeds {SEEDS}, medians of the fit times; score = accuracy (classifiers) or R² (regressor) on 25% held out"
+    )
     print("sample_weight: each class weighted alike (regressor: rows weighted 1 + |y|); float32 X: both libraries then compute in float32")
     print()
-    table_row("dataset", "case", "threads", "sklearn score", "steepest score", "sklearn loss_", "steepest loss_", "sklearn epochs", "steepest epochs", "sklearn fit s", "steepest fit s", "speedup")
+    table_row(
+        "dataset",
+        "case",
+        "threads",
+        "sklearn score",
+        "steepest score",
+        "sklearn loss_",
+        "steepest loss_",
+        "sklearn epochs",
+        "steepest epochs",
+        "sklearn fit s",
+        "steepest fit s",
+        "speedup",
+    )
     table_row(*["---"] * 12)
     for name, kind, *data in datasets():
         theirs_class = getattr(neural_network, "MLPClassifier" if kind == "classifier" else "MLPRegressor")
@@ -97,8 +116,18 @@ def dense_tables():
                 s_score, s_loss, s_time, s_epochs = measure(theirs_class, threads, data, params, weights, dtype)
                 o_score, o_loss, o_time, o_epochs = measure(ours_class, threads, data, params, weights, dtype)
                 table_row(
-                    name, what, threads, f"{s_score:.4f}", f"{o_score:.4f}", f"{s_loss:.4f}", f"{o_loss:.4f}", f"{s_epochs:.0f}", f"{o_epochs:.0f}",
-                    f"{s_time:.2f}", f"{o_time:.3f}", f"{s_time / o_time:.0f}x",
+                    name,
+                    what,
+                    threads,
+                    f"{s_score:.4f}",
+                    f"{o_score:.4f}",
+                    f"{s_loss:.4f}",
+                    f"{o_loss:.4f}",
+                    f"{s_epochs:.0f}",
+                    f"{o_epochs:.0f}",
+                    f"{s_time:.2f}",
+                    f"{o_time:.3f}",
+                    f"{s_time / o_time:.0f}x",
                 )
 
 
@@ -165,7 +194,9 @@ def main():
     if sys.argv[1:2] == ["--sparse-child"]:
         sparse_child(sys.argv[2])
         return
-    print(f"machine: {platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} CPUs; steepest {steepest.__version__} ({steepest.simd_level()}), numpy {np.__version__}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} CPUs; steepest {steepest.__version__} ({steepest.simd_level()}), numpy {np.__version__}"
+    )
     dense_tables()
     if "--quick" not in sys.argv:
         sparse_table()

@@ -23,8 +23,7 @@ def pytest_report_header(config):
     blas = m["blas"]
     lines = [
         f"steepest: CPU {m['cpu']}, SIMD level {m['simd_level']}",
-        f"steepest: NumPy {m['numpy']} with {blas['library']} {blas['version']}, kernel {blas['kernel']}; "
-        f"PyTorch {m['torch'] or 'not installed'}",
+        f"steepest: NumPy {m['numpy']} with {blas['library']} {blas['version']}, kernel {blas['kernel']}; PyTorch {m['torch'] or 'not installed'}",
     ]
     if m["handicaps_set"]:
         lines.append(f"steepest: warning: NumPy loaded with {m['handicaps_set']}: its baseline is handicapped")

@@ -155,7 +155,9 @@ def tpe_against_random(d: Dict[str, Any], target: float, n_trials: int, seeds: i
 
 
 def lr_find_against_grid(d: Dict[str, Any], seeds: int) -> List[str]:
-    lines = [f"lr_find's suggestion vs a grid of learning rates 1e-4..1 (13, a third of a decade apart), 20-epoch fits, test accuracy, mean over seeds 0..{seeds - 1}:"]
+    lines = [
+        f"lr_find's suggestion vs a grid of learning rates 1e-4..1 (13, a third of a decade apart), 20-epoch fits, test accuracy, mean over seeds 0..{seeds - 1}:"
+    ]
     for solver in ("adam", "sgd"):
         settings = dict(hidden_layer_sizes=(64,), solver=solver, max_iter=20)
 

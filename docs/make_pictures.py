@@ -16,7 +16,6 @@ matplotlib.use("Agg")
 
 import matplotlib.patches  # noqa: E402
 import matplotlib.pyplot  # noqa: E402
-
 import numpy as np  # noqa: E402  (after choosing the file backend)
 
 import steepest  # noqa: E402
@@ -42,16 +41,31 @@ def classifier_history(sizes=(64, 128, 10), *, activation="relu", optimizer=None
     ``rows`` training images) and return its History."""
     model = steepest.MLP(list(sizes), activation=activation, seed=0) if layers is None else steepest.Sequential(layers, seed=0)
     X, y = (X_train, y_train) if rows is None else (X_train[:rows], y_train[:rows])
-    return model.fit(X, y, epochs=epochs, batch_size=batch_size, loss="softmax_cross_entropy",
-                     optimizer=optimizer or steepest.SGD(lr=0.05), validation_data=(X_test, y_test), verbose=0)
+    return model.fit(
+        X,
+        y,
+        epochs=epochs,
+        batch_size=batch_size,
+        loss="softmax_cross_entropy",
+        optimizer=optimizer or steepest.SGD(lr=0.05),
+        validation_data=(X_test, y_test),
+        verbose=0,
+    )
 
 
 # Weights: what each hidden unit of a small classifier looks for, before and after training.
 classifier = steepest.MLP([64, 12, 10], seed=0)
 before = classifier.layers[0].weight.T.copy()  # (12 units, 64 pixels)
 classifier.fit(X_train, y_train, epochs=40, loss="softmax_cross_entropy", optimizer=steepest.Adam(lr=0.01, l2=0.001), verbose=0)
-save(plot.image_grid({"before training": before, "after training": classifier.layers[0].weight.T}, (8, 8), value_range=None,
-                     title="The 64 weights of each of 12 hidden units, as images (dark: large)"), "weights.png")
+save(
+    plot.image_grid(
+        {"before training": before, "after training": classifier.layers[0].weight.T},
+        (8, 8),
+        value_range=None,
+        title="The 64 weights of each of 12 hidden units, as images (dark: large)",
+    ),
+    "weights.png",
+)
 
 # Learning rate: too small crawls, too large throws the network to where it cannot learn.
 runs = {f"lr={lr}": classifier_history(optimizer=steepest.SGD(lr=lr)) for lr in (0.003, 0.03, 0.3, 3.0)}
@@ -69,8 +83,9 @@ adam = steepest.Adam(lr=0.003)
 runs = {
     "no regularization": classifier_history((64, 256, 10), rows=150, epochs=150, optimizer=adam),
     "l2=0.001": classifier_history((64, 256, 10), rows=150, epochs=150, optimizer=steepest.Adam(lr=0.003, l2=0.001)),
-    "Dropout(0.5)": classifier_history(rows=150, epochs=150, optimizer=adam,
-                                       layers=[steepest.Dense(64, 256), steepest.Dropout(0.5), steepest.Dense(256, 10, "identity")]),
+    "Dropout(0.5)": classifier_history(
+        rows=150, epochs=150, optimizer=adam, layers=[steepest.Dense(64, 256), steepest.Dropout(0.5), steepest.Dense(256, 10, "identity")]
+    ),
 }
 save(plot.loss_curves(runs, log_scale=True, title="150 training images: training (solid) vs test (dashed) loss").figure, "regularization.png")
 
@@ -85,13 +100,22 @@ runs = {}
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", RuntimeWarning)  # the raw run's loss bounces: that is the point
     for name, features in (("raw features", wine_X), ('scale = "standard"', (wine_X - mean) / std)):
-        runs[name] = steepest.MLP([13, 32, 3], seed=0).fit(features[:130], wine_y[:130], epochs=60, loss="softmax_cross_entropy",
-                                                             optimizer=steepest.Adam(lr=0.003), validation_data=(features[130:], wine_y[130:]), verbose=0)
+        runs[name] = steepest.MLP([13, 32, 3], seed=0).fit(
+            features[:130],
+            wine_y[:130],
+            epochs=60,
+            loss="softmax_cross_entropy",
+            optimizer=steepest.Adam(lr=0.003),
+            validation_data=(features[130:], wine_y[130:]),
+            verbose=0,
+        )
 save(plot.loss_curves(runs, title="Wine: 13 features from 0.1 to 1,680, raw or standardized").figure, "scaling.png")
 
 # Hidden layers: depth and width against test accuracy.
-runs = {"-".join(map(str, sizes)): classifier_history(sizes, optimizer=steepest.Adam(lr=0.003), epochs=20)
-        for sizes in [(64, 10), (64, 16, 10), (64, 128, 10), (64, 128, 128, 10)]}
+runs = {
+    "-".join(map(str, sizes)): classifier_history(sizes, optimizer=steepest.Adam(lr=0.003), epochs=20)
+    for sizes in [(64, 10), (64, 16, 10), (64, 128, 10), (64, 128, 128, 10)]
+}
 save(plot.loss_curves(runs, metrics=["val_accuracy"], title="Test accuracy per epoch: hidden layers").figure, "hidden_layers.png")
 
 # Activation functions: what the diagnostics show for each.
@@ -99,8 +123,7 @@ runs = {}
 for activation in ("relu", "tanh", "sigmoid"):
     runs[activation] = classifier_history((64, 64, 64, 64, 10), activation=activation, optimizer=steepest.SGD(lr=0.1), epochs=30)
 save(plot.loss_curves(runs, metrics=["loss"], log_scale=True, title="Four-layer MLP, SGD lr=0.1: the activation function").figure, "activations.png")
-save(plot.diagnostics(runs["sigmoid"], names=["gradient_norm"],
-                      title="The sigmoid network: gradients shrink towards the input"), "sigmoid_diagnostics.png")
+save(plot.diagnostics(runs["sigmoid"], names=["gradient_norm"], title="The sigmoid network: gradients shrink towards the input"), "sigmoid_diagnostics.png")
 
 # Generation: what the autoencoder's latent space lacks and the VAE's prior gives.
 EPOCHS = 100
@@ -133,11 +156,18 @@ fit_generator(autoencoder)
 fit_generator(vae)
 codes = autoencoder.encode(X_train)
 rng = np.random.default_rng(0)
-save(plot.image_grid({
-    "AE: fitted normal": autoencoder.decode(rng.multivariate_normal(codes.mean(axis=0), np.cov(codes.T), size=12)),
-    "AE: uniform": autoencoder.decode(rng.uniform(codes.min(axis=0), codes.max(axis=0), size=(12, 8))),
-    "VAE: N(0, I)": vae.sample(12, seed=0),
-}, (8, 8), title="Decoded random points of an 8-D latent space"), "random_codes.png")
+save(
+    plot.image_grid(
+        {
+            "AE: fitted normal": autoencoder.decode(rng.multivariate_normal(codes.mean(axis=0), np.cov(codes.T), size=12)),
+            "AE: uniform": autoencoder.decode(rng.uniform(codes.min(axis=0), codes.max(axis=0), size=(12, 8))),
+            "VAE: N(0, I)": vae.sample(12, seed=0),
+        },
+        (8, 8),
+        title="Decoded random points of an 8-D latent space",
+    ),
+    "random_codes.png",
+)
 
 # β: the weight of the KL term trades reconstruction against a code the prior can generate.
 rows = {"original": X_test[:10]}
@@ -161,5 +191,11 @@ denoising = steepest.Autoencoder([64, 128, 32, 8], seed=0)
 fit_generator(denoising, noise=("mask", 0.3))
 shown = X_test[:12]
 corrupted = np.where(np.random.default_rng(1).random(shown.shape) < 0.3, 0.0, shown).astype(np.float32)
-save(plot.image_grid({"clean": shown, "30% masked": corrupted, "autoencoder": autoencoder.predict(corrupted), "denoising AE": denoising.predict(corrupted)},
-                     (8, 8), title="Test digits with 30% of their pixels zeroed, and what each autoencoder makes of them"), "denoising.png")
+save(
+    plot.image_grid(
+        {"clean": shown, "30% masked": corrupted, "autoencoder": autoencoder.predict(corrupted), "denoising AE": denoising.predict(corrupted)},
+        (8, 8),
+        title="Test digits with 30% of their pixels zeroed, and what each autoencoder makes of them",
+    ),
+    "denoising.png",
+)

@@ -56,9 +56,7 @@ class ErrorLedger:
         difference = np.maximum(difference - underflow_allowance(dtype, reduction_length), 0.0)
         magnitude = np.broadcast_to(np.asarray(magnitude, dtype=np.float64), difference.shape)
         # A zero magnitude means the exact answer is 0 and must be produced exactly.
-        error = np.divide(
-            difference, magnitude, out=np.where(difference == 0, 0.0, np.inf), where=magnitude > 0
-        )
+        error = np.divide(difference, magnitude, out=np.where(difference == 0, 0.0, np.inf), where=magnitude > 0)
         error = np.where(np.isnan(error), np.inf, error)  # a NaN result is the worst error
 
         key = (kernel, np.dtype(dtype).name, steepest.simd_level())
@@ -83,10 +81,7 @@ class ErrorLedger:
         lines = [header]
         for kernel, dtype in rows:
             cells = [self.worst.get((kernel, dtype, level)) for level in levels]
-            lines.append(
-                f"{kernel:32} {dtype:8}"
-                + "".join(f"{'-':>10}" if cell is None else f"{cell:10.2e}" for cell in cells)
-            )
+            lines.append(f"{kernel:32} {dtype:8}" + "".join(f"{'-':>10}" if cell is None else f"{cell:10.2e}" for cell in cells))
         return lines
 
 

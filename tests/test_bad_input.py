@@ -278,26 +278,56 @@ case("predict-batch-0", ValueError, ["batch_size", ">= 1", "0"], lambda: mlp().p
 case("predict-batch-float", TypeError, ["batch_size", "int", "float"], lambda: mlp().predict(X3, batch_size=2.0))
 case("encode-features", ValueError, ["X", "2 features", "takes 4"], lambda: steepest.Autoencoder([4, 2]).encode(data(3, 2)))
 case("decode-features", ValueError, ["Z", "4 features", "takes 2"], lambda: steepest.Autoencoder([4, 2]).decode(data(3, 4)))
-case("reconstruction_error-nan", ValueError, ["X", "nan", "(0, 3)"], lambda: steepest.Autoencoder([4, 2]).reconstruction_error(with_value(data(2, 4), (0, 3), np.nan)))
+case(
+    "reconstruction_error-nan",
+    ValueError,
+    ["X", "nan", "(0, 3)"],
+    lambda: steepest.Autoencoder([4, 2]).reconstruction_error(with_value(data(2, 4), (0, 3), np.nan)),
+)
 case("set_parameters-shape", ValueError, ["parameters", "(26,)", "(25,)"], lambda: mlp().set_parameters(np.zeros(25)))
 case("set_parameters-nan", ValueError, ["parameters", "nan", "(7,)"], lambda: mlp().set_parameters(with_value(np.zeros(26), 7, np.nan)))
 # ---- conversions checked after the cast (issue 18): what overflows or loses a part is
 # named, not passed on as the infinity (or the real part) it became
-case("set_parameters-overflows-float32", ValueError, ["parameters", "1e+300", "(3,)", "overflows float32"], lambda: mlp().set_parameters(with_value(np.zeros(26), 3, 1e300)))
+case(
+    "set_parameters-overflows-float32",
+    ValueError,
+    ["parameters", "1e+300", "(3,)", "overflows float32"],
+    lambda: mlp().set_parameters(with_value(np.zeros(26), 3, 1e300)),
+)
 case("set_parameters-complex", TypeError, ["parameters", "complex128"], lambda: mlp().set_parameters(np.zeros(26) + 1j))
-case("set_parameters-masked", TypeError, ["parameters", "masked"], lambda: mlp().set_parameters(np.ma.masked_array(np.zeros(26), mask=np.eye(1, 26, dtype=bool)[0])))
+case(
+    "set_parameters-masked",
+    TypeError,
+    ["parameters", "masked"],
+    lambda: mlp().set_parameters(np.ma.masked_array(np.zeros(26), mask=np.eye(1, 26, dtype=bool)[0])),
+)
 case("fit-X-overflows-float32", ValueError, ["X", "1e+300", "(2, 1)", "overflows float32"], lambda: fit(X=with_value(data(8, 3), (2, 1), 1e300)))
 case("fit-y-overflows-float32", ValueError, ["y", "-1e+300", "(5, 0)", "overflows float32"], lambda: fit(y=with_value(data(8, 2), (5, 0), -1e300)))
 case("fit-sample_weight-overflows", ValueError, ["sample_weight", "1e+300", "overflows float32"], lambda: fit(sample_weight=with_value(np.ones(8), 4, 1e300)))
 case("predict-X-overflows-float32", ValueError, ["X", "1e+300", "overflows float32"], lambda: mlp().predict(with_value(data(2, 3), (1, 1), 1e300)))
 case("fit-X-masked", TypeError, ["X", "masked", "filled"], lambda: fit(X=np.ma.masked_invalid(with_value(data(8, 3), (1, 1), np.nan))))
 case("fit-y-masked", TypeError, ["y", "masked"], lambda: fit(y=np.ma.masked_array(data(8, 2))))
-case("fit-labels-masked", TypeError, ["y", "masked"], lambda: fit(classifier(), y=np.ma.masked_array(np.arange(8) % 3, mask=np.arange(8) == 2), loss="softmax_cross_entropy"))
+case(
+    "fit-labels-masked",
+    TypeError,
+    ["y", "masked"],
+    lambda: fit(classifier(), y=np.ma.masked_array(np.arange(8) % 3, mask=np.arange(8) == 2), loss="softmax_cross_entropy"),
+)
 case("fit-sample_weight-masked", TypeError, ["sample_weight", "masked"], lambda: fit(sample_weight=np.ma.masked_array(np.ones(8))))
-case("fit-softmax-negative-target", ValueError, ["y", "softmax_cross_entropy", "row 1", "negative"], lambda: fit(classifier(), y=np.array([[1.0, 0, 0], [1.5, -0.5, 0]] * 4), loss="softmax_cross_entropy"))
+case(
+    "fit-softmax-negative-target",
+    ValueError,
+    ["y", "softmax_cross_entropy", "row 1", "negative"],
+    lambda: fit(classifier(), y=np.array([[1.0, 0, 0], [1.5, -0.5, 0]] * 4), loss="softmax_cross_entropy"),
+)
 case("fit-validation_split-numpy-out-of-range", ValueError, ["validation_split", "[0, 1)", "1.5"], lambda: fit(validation_split=np.float32(1.5)))
 case("fit-validation_split-string", TypeError, ["validation_split", "number", "str"], lambda: fit(validation_split="0.25"))
-case("fit-noise-amount-string", TypeError, ["gaussian noise", "number", "str"], lambda: steepest.Autoencoder([3, 2]).fit(data(8, 3), epochs=1, verbose=0, noise=("gaussian", "0.1")))
+case(
+    "fit-noise-amount-string",
+    TypeError,
+    ["gaussian noise", "number", "str"],
+    lambda: steepest.Autoencoder([3, 2]).fit(data(8, 3), epochs=1, verbose=0, noise=("gaussian", "0.1")),
+)
 
 # ---- fit -------------------------------------------------------------------------------
 y2 = data(8, 2, dtype=F32)
@@ -319,7 +349,9 @@ case("fit-batch-negative", ValueError, ["batch_size", ">= 1", "-4"], lambda: fit
 case("fit-batch-too-large", ValueError, ["batch_size=9", "8 training samples"], lambda: fit(batch_size=9))
 case("fit-batch-None", TypeError, ["batch_size", "NoneType"], lambda: fit(batch_size=None))
 case("fit-optimizer-str", TypeError, ["optimizer", "str"], lambda: fit(optimizer="sgd"))
-case("fit-loss-unknown", ValueError, ["'hinge'", "mse, binary_cross_entropy, binary_cross_entropy_with_logits, softmax_cross_entropy"], lambda: fit(loss="hinge"))
+case(
+    "fit-loss-unknown", ValueError, ["'hinge'", "mse, binary_cross_entropy, binary_cross_entropy_with_logits, softmax_cross_entropy"], lambda: fit(loss="hinge")
+)
 case("fit-loss-None", ValueError, ["loss", "None"], lambda: fit(loss=None))
 case("fit-bce-needs-sigmoid", ValueError, ["binary_cross_entropy", "sigmoid", "'identity'"], lambda: fit(loss="binary_cross_entropy"))
 case("fit-softmax-needs-ce", ValueError, ["softmax", "'mse'"], lambda: fit(classifier(), y=data(8, 3)))
@@ -403,12 +435,19 @@ case("model_from_bytes-str", TypeError, ["bytes", "str"], lambda: saving.model_f
 case("model_from_bytes-None", TypeError, ["bytes", "NoneType"], lambda: saving.model_from_bytes(None))
 case("model_from_bytes-empty", ValueError, ["signature"], lambda: saving.model_from_bytes(b""))
 case("model_from_bytes-pickle", ValueError, ["signature"], lambda: saving.model_from_bytes(b"\x80\x04\x95" + bytes(40)))
-case("model_from_bytes-version", ValueError, ["format version 3", "reads versions 1 to 2"], lambda: saving.model_from_bytes(saved[:8] + (3).to_bytes(4, "little") + saved[12:]))
+case(
+    "model_from_bytes-version",
+    ValueError,
+    ["format version 3", "reads versions 1 to 2"],
+    lambda: saving.model_from_bytes(saved[:8] + (3).to_bytes(4, "little") + saved[12:]),
+)
 case("model_from_bytes-truncated-header", ValueError, ["header", "truncated"], lambda: saving.model_from_bytes(saved[: 16 + header_length // 2]))
 case("model_from_bytes-truncated-parameters", ValueError, ["bytes of parameters", "truncated"], lambda: saving.model_from_bytes(saved[:-3]))
 case("model_from_bytes-extra-bytes", ValueError, ["bytes of parameters"], lambda: saving.model_from_bytes(saved + b"\x00"))
 case("model_from_bytes-flipped-bit", ValueError, ["checksum"], lambda: saving.model_from_bytes(saved[:-1] + bytes([saved[-1] ^ 1])))
-case("model_from_bytes-header-garbage", ValueError, ["JSON"], lambda: saving.model_from_bytes(saved[:16] + b"\xff" * header_length + saved[16 + header_length :]))
+case(
+    "model_from_bytes-header-garbage", ValueError, ["JSON"], lambda: saving.model_from_bytes(saved[:16] + b"\xff" * header_length + saved[16 + header_length :])
+)
 case("load-None", TypeError, ["NoneType"], lambda: steepest.load(None))
 case("load-int", TypeError, ["int"], lambda: steepest.load(3))
 case("save-None", TypeError, ["NoneType"], lambda: mlp().save(None))

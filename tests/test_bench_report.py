@@ -4,7 +4,6 @@ table and the files it writes. Never its speed (that is the report's job, not CI
 import json
 
 import numpy as np
-
 import pytest
 
 from steepest.bench import kernels, machine
@@ -25,9 +24,7 @@ def report():
 
 
 def test_every_case_is_measured_at_every_thread_count(report):
-    assert [(r["name"], r["threads"]) for r in report["results"]] == [
-        (case.name, threads) for threads in (1, 2) for case in TINY
-    ]
+    assert [(r["name"], r["threads"]) for r in report["results"]] == [(case.name, threads) for threads in (1, 2) for case in TINY]
     for r in report["results"]:
         assert {"steepest", "numpy"} <= set(r["seconds"]) <= set(kernels.LIBRARIES)
         assert all(seconds > 0 for seconds in r["seconds"].values())

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 import pytest
-
 import reference
+
 from steepest.bench import training, vae
 
 EPOCHS = 2
@@ -82,9 +82,7 @@ def test_every_library_gives_steepests_loss_from_the_same_start(steepest_run, pe
     our_loss = reference_loss(config, ours, X, y)
     their_loss = reference_loss(config, theirs, X, y)
     assert our_loss < before, "training did not lower the loss: the comparison below would mean nothing"
-    assert abs(their_loss - our_loss) <= LOSS_RTOL * (before - our_loss), (
-        f"{peer} {config.name}: loss {their_loss!r}, steepest {our_loss!r}, from {before!r}"
-    )
+    assert abs(their_loss - our_loss) <= LOSS_RTOL * (before - our_loss), f"{peer} {config.name}: loss {their_loss!r}, steepest {our_loss!r}, from {before!r}"
 
     assert_follows(f"{peer} {config.name}", start.parameters, ours, theirs)
 
@@ -113,7 +111,9 @@ def test_run_measures_every_installed_library_and_the_table_reports_it():
         assert np.isclose(ratio, row["samples_per_second"]["steepest"] / row["samples_per_second"][peer])
     # steepest with its diagnostics is timed too, reported as their cost, not as a peer.
     assert "steepest with diagnostics" not in row["ratio"] and math.isfinite(row["diagnostics_cost"])
-    table = training.format_table(rows + [dict(row, threads=2, ratio={"numpy": 1.0}, samples_per_second={"steepest": 1.0, "numpy": 1.0}, diagnostics_cost=0.025)])
+    table = training.format_table(
+        rows + [dict(row, threads=2, ratio={"numpy": 1.0}, samples_per_second={"steepest": 1.0, "numpy": 1.0}, diagnostics_cost=0.025)]
+    )
     assert "toy" in table and "nan" not in table and "+2.5%" in table
 
 

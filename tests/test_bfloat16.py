@@ -80,17 +80,22 @@ def from_bits(bits):
 
 def test_rounding_edge_cases(bf16_level):
     # Each value times 1 with K = 1: the product is the rounded value itself.
-    x = from_bits([
-        0x3F808000,  # a tie between 0x3F80 and 0x3F81: to the even one, 1.0
-        0x3F818000,  # a tie between 0x3F81 and 0x3F82: to the even one, up
-        0xBF818000,  # the same, negative
-        0x3F808001, 0x3F807FFF,  # just above a tie: up; just below: down
-        0x00000001, 0x807FFFFF,  # float32 denormals: flushed to zero
-        0x00800000,  # the smallest normal float32 stays
-        0x7F800000, 0xFF800000,  # ±inf stay
-        0x7F7FFFFF,  # float32's largest is past bfloat16's: to inf
-        0x7F7F7FFF,  # just below that tie: bfloat16's largest
-    ])
+    x = from_bits(
+        [
+            0x3F808000,  # a tie between 0x3F80 and 0x3F81: to the even one, 1.0
+            0x3F818000,  # a tie between 0x3F81 and 0x3F82: to the even one, up
+            0xBF818000,  # the same, negative
+            0x3F808001,
+            0x3F807FFF,  # just above a tie: up; just below: down
+            0x00000001,
+            0x807FFFFF,  # float32 denormals: flushed to zero
+            0x00800000,  # the smallest normal float32 stays
+            0x7F800000,
+            0xFF800000,  # ±inf stay
+            0x7F7FFFFF,  # float32's largest is past bfloat16's: to inf
+            0x7F7F7FFF,  # just below that tie: bfloat16's largest
+        ]
+    )
     got = ops.matmul(x.reshape(-1, 1), np.ones((1, 1), np.float32), precision="bfloat16").ravel()
     np.testing.assert_array_equal(got, bfloat16(x).astype(np.float32))
     assert got.view(np.uint32)[:3].tolist() == [0x3F800000, 0x3F820000, 0xBF820000]
@@ -230,7 +235,10 @@ def test_the_estimators_take_precision(bf16_level):
     from steepest.sklearn import AutoencoderTransformer, MLPClassifier, MLPRegressor
 
     X, y = regression_data()
-    for estimator in (MLPRegressor(hidden_layer_sizes=(16,), max_iter=3, precision="bfloat16"), AutoencoderTransformer(n_components=4, max_iter=3, precision="bfloat16")):
+    for estimator in (
+        MLPRegressor(hidden_layer_sizes=(16,), max_iter=3, precision="bfloat16"),
+        AutoencoderTransformer(n_components=4, max_iter=3, precision="bfloat16"),
+    ):
         assert estimator.get_params()["precision"] == "bfloat16"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=Warning)  # ConvergenceWarning of 3 iterations

@@ -135,8 +135,23 @@ def test_bench_quick_runs_every_report_end_to_end(tmp_path):
     # The real reports, each cut to one case or configuration at one thread: the options
     # steepest bench passes must be ones each report accepts.
     out = tmp_path / "results"
-    command = [sys.executable, "-m", "steepest", "bench", "--quick", "--threads", "1", "--out", str(out),
-               "--only", "matmul NN 32x16x16", "--configs", "tiny", "--models", "digits"]
+    command = [
+        sys.executable,
+        "-m",
+        "steepest",
+        "bench",
+        "--quick",
+        "--threads",
+        "1",
+        "--out",
+        str(out),
+        "--only",
+        "matmul NN 32x16x16",
+        "--configs",
+        "tiny",
+        "--models",
+        "digits",
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "| matmul NN 32x16x16 float32 | 1 |" in done.stdout

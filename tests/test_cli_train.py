@@ -30,7 +30,9 @@ def test_trains_a_classifier_from_csv_and_keeps_everything(tmp_path, blobs, caps
     X, y = blobs
     rows = "\n".join(",".join(f"{v:.6f}" for v in x) + f",{label}" for x, label in zip(X, y))
     (tmp_path / "blobs.csv").write_text("a,b,c,d,label\n" + rows + "\n")
-    config = write(tmp_path / "run.toml", """
+    config = write(
+        tmp_path / "run.toml",
+        """
         [data]
         path = "blobs.csv"
         target = "label"
@@ -46,7 +48,8 @@ def test_trains_a_classifier_from_csv_and_keeps_everything(tmp_path, blobs, caps
         lr = 0.01
         [output]
         folder = "out"
-    """)
+    """,
+    )
     assert main(["train", str(config)]) == 0
     out = capsys.readouterr().out
     assert "MLP (float32)" in out and "15 epochs in" in out and "val_accuracy" in out
@@ -62,7 +65,9 @@ def test_trains_a_classifier_from_csv_and_keeps_everything(tmp_path, blobs, caps
 def test_autoencoder_from_npz_colours_its_latent_space_by_the_target(tmp_path, blobs, capsys):
     X, y = blobs
     np.savez(tmp_path / "blobs.npz", X=X, labels=y)
-    config = write(tmp_path / "ae.toml", """
+    config = write(
+        tmp_path / "ae.toml",
+        """
         [data]
         path = "blobs.npz"
         target = "labels"
@@ -73,7 +78,8 @@ def test_autoencoder_from_npz_colours_its_latent_space_by_the_target(tmp_path, b
         [training]
         epochs = 3
         [early_stopping]
-    """)
+    """,
+    )
     assert main(["train", str(config), "--out", str(tmp_path / "elsewhere"), "--quiet"]) == 0
     assert capsys.readouterr().out == ""
     assert (tmp_path / "elsewhere" / "latent_2d.png").is_file()
@@ -83,7 +89,9 @@ def test_autoencoder_from_npz_colours_its_latent_space_by_the_target(tmp_path, b
 def test_npy_with_target_column_index_and_default_output_folder(tmp_path, blobs):
     X, y = blobs
     np.save(tmp_path / "table.npy", np.column_stack([y, X]))
-    config = write(tmp_path / "npy.toml", """
+    config = write(
+        tmp_path / "npy.toml",
+        """
         [data]
         path = "table.npy"
         target = 0
@@ -95,7 +103,8 @@ def test_npy_with_target_column_index_and_default_output_folder(tmp_path, blobs)
         loss = "softmax_cross_entropy"
         [output]
         plots = false
-    """)
+    """,
+    )
     assert main(["train", str(config), "--quiet"]) == 0
     assert sorted(p.name for p in (tmp_path / "npy-output").iterdir()) == ["config.toml", "history.csv", "history.json", "model.steepest"]
 
@@ -121,7 +130,9 @@ def image_of(path):
 
 def test_a_vae_from_csv_with_warmup_and_noise_writes_its_samples_manifold_and_kl(tmp_path, digits_csv, capsys):
     X, y = digits_csv
-    config = write(tmp_path / "vae.toml", """
+    config = write(
+        tmp_path / "vae.toml",
+        """
         [data]
         path = "digits.csv"
         target = "label"
@@ -137,14 +148,23 @@ def test_a_vae_from_csv_with_warmup_and_noise_writes_its_samples_manifold_and_kl
         [optimizer]
         name = "adam"
         lr = 0.005
-    """)
+    """,
+    )
     assert main(["train", str(config)]) == 0
     out = capsys.readouterr().out
     assert "VAE (float32)" in out and "12 epochs in" in out and "val_kl" in out
     folder = tmp_path / "vae-output"
     assert sorted(p.name for p in folder.iterdir()) == [
-        "config.toml", "diagnostics.png", "history.csv", "history.json", "latent_2d.png", "latent_kl.png", "loss.png",
-        "manifold_2d.png", "model.steepest", "samples.png",
+        "config.toml",
+        "diagnostics.png",
+        "history.csv",
+        "history.json",
+        "latent_2d.png",
+        "latent_kl.png",
+        "loss.png",
+        "manifold_2d.png",
+        "model.steepest",
+        "samples.png",
     ]
     model = steepest.load(folder / "model.steepest")
     assert type(model) is steepest.VAE and (model.beta, model.n_classes, model.latent_features) == (0.5, None, 2)
@@ -164,7 +184,9 @@ def test_a_vae_from_csv_with_warmup_and_noise_writes_its_samples_manifold_and_kl
 
 def test_a_conditional_vae_takes_the_target_as_its_classes(tmp_path, digits_csv):
     X, y = digits_csv
-    write(tmp_path / "cvae.toml", """
+    write(
+        tmp_path / "cvae.toml",
+        """
         [data]
         path = "digits.csv"
         target = "label"
@@ -180,7 +202,8 @@ def test_a_conditional_vae_takes_the_target_as_its_classes(tmp_path, digits_csv)
         lr = 0.005
         [output]
         image_shape = [8, 8]
-    """)
+    """,
+    )
     assert main(["train", str(tmp_path / "cvae.toml"), "--quiet"]) == 0
     folder = tmp_path / "cvae-output"
     assert sorted(p.name for p in folder.glob("*.png")) == ["diagnostics.png", "latent_kl.png", "loss.png", "samples.png"]
@@ -198,7 +221,9 @@ def test_a_conditional_vae_takes_the_target_as_its_classes(tmp_path, digits_csv)
 def test_a_denoising_autoencoder_from_a_config(tmp_path, blobs):
     X, _ = blobs
     np.save(tmp_path / "points.npy", X)
-    write(tmp_path / "dae.toml", """
+    write(
+        tmp_path / "dae.toml",
+        """
         [data]
         path = "points.npy"
         [model]
@@ -210,7 +235,8 @@ def test_a_denoising_autoencoder_from_a_config(tmp_path, blobs):
         noise = ["gaussian", 0.3]
         [output]
         plots = false
-    """)
+    """,
+    )
     assert main(["train", str(tmp_path / "dae.toml"), "--quiet"]) == 0
     noisy = steepest.load(tmp_path / "dae-output" / "model.steepest")
     clean = steepest.Autoencoder([4, 8, 2], output_activation="identity", seed=0)
@@ -231,25 +257,73 @@ VAE_DATA = """
         (VAE_DATA + "[model]\nkind = 'vae'\nlayer_sizes = [4, 8, 2]\nbeat = 2.0\n", "unknown key 'beat' in [model] (did you mean 'beta'?)"),
         (VAE_DATA + "[model]\nkind = 'vae'\nlayer_sizes = [4, 8, 2]\nbeta = -1.0\n", "[model] beta must be"),
         (VAE_DATA + "[model]\nkind = 'vae'\nlayer_sizes = [4, 8, 2]\nreconstruction = 'poisson'\n", "[model] unknown reconstruction 'poisson'"),
-        (VAE_DATA + "[model]\nkind = 'vae'\nlayer_sizes = [4, 8, 2]\nlatent_activation = 'tanh'\n", "'latent_activation' applies to kind = \"autoencoder\" only"),
+        (
+            VAE_DATA + "[model]\nkind = 'vae'\nlayer_sizes = [4, 8, 2]\nlatent_activation = 'tanh'\n",
+            "'latent_activation' applies to kind = \"autoencoder\" only",
+        ),
         (VAE_DATA + "[model]\nlayer_sizes = [4, 2]\nbeta = 2.0\n", "'beta' applies to kind = \"vae\" only"),
-        (VAE_DATA + "[model]\nlayer_sizes = [4, 2]\ndecoder_sizes = [2, 4]\n", "'decoder_sizes' applies to kind = \"autoencoder\" or \"vae\" only"),
-        (VAE_DATA + "[model]\nkind = 'autoencoder'\nlayer_sizes = [4, 2]\n[training]\nkl_warmup_epochs = 3\n", "'kl_warmup_epochs' applies to kind = \"vae\" only"),
-        (VAE_DATA + "[model]\nkind = 'vae'\nlayer_sizes = [4, 8, 2]\n[training]\nloss = 'mse'\n", "'loss' applies to kind = \"mlp\" or \"autoencoder\" only: a VAE's loss is its negative ELBO"),
+        (VAE_DATA + "[model]\nlayer_sizes = [4, 2]\ndecoder_sizes = [2, 4]\n", '\'decoder_sizes\' applies to kind = "autoencoder" or "vae" only'),
+        (
+            VAE_DATA + "[model]\nkind = 'autoencoder'\nlayer_sizes = [4, 2]\n[training]\nkl_warmup_epochs = 3\n",
+            "'kl_warmup_epochs' applies to kind = \"vae\" only",
+        ),
+        (
+            VAE_DATA + "[model]\nkind = 'vae'\nlayer_sizes = [4, 8, 2]\n[training]\nloss = 'mse'\n",
+            '\'loss\' applies to kind = "mlp" or "autoencoder" only: a VAE\'s loss is its negative ELBO',
+        ),
         (VAE_DATA + "[model]\nkind = 'vae'\nlayer_sizes = [4, 8, 2]\n[training]\nkl_warmup_epoch = 3\n", "(did you mean 'kl_warmup_epochs'?)"),
-        (VAE_DATA + "[model]\nkind = 'vae'\nlayer_sizes = [4, 8, 2]\n[training]\nkl_warmup_epochs = -1\n", "cannot train: kl_warmup_epochs must be an int >= 0"),
-        (VAE_DATA + "[model]\nkind = 'vae'\nlayer_sizes = [4, 8, 2]\n[training]\nnoise = 0.3\n", '[training] noise must be ["gaussian", std] or ["mask", rate], got 0.3'),
-        (VAE_DATA + "[model]\nkind = 'vae'\nlayer_sizes = [4, 8, 2]\n[training]\nnoise = ['salt', 0.3]\n", "[training] noise: unknown noise 'salt'; expected one of: gaussian, mask"),
-        (VAE_DATA + "[model]\nkind = 'autoencoder'\nlayer_sizes = [4, 2]\n[training]\nnoise = ['mask', 1.5]\n", "[training] noise: the amount of mask noise must be in [0, 1)"),
-        (VAE_DATA + "[model]\nkind = 'vae'\nlayer_sizes = [4, 8, 2]\nn_classes = 3\n", "n_classes = 3 makes a conditional VAE: name the column of each sample's class as [data] target"),
-        (VAE_DATA + "target = 1\n[model]\nkind = 'vae'\nlayer_sizes = [3, 8, 2]\nn_classes = 3\n", "whose classes are 0 to 2, but [data] target holds 0.5 (sample 0)"),
-        (VAE_DATA + "[model]\nkind = 'vae'\nlayer_sizes = [4, 8, 2]\n[output]\nimage_shape = [3, 2]\n", "[output] image_shape [3, 2] holds 6 pixels but the data has 4 features"),
+        (
+            VAE_DATA + "[model]\nkind = 'vae'\nlayer_sizes = [4, 8, 2]\n[training]\nkl_warmup_epochs = -1\n",
+            "cannot train: kl_warmup_epochs must be an int >= 0",
+        ),
+        (
+            VAE_DATA + "[model]\nkind = 'vae'\nlayer_sizes = [4, 8, 2]\n[training]\nnoise = 0.3\n",
+            '[training] noise must be ["gaussian", std] or ["mask", rate], got 0.3',
+        ),
+        (
+            VAE_DATA + "[model]\nkind = 'vae'\nlayer_sizes = [4, 8, 2]\n[training]\nnoise = ['salt', 0.3]\n",
+            "[training] noise: unknown noise 'salt'; expected one of: gaussian, mask",
+        ),
+        (
+            VAE_DATA + "[model]\nkind = 'autoencoder'\nlayer_sizes = [4, 2]\n[training]\nnoise = ['mask', 1.5]\n",
+            "[training] noise: the amount of mask noise must be in [0, 1)",
+        ),
+        (
+            VAE_DATA + "[model]\nkind = 'vae'\nlayer_sizes = [4, 8, 2]\nn_classes = 3\n",
+            "n_classes = 3 makes a conditional VAE: name the column of each sample's class as [data] target",
+        ),
+        (
+            VAE_DATA + "target = 1\n[model]\nkind = 'vae'\nlayer_sizes = [3, 8, 2]\nn_classes = 3\n",
+            "whose classes are 0 to 2, but [data] target holds 0.5 (sample 0)",
+        ),
+        (
+            VAE_DATA + "[model]\nkind = 'vae'\nlayer_sizes = [4, 8, 2]\n[output]\nimage_shape = [3, 2]\n",
+            "[output] image_shape [3, 2] holds 6 pixels but the data has 4 features",
+        ),
         (VAE_DATA + "[model]\nkind = 'vae'\nlayer_sizes = [4, 8, 2]\n[output]\nimage_shape = [2, 'x']\n", "[output] image_shape must be [height, width]"),
         ("[data]\npath = 'wide.npy'\n[model]\nkind = 'vae'\nlayer_sizes = [4, 8, 2]\n", "reconstruction='bernoulli' needs X in [0, 1]"),
     ],
-    ids=["kind", "misspelt key", "bad beta", "bad reconstruction", "autoencoder key on vae", "vae key on mlp", "decoder sizes on mlp",
-         "warm-up on autoencoder", "loss on vae", "misspelt warm-up", "bad warm-up", "noise not a pair", "unknown noise", "mask rate",
-         "classes without target", "target not classes", "image shape vs data", "image shape not two ints", "data outside [0, 1]"],
+    ids=[
+        "kind",
+        "misspelt key",
+        "bad beta",
+        "bad reconstruction",
+        "autoencoder key on vae",
+        "vae key on mlp",
+        "decoder sizes on mlp",
+        "warm-up on autoencoder",
+        "loss on vae",
+        "misspelt warm-up",
+        "bad warm-up",
+        "noise not a pair",
+        "unknown noise",
+        "mask rate",
+        "classes without target",
+        "target not classes",
+        "image shape vs data",
+        "image shape not two ints",
+        "data outside [0, 1]",
+    ],
 )
 def test_vae_config_mistakes_exit_1_naming_the_problem(tmp_path, capsys, config, message):
     np.save(tmp_path / "points.npy", np.tile([[0.0, 0.5, 1.0, 0.25]], (10, 1)))
@@ -284,8 +358,20 @@ GOOD_DATA = """
         (GOOD_DATA + "[model]\nlayer_sizes = [4, 2]\n[training]\nepochs = 0\n", "cannot train: epochs must be >= 1"),
         ("[data]\npath = 'points.txt'\n[model]\nlayer_sizes = [4, 2]\n", "unknown data format '.txt'"),
     ],
-    ids=["missing data", "unknown key", "unknown table", "sizes vs data", "bad activation", "optimizer argument",
-         "autoencoder key on mlp", "required key", "bad toml", "column out of range", "bad training value", "data format"],
+    ids=[
+        "missing data",
+        "unknown key",
+        "unknown table",
+        "sizes vs data",
+        "bad activation",
+        "optimizer argument",
+        "autoencoder key on mlp",
+        "required key",
+        "bad toml",
+        "column out of range",
+        "bad training value",
+        "data format",
+    ],
 )
 def test_config_mistakes_exit_1_naming_the_problem(tmp_path, capsys, config, message):
     np.save(tmp_path / "points.npy", np.zeros((10, 4)))
@@ -314,33 +400,41 @@ def test_missing_config_exits_1(tmp_path, capsys):
 )
 def test_csv_mistakes_exit_1_naming_line_and_column(tmp_path, capsys, csv, target, message):
     (tmp_path / "data.csv").write_text(csv)
-    write(tmp_path / "run.toml", f"""
+    write(
+        tmp_path / "run.toml",
+        f"""
         [data]
         path = "data.csv"
         target = "{target}"
         [model]
         layer_sizes = [2, 1]
-    """)
+    """,
+    )
     assert main(["train", str(tmp_path / "run.toml")]) == 1
     assert message in capsys.readouterr().err
 
 
 def test_npz_names_the_arrays_it_holds(tmp_path, capsys):
     np.savez(tmp_path / "d.npz", features=np.zeros((4, 2)))
-    write(tmp_path / "run.toml", """
+    write(
+        tmp_path / "run.toml",
+        """
         [data]
         path = "d.npz"
         [model]
         kind = "autoencoder"
         layer_sizes = [2, 1]
-    """)
+    """,
+    )
     assert main(["train", str(tmp_path / "run.toml")]) == 1
     assert "features = 'X' is not an array of the archive; it holds: features" in capsys.readouterr().err
 
 
 def test_diverging_training_exits_1_with_the_likely_cause(tmp_path, capsys):
     np.save(tmp_path / "points.npy", np.random.default_rng(0).normal(size=(64, 4)) * 1e3)
-    write(tmp_path / "run.toml", """
+    write(
+        tmp_path / "run.toml",
+        """
         [data]
         path = "points.npy"
         target = 3
@@ -350,14 +444,17 @@ def test_diverging_training_exits_1_with_the_likely_cause(tmp_path, capsys):
         epochs = 1
         [optimizer]
         lr = 1e6
-    """)
+    """,
+    )
     assert main(["train", str(tmp_path / "run.toml"), "--quiet"]) == 1
     assert "learning rate too high" in capsys.readouterr().err
 
 
 def test_without_matplotlib_the_run_succeeds_and_says_how_to_get_pictures(tmp_path, capsys, monkeypatch):
     np.save(tmp_path / "points.npy", np.random.default_rng(0).random((32, 4)))
-    write(tmp_path / "run.toml", """
+    write(
+        tmp_path / "run.toml",
+        """
         [data]
         path = "points.npy"
         [model]
@@ -365,7 +462,8 @@ def test_without_matplotlib_the_run_succeeds_and_says_how_to_get_pictures(tmp_pa
         layer_sizes = [4, 2]
         [training]
         epochs = 1
-    """)
+    """,
+    )
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     assert main(["train", str(tmp_path / "run.toml"), "--quiet"]) == 0
     assert "pip install 'steepest[plot]'" in capsys.readouterr().err
@@ -447,7 +545,9 @@ def test_minmax_scaling_is_applied_at_prediction_on_a_features_only_npy(tmp_path
 
 def test_an_autoencoders_predictions_come_back_in_the_data_units(tmp_path, flowers):
     X, _ = flowers
-    write(tmp_path / "ae.toml", """
+    write(
+        tmp_path / "ae.toml",
+        """
         [data]
         path = "flowers.csv"
         exclude = ["id", "species"]
@@ -460,7 +560,8 @@ def test_an_autoencoders_predictions_come_back_in_the_data_units(tmp_path, flowe
         epochs = 2
         [output]
         plots = false
-    """)
+    """,
+    )
     assert main(["train", str(tmp_path / "ae.toml"), "--quiet"]) == 0
     path = tmp_path / "ae-output" / "model.steepest"
     assert main(["predict", str(path), str(tmp_path / "flowers.csv"), "--out", str(tmp_path / "r.csv")]) == 0
@@ -517,7 +618,9 @@ def test_a_reused_output_folder_is_refused_without_force(tmp_path, flowers, caps
 def test_schedule_and_dropout_from_the_config_and_the_mlp_stays_an_mlp(tmp_path, blobs):
     X, y = blobs
     np.save(tmp_path / "table.npy", np.column_stack([X, y]))
-    write(tmp_path / "run.toml", """
+    write(
+        tmp_path / "run.toml",
+        """
         [data]
         path = "table.npy"
         target = -1
@@ -535,7 +638,8 @@ def test_schedule_and_dropout_from_the_config_and_the_mlp_stays_an_mlp(tmp_path,
         min_lr = 0.01
         [output]
         plots = false
-    """)
+    """,
+    )
     assert main(["train", str(tmp_path / "run.toml"), "--quiet"]) == 0
     model = steepest.load(tmp_path / "run-output" / "model.steepest")
     assert type(model) is steepest.MLP
@@ -550,7 +654,9 @@ def test_a_dead_network_is_reported(tmp_path, capsys):
     rng = np.random.default_rng(0)
     X = rng.random((200, 4))
     np.save(tmp_path / "table.npy", np.column_stack([X, -100 * X.sum(axis=1) - 100]))
-    write(tmp_path / "run.toml", """
+    write(
+        tmp_path / "run.toml",
+        """
         [data]
         path = "table.npy"
         target = 4
@@ -562,7 +668,8 @@ def test_a_dead_network_is_reported(tmp_path, capsys):
         lr = 0.3
         [output]
         plots = false
-    """)
+    """,
+    )
     assert main(["train", str(tmp_path / "run.toml"), "--quiet"]) == 0
     err = capsys.readouterr().err
     assert "steepest train: warning: every ReLU unit of layer 0 was inactive on all of epoch 5" in err
@@ -592,18 +699,39 @@ def test_data_preparation_mistakes_exit_1_naming_them(tmp_path, flowers, capsys,
 @pytest.mark.parametrize(
     "model, training, message",
     [
-        ("layer_sizes = [4, 4]\noutput_activation = 'softmax'", "", "holds 3 classes ('setosa', 'versicolor', 'virginica') but a softmax_cross_entropy classifier"),
+        (
+            "layer_sizes = [4, 4]\noutput_activation = 'softmax'",
+            "",
+            "holds 3 classes ('setosa', 'versicolor', 'virginica') but a softmax_cross_entropy classifier",
+        ),
         ("layer_sizes = [4, 3]", "loss = 'mse'", "holds text labels ('setosa', 'versicolor', 'virginica', ...): a classifier's loss is one of"),
-        ("layer_sizes = [4, 1]\noutput_activation = 'sigmoid'", "", "holds 3 classes ('setosa', 'versicolor', 'virginica') but a binary_cross_entropy classifier of this model has 2 classes"),
+        (
+            "layer_sizes = [4, 1]\noutput_activation = 'sigmoid'",
+            "",
+            "holds 3 classes ('setosa', 'versicolor', 'virginica') but a binary_cross_entropy classifier of this model has 2 classes",
+        ),
         ("layer_sizes = [4, 3]", "validation_split = 1.5", "validation_split must be a number in [0, 1), got 1.5"),
         ("layer_sizes = [4, 3]\n[schedule]\nname = 'linear'", "", "[schedule] needs name, one of 'cosine', 'step', 'exponential'; got 'linear'"),
-        ("layer_sizes = [4, 3]\n[schedule]\nname = 'step'\nmin_lr = 0.1", "", "[schedule] 'min_lr' is not an argument of the step schedule; it takes: step_size, gamma"),
+        (
+            "layer_sizes = [4, 3]\n[schedule]\nname = 'step'\nmin_lr = 0.1",
+            "",
+            "[schedule] 'min_lr' is not an argument of the step schedule; it takes: step_size, gamma",
+        ),
         ("layer_sizes = [4, 3]\n[schedule]\nname = 'step'", "", "[schedule] StepDecay.__init__() missing 1 required positional argument: 'step_size'"),
         ("kind = 'autoencoder'\nlayer_sizes = [4, 3]\ndropout = 0.5", "", "'dropout' applies to kind = \"mlp\" only"),
         ("layer_sizes = [4, 3]\ndropout = 1.5", "", "rate must be"),
     ],
-    ids=["classes vs outputs", "text labels with mse", "three classes, one output", "split", "schedule name", "schedule key",
-         "schedule argument", "dropout on autoencoder", "dropout rate"],
+    ids=[
+        "classes vs outputs",
+        "text labels with mse",
+        "three classes, one output",
+        "split",
+        "schedule name",
+        "schedule key",
+        "schedule argument",
+        "dropout on autoencoder",
+        "dropout rate",
+    ],
 )
 def test_classifier_and_schedule_mistakes_exit_1_naming_them(tmp_path, flowers, capsys, model, training, message):
     config = "[data]\npath = 'flowers.csv'\ntarget = 'species'\nexclude = ['id']\n[model]\n" + model + "\n"
@@ -686,7 +814,7 @@ def test_the_readmes_config_and_commands_run_as_written(tmp_path, flowers, monke
     from pathlib import Path
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    section = readme[readme.index("## The command line"):]
+    section = readme[readme.index("## The command line") :]
     (config,) = re.findall(r"```toml\n(.*?)```", section, re.S)[:1]
     commands = re.findall(r"```bash\n(.*?)```", section, re.S)[0]
     (tmp_path / "flowers.toml").write_text(config)

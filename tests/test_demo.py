@@ -17,8 +17,19 @@ from steepest.cli import digits_demo as demo
 
 matplotlib.use("Agg")
 
-PICTURES = sorted(["diagnostics.png", "latent_2d.png", "loss.png", "reconstructions.png", "vae_samples.png", "generated.png",
-                   "manifold_2d.png", "interpolation.png", "latent_kl.png"])
+PICTURES = sorted(
+    [
+        "diagnostics.png",
+        "latent_2d.png",
+        "loss.png",
+        "reconstructions.png",
+        "vae_samples.png",
+        "generated.png",
+        "manifold_2d.png",
+        "interpolation.png",
+        "latent_kl.png",
+    ]
+)
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +108,7 @@ def test_progress_is_one_live_line_on_a_terminal():
     fit_with_bar(terminal)
     drawn = terminal.getvalue()
     assert drawn.count("\r  2-D [") == 3 and "epoch 3/3" in drawn and "\n" not in drawn
-    assert drawn.endswith("\r")   # cleared for the report that follows
+    assert drawn.endswith("\r")  # cleared for the report that follows
 
 
 def test_no_progress_in_a_log_or_when_quiet():

@@ -29,7 +29,15 @@ NEEDS = {"steepest.export.onnx": "onnx"}
 
 
 def test_the_installed_package_is_under_test():
-    assert {"steepest.nn.sequential", "steepest.train.loop", "steepest.engine", "steepest.plot", "steepest.cli", "steepest.cli.digits_demo", "steepest.cli.config_file"} <= set(MODULES)
+    assert {
+        "steepest.nn.sequential",
+        "steepest.train.loop",
+        "steepest.engine",
+        "steepest.plot",
+        "steepest.cli",
+        "steepest.cli.digits_demo",
+        "steepest.cli.config_file",
+    } <= set(MODULES)
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -20,9 +20,7 @@ DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # Generous: the slowest example (tuning on Dask) trains dozens of models on 2 shared cores.
 TIMEOUT_SECONDS = 300
 
-BLOCK = re.compile(
-    r"(?:<!-- not run: (?P<reason>[^>]*) -->\s*\n)?(?:<!-- needs: (?P<needs>[^>]*) -->\s*\n)?```(?P<language>[\w-]*)\n(?P<code>.*?)```", re.S
-)
+BLOCK = re.compile(r"(?:<!-- not run: (?P<reason>[^>]*) -->\s*\n)?(?:<!-- needs: (?P<needs>[^>]*) -->\s*\n)?```(?P<language>[\w-]*)\n(?P<code>.*?)```", re.S)
 
 
 def run_python(arguments, folder):
@@ -69,8 +67,7 @@ def test_python_in_the_documentation_runs(document, tmp_path):
 def test_a_block_that_needs_a_missing_module_is_skipped_with_the_reason(tmp_path):
     document = tmp_path / "doc.md"
     document.write_text(
-        "```python\nprint(1)\n```\n\n<!-- needs: numpy no_such_module_here -->\n```python\nprint(2)\n```\n\n"
-        "<!-- needs: numpy -->\n```python\nprint(3)\n```\n",
+        "```python\nprint(1)\n```\n\n<!-- needs: numpy no_such_module_here -->\n```python\nprint(2)\n```\n\n<!-- needs: numpy -->\n```python\nprint(3)\n```\n",
         encoding="utf-8",
     )
     assert python_blocks(document) == (["print(1)\n", "print(3)\n"], ["needs no_such_module_here"])

@@ -82,7 +82,9 @@ def test_ctrl_c_stops_fit_promptly_and_exits_with_keyboard_interrupt():
 
 
 def test_ctrl_c_during_fit_leaves_a_usable_model_when_caught():
-    source = LONG_FIT + f"""
+    source = (
+        LONG_FIT
+        + f"""
     try:
         {FIT_FOREVER}
     except KeyboardInterrupt:
@@ -97,6 +99,7 @@ def test_ctrl_c_during_fit_leaves_a_usable_model_when_caught():
     assert np.array_equal(loaded.predict(X[:8]), model.predict(X[:8]))
     print("USABLE", history["loss"][-1], flush=True)
     """
+    )
     child, stdout, stderr, stopped_after = run_child(source, signal_after=0.5)
     assert child.returncode == 0, stderr
     assert "USABLE" in stdout
@@ -111,7 +114,9 @@ def test_ctrl_c_stops_predict_promptly():
 
 
 def test_ctrl_c_during_predict_leaves_a_usable_model_when_caught():
-    source = LONG_PREDICT + """
+    source = (
+        LONG_PREDICT
+        + """
     started = time.perf_counter()
     try:
         model.predict(X)
@@ -121,6 +126,7 @@ def test_ctrl_c_during_predict_leaves_a_usable_model_when_caught():
     assert np.array_equal(model.predict(X[:5]), small)
     print("USABLE", flush=True)
     """
+    )
     child, stdout, stderr, stopped_after = run_child(source, signal_after=0.3)
     assert child.returncode == 0, stderr
     assert stdout.split() == ["USABLE"]

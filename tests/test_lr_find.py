@@ -222,7 +222,9 @@ def test_a_fitted_warm_start_estimator_starts_from_its_weights(digits):
 def test_the_plot_marks_both_suggestions(digits, tmp_path):
     pytest.importorskip("matplotlib")
     X, y = digits
-    found = tune.lr_find(steepest.MLP([64, 32, 10], output_activation="softmax"), X, y, loss="softmax_cross_entropy", optimizer=steepest.Adam(), start=1e-5, end=10)
+    found = tune.lr_find(
+        steepest.MLP([64, 32, 10], output_activation="softmax"), X, y, loss="softmax_cross_entropy", optimizer=steepest.Adam(), start=1e-5, end=10
+    )
     figure = found.plot(tmp_path / "lr.png")
     assert (tmp_path / "lr.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     (ax,) = figure.axes

@@ -14,8 +14,11 @@ from steepest.nn import saving
 METADATA = {"classes": ["cat", "dog"], "scale": {"offset": [0.5, -1.0], "scale": [2.0, 1e-3]}, "note": None, "trained": True, "n": 3}
 
 
-@pytest.mark.parametrize("make", [lambda: steepest.MLP([2, 4, 2], dropout=0.5), lambda: steepest.Autoencoder([2, 1]), lambda: steepest.VAE([2, 4, 1])],
-                         ids=["mlp", "autoencoder", "vae"])
+@pytest.mark.parametrize(
+    "make",
+    [lambda: steepest.MLP([2, 4, 2], dropout=0.5), lambda: steepest.Autoencoder([2, 1]), lambda: steepest.VAE([2, 4, 1])],
+    ids=["mlp", "autoencoder", "vae"],
+)
 def test_metadata_survives_save_load_and_pickle(tmp_path, make):
     model = make()
     assert model.metadata == {}

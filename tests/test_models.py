@@ -7,8 +7,8 @@ import warnings
 
 import numpy as np
 import pytest
-
 import reference
+
 import steepest
 
 
@@ -244,7 +244,9 @@ def test_reduce_lr_on_dead_units_lowers_the_rate_when_more_units_die():
 def test_reduce_lr_on_dead_units_leaves_a_live_network_alone_and_needs_diagnostics():
     X, labels = blobs(rows=64)
     guard = steepest.ReduceLROnDeadUnits()
-    history = steepest.MLP([4, 16, 3], seed=0).fit(X, labels, loss="softmax_cross_entropy", epochs=3, optimizer=steepest.SGD(lr=0.01), callbacks=[guard], verbose=0)
+    history = steepest.MLP([4, 16, 3], seed=0).fit(
+        X, labels, loss="softmax_cross_entropy", epochs=3, optimizer=steepest.SGD(lr=0.01), callbacks=[guard], verbose=0
+    )
     assert history.diagnostics[-1][0]["dead_fraction"] <= 0.25 and history["lr"] == [0.01] * 3 and guard.reductions == []
     with pytest.raises(ValueError, match="diagnostics=True"):
         steepest.MLP([4, 3], seed=0).fit(X, labels, loss="softmax_cross_entropy", epochs=1, callbacks=[guard], diagnostics=False, verbose=0)
@@ -256,6 +258,7 @@ def test_early_stopping_stops_and_restores_the_best_weights():
     X, y = blobs(rows=128)
     model = steepest.MLP([4, 8, 3], seed=0)
     stop = steepest.EarlyStopping(monitor="loss", patience=1, restore_best_weights=True)
+
     # A learning rate that turns harmful after epoch 2 makes the loss rise.
     def schedule(epoch):
         return 0.05 if epoch < 3 else 5.0

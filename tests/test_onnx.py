@@ -332,7 +332,12 @@ def test_an_unfitted_estimator_is_refused_as_scikit_learn_does(tmp_path):
 
 @pytest.mark.parametrize(
     "opset, error, words",
-    [(12, ValueError, "opset 12 is not supported"), (10**4, ValueError, "unknown opset 10000"), ("17", TypeError, "opset must be an int"), (17.0, TypeError, "opset must be an int")],
+    [
+        (12, ValueError, "opset 12 is not supported"),
+        (10**4, ValueError, "unknown opset 10000"),
+        ("17", TypeError, "opset must be an int"),
+        (17.0, TypeError, "opset must be an int"),
+    ],
 )
 def test_unsupported_opsets_are_refused_and_nothing_is_written(tmp_path, opset, error, words):
     path = tmp_path / "model.onnx"

@@ -3,8 +3,8 @@ class probabilities, each against the float64 reference at every instruction set
 
 import numpy as np
 import pytest
-
 import reference
+
 from steepest import ops
 
 
@@ -78,4 +78,6 @@ def test_cross_entropy_against_class_probabilities(isa, dtype):
     # One-hot rows give exactly what integer labels give.
     labels = rng.integers(0, 5, 6)
     one_hot = np.eye(5, dtype=dtype)[labels]
-    np.testing.assert_allclose(ops.loss("softmax_cross_entropy", logits, one_hot)[1], ops.loss("softmax_cross_entropy", logits, labels)[1], rtol=rtol, atol=1e-7)
+    np.testing.assert_allclose(
+        ops.loss("softmax_cross_entropy", logits, one_hot)[1], ops.loss("softmax_cross_entropy", logits, labels)[1], rtol=rtol, atol=1e-7
+    )

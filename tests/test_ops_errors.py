@@ -11,8 +11,8 @@ import re
 
 import numpy as np
 import pytest
-
 import reference
+
 from steepest import ops
 
 # Distinctive sizes, so that a number found in a message can only be the one given.
@@ -62,14 +62,10 @@ WRONG_DTYPE_CASES = {
     # Same type number as float32, other byte order: read as native it would be garbage.
     "matmul a byte-swapped": (call(ops.matmul, np.ones((M, K), ">f4" if np.little_endian else "<f4"), f64(K, N)), ["a", "f4"]),
     "dense_forward x int64": (call(ops.dense_forward, np.ones((M, K), np.int64), f64(K, N), f64(N)), ["x", "int64"]),
-    "dense_forward weight int32": (
-        call(ops.dense_forward, f64(M, K), np.ones((K, N), np.int32), f64(N)), ["weight", "int32"]
-    ),
+    "dense_forward weight int32": (call(ops.dense_forward, f64(M, K), np.ones((K, N), np.int32), f64(N)), ["weight", "int32"]),
     "activation x int32": (call(ops.activation, "relu", np.ones((M, N), np.int32)), ["int32"]),
     "loss pred int64": (call(ops.loss, "mse", np.ones((M, N), np.int64), f64(M, N)), ["pred", "int64"]),
-    "sgd_update param int32": (
-        call(ops.sgd_update, np.ones(N, np.int32), np.ones(N, np.int32), lr=0.1), ["param", "int32"]
-    ),
+    "sgd_update param int32": (call(ops.sgd_update, np.ones(N, np.int32), np.ones(N, np.int32), lr=0.1), ["param", "int32"]),
 }
 
 
@@ -88,9 +84,7 @@ MIXED_DTYPE_CASES = {
     "dense_forward weight": (call(ops.dense_forward, f32(M, K), f64(K, N), f32(N)), "weight"),
     "dense_forward bias": (call(ops.dense_forward, f32(M, K), f32(K, N), f64(N)), "bias"),
     "dense_forward out": (call(ops.dense_forward, f32(M, K), f32(K, N), f32(N), out=f64(M, N)), "out"),
-    "dense_backward weight": (
-        call(ops.dense_backward, f32(M, K), f64(K, N), f32(M, N), f32(M, N), "relu"), "weight"
-    ),
+    "dense_backward weight": (call(ops.dense_backward, f32(M, K), f64(K, N), f32(M, N), f32(M, N), "relu"), "weight"),
     "dense_backward y": (call(ops.dense_backward, f32(M, K), f32(K, N), f64(M, N), f32(M, N), "relu"), "y"),
     "dense_backward dy": (call(ops.dense_backward, f32(M, K), f32(K, N), f32(M, N), f64(M, N), "relu"), "dy"),
     "activation_backward dy": (call(ops.activation_backward, "tanh", f32(M, N), f64(M, N)), "dy"),
@@ -120,40 +114,20 @@ WRONG_SHAPE_CASES = {
     "dense_forward x 1-D": (call(ops.dense_forward, f64(K), f64(K, N), f64(N)), ["x"]),
     "dense_forward bias": (call(ops.dense_forward, f64(M, K), f64(K, N), f64(WRONG)), ["bias", str(WRONG)]),
     "dense_forward bias 2-D": (call(ops.dense_forward, f64(M, K), f64(K, N), f64(1, N)), ["bias"]),
-    "dense_forward out": (
-        call(ops.dense_forward, f64(M, K), f64(K, N), f64(N), out=f64(WRONG, N)), ["out", str(WRONG)]
-    ),
-    "dense_backward weight": (
-        call(ops.dense_backward, f64(M, K), f64(WRONG, N), f64(M, N), f64(M, N), "relu"), ["weight", str(WRONG)]
-    ),
-    "dense_backward y": (
-        call(ops.dense_backward, f64(M, K), f64(K, N), f64(M, WRONG), f64(M, N), "relu"), ["y", str(WRONG)]
-    ),
-    "dense_backward dy": (
-        call(ops.dense_backward, f64(M, K), f64(K, N), f64(M, N), f64(WRONG, N), "relu"), ["dy", str(WRONG)]
-    ),
+    "dense_forward out": (call(ops.dense_forward, f64(M, K), f64(K, N), f64(N), out=f64(WRONG, N)), ["out", str(WRONG)]),
+    "dense_backward weight": (call(ops.dense_backward, f64(M, K), f64(WRONG, N), f64(M, N), f64(M, N), "relu"), ["weight", str(WRONG)]),
+    "dense_backward y": (call(ops.dense_backward, f64(M, K), f64(K, N), f64(M, WRONG), f64(M, N), "relu"), ["y", str(WRONG)]),
+    "dense_backward dy": (call(ops.dense_backward, f64(M, K), f64(K, N), f64(M, N), f64(WRONG, N), "relu"), ["dy", str(WRONG)]),
     "activation_backward dy": (call(ops.activation_backward, "sigmoid", f64(M, N), f64(M, WRONG)), ["dy", str(WRONG)]),
     "mse target": (call(ops.loss, "mse", f64(M, N), f64(M, WRONG)), ["target", str(WRONG)]),
-    "binary_cross_entropy target": (
-        call(ops.loss, "binary_cross_entropy", f64(M, N), f64(WRONG, N)), ["target", str(WRONG)]
-    ),
-    "softmax_cross_entropy target length": (
-        call(ops.loss, "softmax_cross_entropy", f64(M, N), np.zeros(WRONG, np.int64)), ["target", str(WRONG)]
-    ),
+    "binary_cross_entropy target": (call(ops.loss, "binary_cross_entropy", f64(M, N), f64(WRONG, N)), ["target", str(WRONG)]),
+    "softmax_cross_entropy target length": (call(ops.loss, "softmax_cross_entropy", f64(M, N), np.zeros(WRONG, np.int64)), ["target", str(WRONG)]),
     # Float targets are class probabilities, so they must have the shape of pred.
-    "softmax_cross_entropy float labels": (
-        call(ops.loss, "softmax_cross_entropy", f64(M, N), f64(M)), ["target", str(N)]
-    ),
-    "softmax_cross_entropy target 2-D": (
-        call(ops.loss, "softmax_cross_entropy", f64(M, N), np.zeros((M, 1), np.int64)), ["target"]
-    ),
-    "softmax_cross_entropy pred 1-D": (
-        call(ops.loss, "softmax_cross_entropy", f64(N), np.zeros(1, np.int64)), ["pred"]
-    ),
+    "softmax_cross_entropy float labels": (call(ops.loss, "softmax_cross_entropy", f64(M, N), f64(M)), ["target", str(N)]),
+    "softmax_cross_entropy target 2-D": (call(ops.loss, "softmax_cross_entropy", f64(M, N), np.zeros((M, 1), np.int64)), ["target"]),
+    "softmax_cross_entropy pred 1-D": (call(ops.loss, "softmax_cross_entropy", f64(N), np.zeros(1, np.int64)), ["pred"]),
     "sgd_update grad": (call(ops.sgd_update, f64(N), f64(WRONG), lr=0.1), ["grad", str(WRONG)]),
-    "sgd_update velocity": (
-        call(ops.sgd_update, f64(N), f64(N), f64(WRONG), lr=0.1, momentum=0.9), ["velocity", str(WRONG)]
-    ),
+    "sgd_update velocity": (call(ops.sgd_update, f64(N), f64(N), f64(WRONG), lr=0.1, momentum=0.9), ["velocity", str(WRONG)]),
 }
 
 
@@ -167,27 +141,15 @@ def test_wrong_shape_is_a_value_error(case):
 
 UNWRITABLE_CASES = {
     "matmul out non-contiguous": (call(ops.matmul, f64(M, K), f64(K, N), out=strided(M, N)), "out"),
-    "matmul out Fortran order": (
-        call(ops.matmul, f64(M, K), f64(K, N), out=np.ones((M, N), order="F")), "out"
-    ),
+    "matmul out Fortran order": (call(ops.matmul, f64(M, K), f64(K, N), out=np.ones((M, N), order="F")), "out"),
     "matmul out read-only": (call(ops.matmul, f64(M, K), f64(K, N), out=read_only(f64(M, N))), "out"),
-    "dense_forward out non-contiguous": (
-        call(ops.dense_forward, f64(M, K), f64(K, N), f64(N), out=strided(M, N)), "out"
-    ),
-    "dense_forward out read-only": (
-        call(ops.dense_forward, f64(M, K), f64(K, N), f64(N), out=read_only(f64(M, N))), "out"
-    ),
+    "dense_forward out non-contiguous": (call(ops.dense_forward, f64(M, K), f64(K, N), f64(N), out=strided(M, N)), "out"),
+    "dense_forward out read-only": (call(ops.dense_forward, f64(M, K), f64(K, N), f64(N), out=read_only(f64(M, N))), "out"),
     "sgd_update param non-contiguous": (call(ops.sgd_update, strided(N), f64(N), lr=0.1), "param"),
     "sgd_update param read-only": (call(ops.sgd_update, read_only(f64(N)), f64(N), lr=0.1), "param"),
-    "sgd_update velocity non-contiguous": (
-        call(ops.sgd_update, f64(N), f64(N), strided(N), lr=0.1, momentum=0.9), "velocity"
-    ),
-    "sgd_update velocity read-only": (
-        call(ops.sgd_update, f64(N), f64(N), read_only(f64(N)), lr=0.1, momentum=0.9), "velocity"
-    ),
-    "sgd_update velocity missing with momentum": (
-        call(ops.sgd_update, f64(N), f64(N), lr=0.1, momentum=0.9), "velocity"
-    ),
+    "sgd_update velocity non-contiguous": (call(ops.sgd_update, f64(N), f64(N), strided(N), lr=0.1, momentum=0.9), "velocity"),
+    "sgd_update velocity read-only": (call(ops.sgd_update, f64(N), f64(N), read_only(f64(N)), lr=0.1, momentum=0.9), "velocity"),
+    "sgd_update velocity missing with momentum": (call(ops.sgd_update, f64(N), f64(N), lr=0.1, momentum=0.9), "velocity"),
 }
 
 
@@ -203,9 +165,7 @@ UNKNOWN_NAME_CASES = {
     "activation": (call(ops.activation, "gelu", f64(M, N)), reference.ACTIVATIONS),
     "activation_backward": (call(ops.activation_backward, "gelu", f64(M, N), f64(M, N)), reference.ACTIVATIONS),
     "dense_forward": (call(ops.dense_forward, f64(M, K), f64(K, N), f64(N), "gelu"), reference.ACTIVATIONS),
-    "dense_backward": (
-        call(ops.dense_backward, f64(M, K), f64(K, N), f64(M, N), f64(M, N), "gelu"), reference.ACTIVATIONS
-    ),
+    "dense_backward": (call(ops.dense_backward, f64(M, K), f64(K, N), f64(M, N), f64(M, N), "gelu"), reference.ACTIVATIONS),
     "loss": (call(ops.loss, "gelu", f64(M, N), f64(M, N)), reference.LOSSES),
 }
 
@@ -278,9 +238,7 @@ def test_dense_accepts_non_contiguous_inputs(rng, activation):
         rtol=RTOL,
         atol=ATOL,
     )
-    got = ops.dense_backward(
-        non_contiguous(x), np.asfortranarray(weight), non_contiguous(y), non_contiguous(dy), activation
-    )
+    got = ops.dense_backward(non_contiguous(x), np.asfortranarray(weight), non_contiguous(y), non_contiguous(dy), activation)
     for got_gradient, want_gradient in zip(got, reference.dense_backward(x, weight, y, dy, activation)):
         np.testing.assert_allclose(got_gradient, want_gradient, rtol=RTOL, atol=ATOL)
 

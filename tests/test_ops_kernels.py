@@ -11,11 +11,11 @@ kernel's own rounding is measured.
 
 import numpy as np
 import pytest
+import reference
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import reference
 import steepest
 from steepest import ops
 
@@ -29,32 +29,100 @@ hypothesis_settings = settings(
 )
 
 LANE_SHAPES = [
-    (1, 1, 1), (1, 1, 17), (1, 17, 1), (17, 1, 1), (2, 3, 5), (3, 4, 5), (4, 5, 3),
-    (5, 7, 9), (7, 8, 9), (8, 9, 7), (9, 15, 16), (15, 16, 17), (16, 17, 15),
-    (17, 16, 31), (31, 33, 32), (33, 31, 2),
+    (1, 1, 1),
+    (1, 1, 17),
+    (1, 17, 1),
+    (17, 1, 1),
+    (2, 3, 5),
+    (3, 4, 5),
+    (4, 5, 3),
+    (5, 7, 9),
+    (7, 8, 9),
+    (8, 9, 7),
+    (9, 15, 16),
+    (15, 16, 17),
+    (16, 17, 15),
+    (17, 16, 31),
+    (31, 33, 32),
+    (33, 31, 2),
 ]
 TILE_SHAPES = [
-    (5, 9, 23), (6, 10, 24), (7, 11, 25), (8, 3, 31), (11, 4, 32), (12, 5, 33),
-    (13, 6, 15), (14, 7, 16), (15, 2, 17), (23, 8, 47), (24, 9, 48), (25, 3, 49),
-    (32, 64, 64), (33, 5, 95), (6, 1, 96), (14, 2, 97), (7, 6, 11), (9, 4, 12), (8, 5, 13),
+    (5, 9, 23),
+    (6, 10, 24),
+    (7, 11, 25),
+    (8, 3, 31),
+    (11, 4, 32),
+    (12, 5, 33),
+    (13, 6, 15),
+    (14, 7, 16),
+    (15, 2, 17),
+    (23, 8, 47),
+    (24, 9, 48),
+    (25, 3, 49),
+    (32, 64, 64),
+    (33, 5, 95),
+    (6, 1, 96),
+    (14, 2, 97),
+    (7, 6, 11),
+    (9, 4, 12),
+    (8, 5, 13),
 ]
 BLOCK_SHAPES = [
-    (9, 255, 17), (10, 256, 18), (11, 257, 19), (3, 511, 5), (4, 512, 33), (5, 513, 31),
-    (3, 1031, 7), (119, 5, 9), (120, 9, 17), (121, 7, 33), (255, 7, 9), (257, 3, 33),
-    (9, 5, 257), (33, 3, 511), (513, 2, 3), (3, 5, 1023), (2, 3, 1024), (5, 2, 1025),
+    (9, 255, 17),
+    (10, 256, 18),
+    (11, 257, 19),
+    (3, 511, 5),
+    (4, 512, 33),
+    (5, 513, 31),
+    (3, 1031, 7),
+    (119, 5, 9),
+    (120, 9, 17),
+    (121, 7, 33),
+    (255, 7, 9),
+    (257, 3, 33),
+    (9, 5, 257),
+    (33, 3, 511),
+    (513, 2, 3),
+    (3, 5, 1023),
+    (2, 3, 1024),
+    (5, 2, 1025),
 ]
 LARGE_SHAPES = [(45, 65, 33), (129, 300, 257), (121, 257, 1025), (300, 700, 200)]
 MATMUL_SHAPES = LANE_SHAPES + TILE_SHAPES + BLOCK_SHAPES + LARGE_SHAPES
 
 DENSE_SHAPES = [
-    (1, 1, 1), (2, 3, 5), (7, 8, 9), (15, 16, 17), (16, 31, 33), (45, 65, 33),
-    (6, 257, 24), (33, 511, 14), (121, 33, 1025), (300, 700, 200),
+    (1, 1, 1),
+    (2, 3, 5),
+    (7, 8, 9),
+    (15, 16, 17),
+    (16, 31, 33),
+    (45, 65, 33),
+    (6, 257, 24),
+    (33, 511, 14),
+    (121, 33, 1025),
+    (300, 700, 200),
 ]
 
 # (rows, row length): softmax reduces along the row, the rest are elementwise.
 ROW_SHAPES = [
-    (1, 1), (1, 3), (2, 4), (3, 5), (1, 7), (2, 8), (3, 9), (5, 15), (4, 16), (3, 17),
-    (2, 31), (3, 32), (2, 33), (7, 64), (64, 100), (3, 1001), (300, 200), (5, 10007),
+    (1, 1),
+    (1, 3),
+    (2, 4),
+    (3, 5),
+    (1, 7),
+    (2, 8),
+    (3, 9),
+    (5, 15),
+    (4, 16),
+    (3, 17),
+    (2, 31),
+    (3, 32),
+    (2, 33),
+    (7, 64),
+    (64, 100),
+    (3, 1001),
+    (300, 200),
+    (5, 10007),
 ]
 
 LAYOUTS = {"NN": (False, False), "TN": (True, False), "NT": (False, True), "TT": (True, True)}
@@ -97,7 +165,10 @@ def check_matmul(a, b, layout, dtype, assert_close, out=None):
     trans_a, trans_b = LAYOUTS[layout]
     got = ops.matmul(a, b, trans_a=trans_a, trans_b=trans_b, out=out)
     assert_close(
-        got, reference.matmul(a, b, trans_a, trans_b), dtype=dtype, kernel=f"matmul {layout}",
+        got,
+        reference.matmul(a, b, trans_a, trans_b),
+        dtype=dtype,
+        kernel=f"matmul {layout}",
         magnitude=reference.matmul(np.abs(a), np.abs(b), trans_a, trans_b),
         reduction_length=b.shape[1] if trans_b else b.shape[0],
     )
@@ -159,16 +230,28 @@ def check_dense_backward(x, weight, y, dy, activation, dtype, assert_close):
     m, n = dy.shape
     softmax_sum = row_length_if_softmax(activation, y)
     assert_close(
-        dx, want_dx, dtype=dtype, kernel="dense_backward dx",
-        magnitude=dz @ np.abs(weight.T), reduction_length=max(n, softmax_sum),
+        dx,
+        want_dx,
+        dtype=dtype,
+        kernel="dense_backward dx",
+        magnitude=dz @ np.abs(weight.T),
+        reduction_length=max(n, softmax_sum),
     )
     assert_close(
-        dweight, want_dweight, dtype=dtype, kernel="dense_backward dweight",
-        magnitude=np.abs(x.T) @ dz, reduction_length=max(m, softmax_sum),
+        dweight,
+        want_dweight,
+        dtype=dtype,
+        kernel="dense_backward dweight",
+        magnitude=np.abs(x.T) @ dz,
+        reduction_length=max(m, softmax_sum),
     )
     assert_close(
-        dbias, want_dbias, dtype=dtype, kernel="dense_backward dbias",
-        magnitude=dz.sum(axis=0), reduction_length=max(m, softmax_sum),
+        dbias,
+        want_dbias,
+        dtype=dtype,
+        kernel="dense_backward dbias",
+        magnitude=dz.sum(axis=0),
+        reduction_length=max(m, softmax_sum),
     )
 
 
@@ -176,8 +259,12 @@ def check_activation(name, x, dtype, assert_close):
     got = ops.activation(name, x)
     want = reference.activation(name, x)
     assert_close(
-        got, want, dtype=dtype, kernel=f"activation {name}",
-        magnitude=output_magnitude(name, want), reduction_length=row_length_if_softmax(name, x),
+        got,
+        want,
+        dtype=dtype,
+        kernel=f"activation {name}",
+        magnitude=output_magnitude(name, want),
+        reduction_length=row_length_if_softmax(name, x),
     )
     return got
 
@@ -185,8 +272,12 @@ def check_activation(name, x, dtype, assert_close):
 def check_activation_backward(name, y, dy, dtype, assert_close):
     got = ops.activation_backward(name, y, dy)
     assert_close(
-        got, reference.activation_backward(name, y, dy), dtype=dtype, kernel=f"activation_backward {name}",
-        magnitude=dz_magnitude(name, y, dy), reduction_length=row_length_if_softmax(name, y),
+        got,
+        reference.activation_backward(name, y, dy),
+        dtype=dtype,
+        kernel=f"activation_backward {name}",
+        magnitude=dz_magnitude(name, y, dy),
+        reduction_length=row_length_if_softmax(name, y),
     )
     return got
 
@@ -214,12 +305,20 @@ def check_loss(name, pred, target, dtype, assert_close):
         dpred_magnitude = 1.0 / p.shape[0]
         reduction = max(p.shape)
     assert_close(
-        value, want_value, dtype=dtype, kernel=f"loss {name} value",
-        magnitude=value_magnitude, reduction_length=reduction,
+        value,
+        want_value,
+        dtype=dtype,
+        kernel=f"loss {name} value",
+        magnitude=value_magnitude,
+        reduction_length=reduction,
     )
     assert_close(
-        dpred, want_dpred, dtype=dtype, kernel=f"loss {name} dpred",
-        magnitude=dpred_magnitude, reduction_length=reduction,
+        dpred,
+        want_dpred,
+        dtype=dtype,
+        kernel=f"loss {name} dpred",
+        magnitude=dpred_magnitude,
+        reduction_length=reduction,
     )
     return value, dpred
 
@@ -429,13 +528,21 @@ def test_sgd_update(isa, dtype, shape, config, assert_close):
     # The proximal step's zeros are exact: a weight that lands inside the threshold is 0.
     np.testing.assert_array_equal(param[want_param == 0], 0)
     assert_close(
-        param, want_param, dtype=dtype, kernel="sgd_update param",
-        magnitude=param_magnitude, reduction_length=4,
+        param,
+        want_param,
+        dtype=dtype,
+        kernel="sgd_update param",
+        magnitude=param_magnitude,
+        reduction_length=4,
     )
     if velocity is not None:
         assert_close(
-            velocity, want_velocity, dtype=dtype, kernel="sgd_update velocity",
-            magnitude=velocity_magnitude, reduction_length=2,
+            velocity,
+            want_velocity,
+            dtype=dtype,
+            kernel="sgd_update velocity",
+            magnitude=velocity_magnitude,
+            reduction_length=2,
         )
 
 
@@ -515,9 +622,7 @@ def test_matmul_of_zeros_and_subnormals(isa, dtype, layout, assert_close):
     a_shape = (k, m) if trans_a else (m, k)
     b_shape = (n, k) if trans_b else (k, n)
     ones = np.ones(b_shape, dtype=dtype)
-    np.testing.assert_array_equal(
-        ops.matmul(np.zeros(a_shape, dtype=dtype), ones, trans_a=trans_a, trans_b=trans_b), 0.0
-    )
+    np.testing.assert_array_equal(ops.matmul(np.zeros(a_shape, dtype=dtype), ones, trans_a=trans_a, trans_b=trans_b), 0.0)
     # Subnormal inputs give subnormal sums, which flush-to-zero would lose.
     subnormals = np.full(a_shape, subnormal(dtype), dtype=dtype)
     product = check_matmul(subnormals, ones, layout, dtype, assert_close)

@@ -91,9 +91,7 @@ def test_binary_cross_entropy_matches_torch(isa, shape):
     rng = np.random.default_rng(list(shape))
     pred = rng.uniform(0.0, 1.0, shape)
     target = rng.uniform(0.0, 1.0, shape)
-    check_loss_against_torch(
-        "binary_cross_entropy", pred, target, functional.binary_cross_entropy, torch.from_numpy(target)
-    )
+    check_loss_against_torch("binary_cross_entropy", pred, target, functional.binary_cross_entropy, torch.from_numpy(target))
 
 
 def test_binary_cross_entropy_clamps_like_torch_at_0_and_1(isa):
@@ -102,7 +100,11 @@ def test_binary_cross_entropy_clamps_like_torch_at_0_and_1(isa):
     # Where p(1 - p) < 1e-12 torch divides by float32(1e-12) = 9.99999996e-13 even in
     # float64, steepest by 1e-12 as specified: the gradients there differ by 4e-9.
     check_loss_against_torch(
-        "binary_cross_entropy", pred, target, functional.binary_cross_entropy, torch.from_numpy(target),
+        "binary_cross_entropy",
+        pred,
+        target,
+        functional.binary_cross_entropy,
+        torch.from_numpy(target),
         dpred_rtol=1e-8,
     )
 
@@ -112,17 +114,13 @@ def test_softmax_cross_entropy_matches_torch(isa, shape):
     rng = np.random.default_rng(list(shape))
     logits = 4.0 * rng.standard_normal(shape)
     labels = rng.integers(0, shape[1], shape[0])
-    check_loss_against_torch(
-        "softmax_cross_entropy", logits, labels, functional.cross_entropy, torch.from_numpy(labels)
-    )
+    check_loss_against_torch("softmax_cross_entropy", logits, labels, functional.cross_entropy, torch.from_numpy(labels))
 
 
 def test_softmax_cross_entropy_matches_torch_at_plus_minus_1000(isa):
     logits = np.array([[1000.0, -1000.0, 0.0]] * 3 + [[1000.0] * 3, [-1000.0] * 3])
     labels = np.array([0, 1, 2, 1, 2])
-    check_loss_against_torch(
-        "softmax_cross_entropy", logits, labels, functional.cross_entropy, torch.from_numpy(labels)
-    )
+    check_loss_against_torch("softmax_cross_entropy", logits, labels, functional.cross_entropy, torch.from_numpy(labels))
 
 
 SGD_CONFIGS = {
@@ -144,7 +142,10 @@ def test_sgd_steps_match_torch_optimizer(isa, config):
     param[::2, ::3] = 0.0  # L1's sign(0) is 0, as torch's abs backward
     param_t = torch.tensor(param, requires_grad=True)
     optimizer = torch.optim.SGD(
-        [param_t], lr=options["lr"], momentum=momentum, nesterov=options.get("nesterov", False),
+        [param_t],
+        lr=options["lr"],
+        momentum=momentum,
+        nesterov=options.get("nesterov", False),
         weight_decay=options.get("l2", 0.0),
     )
     velocity = np.zeros_like(param) if momentum else None

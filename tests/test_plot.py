@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 import steepest
-from steepest import plot
-from steepest import History
+from steepest import History, plot
 
 matplotlib.use("Agg")
 
@@ -86,7 +85,7 @@ def test_image_grid_one_row_per_array_sharing_the_value_range():
     axes = np.array(figure.axes).reshape(2, 3)
     assert axes[0, 0].get_ylabel() == "first" and axes[1, 0].get_ylabel() == "second"
     assert axes[0, 0].images[0].get_clim() == (0.0, 1.0)
-    assert not axes[1, 2].axison and not axes[1, 2].images   # a shorter row leaves a blank
+    assert not axes[1, 2].axison and not axes[1, 2].images  # a shorter row leaves a blank
     stretched = plot.image_grid({"weights": images}, (2, 2), value_range=None)
     low, high = stretched.axes[2].images[0].get_clim()
     assert (low, high) == (images[2].min(), images[2].max())
@@ -141,10 +140,10 @@ def cell(mosaic, row, column, shape=(2, 2), gap=1):
 def test_samples_grid_fills_rows_left_to_right_with_gaps_between_cells():
     images = np.arange(5 * 4, dtype=float).reshape(5, 4) / 20
     mosaic = mosaic_of(plot.samples_grid(images, (2, 2), rows=2))
-    assert mosaic.shape == (2 * 2 + 1, 3 * 2 + 2)   # 2 rows of 3 cells of 2x2, gaps of 1
+    assert mosaic.shape == (2 * 2 + 1, 3 * 2 + 2)  # 2 rows of 3 cells of 2x2, gaps of 1
     np.testing.assert_array_equal(cell(mosaic, 0, 2), images[2])
     np.testing.assert_array_equal(cell(mosaic, 1, 1), images[4])
-    assert np.isnan(cell(mosaic, 1, 2)).all()           # the short row's blank
+    assert np.isnan(cell(mosaic, 1, 2)).all()  # the short row's blank
     assert np.isnan(mosaic[2]).all() and np.isnan(mosaic[:, 2]).all()
     # As square as the count allows without rows=: 10 images in 3 rows of 4.
     assert mosaic_of(plot.samples_grid(np.zeros((10, 4)), (2, 2))).shape == (3 * 3 - 1, 4 * 3 - 1)
@@ -157,8 +156,8 @@ def test_samples_grid_one_row_per_class_in_sorted_order_named_on_the_left():
     mosaic = mosaic_of(ax)
     assert mosaic.shape == (3 * 3 - 1, 4 * 3 - 1)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["1", "3", "7"]
-    assert list(ax.get_yticks()) == [0.5, 3.5, 6.5]     # the centres of the rows
-    np.testing.assert_array_equal(cell(mosaic, 1, 3), images[6])   # the fourth 3
+    assert list(ax.get_yticks()) == [0.5, 3.5, 6.5]  # the centres of the rows
+    np.testing.assert_array_equal(cell(mosaic, 1, 3), images[6])  # the fourth 3
     np.testing.assert_array_equal(cell(mosaic, 2, 0), images[5])
     assert np.isnan(cell(mosaic, 2, 1)).all()
     assert ax.images[0].get_clim() == (0.0, 1.0) and ax.get_title() == "by class"
@@ -199,7 +198,7 @@ def test_latent_manifold_decodes_the_priors_quantiles_z2_upwards():
     mosaic = mosaic_of(ax)
     assert mosaic.shape == (5 * 5 - 1, 5 * 5 - 1)
     for row, column in [(0, 0), (0, 4), (3, 1), (4, 4)]:
-        expected = model.decode(np.array([[z[column], z[4 - row]]]))[0]   # top row: the largest z2
+        expected = model.decode(np.array([[z[column], z[4 - row]]]))[0]  # top row: the largest z2
         np.testing.assert_allclose(cell(mosaic, row, column, (4, 4)), expected, rtol=1e-6)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["-1.28", "-0.52", "0", "0.52", "1.28"]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["1.28", "0.52", "0", "-0.52", "-1.28"]
@@ -237,7 +236,7 @@ def test_interpolation_strips_originals_framed_at_the_ends_of_each_path():
     X = np.random.default_rng(0).random((4, 4))
     ax = plot.interpolation_strips(model, [(X[0], X[1]), (X[2], X[3])], steps=3)
     mosaic = mosaic_of(ax)
-    assert mosaic.shape == (2 * 3 - 1, 5 * 3 - 1)       # 2 strips of x_a, 3 steps, x_b
+    assert mosaic.shape == (2 * 3 - 1, 5 * 3 - 1)  # 2 strips of x_a, 3 steps, x_b
     np.testing.assert_array_equal(cell(mosaic, 1, 0), X[2])
     np.testing.assert_array_equal(cell(mosaic, 1, 4), X[3])
     path = model.interpolate(X[2], X[3], steps=3)
@@ -283,7 +282,7 @@ def test_latent_kl_lines_per_dimension_and_the_last_epochs_bars():
     dimension_lines = lines.get_lines()[:3]
     assert [line.get_label() for line in dimension_lines] == ["dimension 1", "dimension 2", "dimension 3"]
     assert list(dimension_lines[1].get_ydata()) == [0.2, 0.02, 0.005]
-    assert list(dimension_lines[2].get_ydata()) == [0.3, 1e-4, 1e-4]   # zero drawn at the log axis's floor
+    assert list(dimension_lines[2].get_ydata()) == [0.3, 1e-4, 1e-4]  # zero drawn at the log axis's floor
     threshold = lines.get_lines()[3]
     assert list(threshold.get_ydata()) == [0.01, 0.01] and lines.get_yscale() == "log"
     heights = [patch.get_height() for patch in bars.patches]
@@ -365,8 +364,10 @@ def test_tuning_results_panels_at_most_three_a_row_sharing_the_score_axis():
 
 
 def test_tuning_results_categories_in_their_own_order():
-    trials = [{"params": {"hidden_layer_sizes": sizes, "activation": act}, "score": score}
-              for sizes, act, score in [((64, 32), "tanh", 0.9), ((32,), "relu", 0.8), ((64,), "relu", 0.85)]]
+    trials = [
+        {"params": {"hidden_layer_sizes": sizes, "activation": act}, "score": score}
+        for sizes, act, score in [((64, 32), "tanh", 0.9), ((32,), "relu", 0.8), ((64,), "relu", 0.85)]
+    ]
     layers, activation = plot.tuning_results(trials).axes
     assert [t.get_text() for t in layers.get_xticklabels()] == ["(32,)", "(64,)", "(64, 32)"]
     assert [t.get_text() for t in activation.get_xticklabels()] == ["relu", "tanh"]
@@ -433,8 +434,8 @@ def test_without_matplotlib_the_error_names_the_extra(monkeypatch):
 
 
 def test_loss_curves_go_logarithmic_by_themselves_beyond_a_decade():
-    assert plot.loss_curves(make_history([5.0, 1.0, 0.4])).get_yscale() == "log"       # 12.5x
-    assert plot.loss_curves(make_history([5.0, 1.0, 0.6])).get_yscale() == "linear"    # 8.3x
+    assert plot.loss_curves(make_history([5.0, 1.0, 0.4])).get_yscale() == "log"  # 12.5x
+    assert plot.loss_curves(make_history([5.0, 1.0, 0.6])).get_yscale() == "linear"  # 8.3x
     assert plot.loss_curves(make_history([5.0, -1.0, 0.01])).get_yscale() == "linear"  # not all positive
     assert plot.loss_curves(make_history([5.0, 1.0, 0.4]), log_scale=False).get_yscale() == "linear"
     history = History()
@@ -465,7 +466,9 @@ def test_steepest_train_draws_a_falling_loss_on_a_log_axis(tmp_path, monkeypatch
 
 
 def test_diagnostics_draw_fractions_on_0_to_1_and_say_why_a_panel_is_empty():
-    rows = [[{"gradient_norm": 0.0, "update_ratio": 1e-3, "dead_fraction": f}, {"gradient_norm": g, "update_ratio": 1e-4}] for f, g in [(0.02, 1.0), (0.03, 0.5)]]
+    rows = [
+        [{"gradient_norm": 0.0, "update_ratio": 1e-3, "dead_fraction": f}, {"gradient_norm": g, "update_ratio": 1e-4}] for f, g in [(0.02, 1.0), (0.03, 0.5)]
+    ]
     figure = plot.diagnostics(make_history([1.0, 0.9], diagnostics=rows))
     gradient, update, dead, saturated = figure.axes
     assert dead.get_ylim() == pytest.approx((-0.03, 1.03)) and saturated.get_ylim() == pytest.approx((-0.03, 1.03))
@@ -482,8 +485,10 @@ def test_diagnostics_draw_fractions_on_0_to_1_and_say_why_a_panel_is_empty():
 
 
 def test_tuning_results_name_the_best_trial_and_draw_few_integers_as_categories():
-    trials = [{"params": {"lr": lr, "batch_size": b}, "mean_test_score": s}
-              for lr, b, s in [(0.0005, 32, 0.8), (0.01, 64, 0.9), (0.1, 128, 0.7), (0.003, 64, 0.85), (0.03, 32, 0.6)]]
+    trials = [
+        {"params": {"lr": lr, "batch_size": b}, "mean_test_score": s}
+        for lr, b, s in [(0.0005, 32, 0.8), (0.01, 64, 0.9), (0.1, 128, 0.7), (0.003, 64, 0.85), (0.03, 32, 0.6)]
+    ]
     figure = plot.tuning_results(trials)
     assert figure.get_suptitle() == "mean_test_score (higher is better) of 5 trials\nbest (★ 0.9): lr=0.01, batch_size=64"
     lr, batch = figure.axes

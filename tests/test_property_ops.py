@@ -3,11 +3,11 @@ dtypes, values (extreme ones included) and memory layouts, and each result is co
 with the float64 NumPy reference (tests/reference.py), written independently of the kernels."""
 
 import numpy as np
+import reference
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import reference
 from steepest import ops
 
 # Per test, not a global profile: other test files keep their own settings.
@@ -199,9 +199,7 @@ def test_sgd_update(dtype, size, lr, momentum, nesterov, l1, l2, data):
     grad = data.draw(matrices(1, size, dtype))[0]
     velocity = data.draw(matrices(1, size, dtype))[0]
     p = param.astype(np.float64)
-    want_param, v = reference.sgd_update(
-        param, grad, velocity if momentum else None, lr=lr, momentum=momentum, nesterov=nesterov, l1=l1, l2=l2
-    )
+    want_param, v = reference.sgd_update(param, grad, velocity if momentum else None, lr=lr, momentum=momentum, nesterov=nesterov, l1=l1, l2=l2)
     ops.sgd_update(param, grad, velocity if momentum else None, lr=lr, momentum=momentum, nesterov=nesterov, l1=l1, l2=l2)
     step_magnitude = np.abs(grad) + np.abs(velocity) + l2 * np.abs(p) + l1
     assert_close(param, want_param, dtype, np.abs(p) + 4 * lr * step_magnitude, terms=4)

@@ -6,11 +6,11 @@ float64 reference's layers, loss and SGD step (tests/reference.py)."""
 import warnings
 
 import numpy as np
+import reference
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import reference
 import steepest
 
 # Per test, not a global profile: other test files keep their own settings.

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-
 import reference
 
 STEP = 1e-6  # central differences: truncation O(STEP**2), rounding O(eps / STEP)
@@ -45,9 +44,7 @@ def test_matmul_small_known_product_in_every_layout():
     np.testing.assert_array_equal(reference.matmul(a, b), product)
     np.testing.assert_array_equal(reference.matmul(a.T.copy(), b, trans_a=True), product)
     np.testing.assert_array_equal(reference.matmul(a, b.T.copy(), trans_b=True), product)
-    np.testing.assert_array_equal(
-        reference.matmul(a.T.copy(), b.T.copy(), trans_a=True, trans_b=True), product
-    )
+    np.testing.assert_array_equal(reference.matmul(a.T.copy(), b.T.copy(), trans_a=True, trans_b=True), product)
 
 
 def test_matmul_rectangular_shapes():
@@ -60,15 +57,9 @@ def test_matmul_rectangular_shapes():
 def test_activation_known_values():
     assert reference.activation("sigmoid", np.array([0.0]))[0] == 0.5
     assert reference.activation("tanh", np.array([0.0]))[0] == 0.0
-    np.testing.assert_allclose(
-        reference.activation("sigmoid", np.array([math.log(3.0)])), [0.75], rtol=1e-15
-    )
-    np.testing.assert_array_equal(
-        reference.activation("relu", np.array([[-2.0, 0.0, 3.0]])), [[0.0, 0.0, 3.0]]
-    )
-    np.testing.assert_array_equal(
-        reference.activation("identity", np.array([[-2.0, 0.5]])), [[-2.0, 0.5]]
-    )
+    np.testing.assert_allclose(reference.activation("sigmoid", np.array([math.log(3.0)])), [0.75], rtol=1e-15)
+    np.testing.assert_array_equal(reference.activation("relu", np.array([[-2.0, 0.0, 3.0]])), [[0.0, 0.0, 3.0]])
+    np.testing.assert_array_equal(reference.activation("identity", np.array([[-2.0, 0.5]])), [[-2.0, 0.5]])
 
 
 def test_softmax_known_values_are_row_wise():
@@ -83,9 +74,7 @@ def test_activation_backward_known_values():
     np.testing.assert_array_equal(reference.activation_backward("tanh", y, dy), [[3.0, 4.0, -12.0]])
     np.testing.assert_array_equal(reference.activation_backward("relu", y, dy), [[4.0, 0.0, 4.0]])
     # Uniform softmax output and uniform dy: shifting all logits changes nothing.
-    np.testing.assert_array_equal(
-        reference.activation_backward("softmax", np.full((1, 4), 0.25), np.ones((1, 4))), np.zeros((1, 4))
-    )
+    np.testing.assert_array_equal(reference.activation_backward("softmax", np.full((1, 4), 0.25), np.ones((1, 4))), np.zeros((1, 4)))
 
 
 def test_mse_known_values():
@@ -300,15 +289,9 @@ def test_dense_backward_matches_finite_differences(name):
         return np.sum(dy * reference.dense_forward(x_, weight_, bias_, name))
 
     dx, dweight, dbias = reference.dense_backward(x, weight, y, dy, name)
-    np.testing.assert_allclose(
-        dx, numerical_gradient(lambda v: scalar_loss(v, weight, bias), x), rtol=FD_RTOL, atol=FD_ATOL
-    )
-    np.testing.assert_allclose(
-        dweight, numerical_gradient(lambda v: scalar_loss(x, v, bias), weight), rtol=FD_RTOL, atol=FD_ATOL
-    )
-    np.testing.assert_allclose(
-        dbias, numerical_gradient(lambda v: scalar_loss(x, weight, v), bias), rtol=FD_RTOL, atol=FD_ATOL
-    )
+    np.testing.assert_allclose(dx, numerical_gradient(lambda v: scalar_loss(v, weight, bias), x), rtol=FD_RTOL, atol=FD_ATOL)
+    np.testing.assert_allclose(dweight, numerical_gradient(lambda v: scalar_loss(x, v, bias), weight), rtol=FD_RTOL, atol=FD_ATOL)
+    np.testing.assert_allclose(dbias, numerical_gradient(lambda v: scalar_loss(x, weight, v), bias), rtol=FD_RTOL, atol=FD_ATOL)
 
 
 def assert_loss_gradient_matches_finite_differences(name, pred, target):
@@ -387,7 +370,10 @@ def test_adam_update_matches_torch_optim_adam():
     param[::2, ::3] = 0.0  # sign(0) = 0, as torch's abs backward
     param_t = torch.tensor(param, requires_grad=True)
     optimizer = torch.optim.Adam(
-        [param_t], lr=settings["lr"], betas=(settings["beta1"], settings["beta2"]), eps=settings["eps"],
+        [param_t],
+        lr=settings["lr"],
+        betas=(settings["beta1"], settings["beta2"]),
+        eps=settings["eps"],
         weight_decay=settings["l2"],
     )
     m, v = np.zeros_like(param), np.zeros_like(param)

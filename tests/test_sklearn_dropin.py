@@ -62,7 +62,20 @@ def test_scikit_learns_own_mlp_tests_pass_with_the_import_swapped(tmp_path):
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     deselect = [arg for name in {**PRIVATE_INTERNALS, **ARITHMETIC_ACCIDENTS} for arg in ("--deselect", f"test_mlp_steepest.py::{name}")]
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", str(tmp_path / "pytest.ini"), "--rootdir", str(tmp_path), *deselect, str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-c",
+            str(tmp_path / "pytest.ini"),
+            "--rootdir",
+            str(tmp_path),
+            *deselect,
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -212,7 +225,9 @@ def repeated(X, y, counts):
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("solver", ["lbfgs", "sgd", "adam"])
-@pytest.mark.parametrize("estimator, X, y", [("classifier", X_DIGITS[:60], Y_DIGITS[:60]), ("regressor", X_REG[:60], Y_REG[:60])], ids=["classifier", "regressor"])
+@pytest.mark.parametrize(
+    "estimator, X, y", [("classifier", X_DIGITS[:60], Y_DIGITS[:60]), ("regressor", X_REG[:60], Y_REG[:60])], ids=["classifier", "regressor"]
+)
 def test_integer_weights_equal_repeated_rows_and_zero_weights_dropped_rows(estimator, X, y, solver):
     # One batch holding every row ("auto": min(200, rows)), so the batches hold the same rows.
     params = dict(hidden_layer_sizes=(6,), solver=solver, max_iter=5, random_state=0, shuffle=False, alpha=0.01)
@@ -267,7 +282,9 @@ def test_class_weight_multiplies_the_sample_weights():
     counts = np.bincount(y)
     by_hand = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(X_DIGITS, y, sample_weight=(len(y) / (2 * counts))[y])
     assert_same_parameters(by_hand, balanced, rtol=1e-12, atol=1e-15)
-    as_dict = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0, class_weight={0: 1.0, 1: 4.0}).fit(X_DIGITS, y, sample_weight=np.full(len(y), 0.5))
+    as_dict = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0, class_weight={0: 1.0, 1: 4.0}).fit(
+        X_DIGITS, y, sample_weight=np.full(len(y), 0.5)
+    )
     by_hand = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(X_DIGITS, y, sample_weight=np.where(y == 1, 2.0, 0.5))
     assert_same_parameters(by_hand, as_dict, rtol=1e-12, atol=1e-15)
     with pytest.raises(ValueError, match="balanced"):

@@ -339,13 +339,26 @@ def test_pipeline_and_searches_in_parallel_processes():
     from sklearn.preprocessing import StandardScaler
 
     X, y = data("multiclass", samples=240)
-    pipe = make_pipeline(StandardScaler(), AutoencoderTransformer(n_components=3, max_iter=20, random_state=0), MLPClassifier(max_iter=30, learning_rate_init=0.01, random_state=0))
+    pipe = make_pipeline(
+        StandardScaler(),
+        AutoencoderTransformer(n_components=3, max_iter=20, random_state=0),
+        MLPClassifier(max_iter=30, learning_rate_init=0.01, random_state=0),
+    )
     assert cross_val_score(pipe, X, y, cv=3, n_jobs=2).mean() > 0.5
-    grid = GridSearchCV(MLPClassifier(max_iter=30, learning_rate_init=0.01, random_state=0), {"alpha": [1e-4, 1e-1], "hidden_layer_sizes": [(8,), (16,)]}, cv=3, n_jobs=2).fit(X, y)
+    grid = GridSearchCV(
+        MLPClassifier(max_iter=30, learning_rate_init=0.01, random_state=0), {"alpha": [1e-4, 1e-1], "hidden_layer_sizes": [(8,), (16,)]}, cv=3, n_jobs=2
+    ).fit(X, y)
     assert len(grid.cv_results_["params"]) == 4 and grid.best_score_ > 0.5
     randomized = RandomizedSearchCV(MLPClassifier(max_iter=30, random_state=0), {"learning_rate_init": [1e-3, 1e-2]}, n_iter=2, cv=3, random_state=0).fit(X, y)
     assert randomized.best_estimator_.n_iter_ >= 1
     halving = HalvingRandomSearchCV(
-        MLPClassifier(random_state=0), {"learning_rate_init": [1e-3, 3e-3, 1e-2]}, n_candidates=3, resource="max_iter", min_resources=5, max_resources=40, cv=3, random_state=0
+        MLPClassifier(random_state=0),
+        {"learning_rate_init": [1e-3, 3e-3, 1e-2]},
+        n_candidates=3,
+        resource="max_iter",
+        min_resources=5,
+        max_resources=40,
+        cv=3,
+        random_state=0,
     ).fit(X, y)
     assert halving.best_estimator_.max_iter >= 5

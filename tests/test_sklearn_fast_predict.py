@@ -3,12 +3,10 @@ width and dtype skips scikit-learn's re-validation; its results are the slow pat
 bit, and everything else (NaN, infinity, wrong width, wrong dtype, wrong shape) gets the
 slow path's error, word for word. Never speed: that is python -m steepest.bench.inference."""
 
-
 import numpy as np
 import pytest
 
-from steepest.sklearn import AutoencoderTransformer, MLPClassifier, MLPRegressor
-from steepest.sklearn import _base
+from steepest.sklearn import AutoencoderTransformer, MLPClassifier, MLPRegressor, _base
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 import pytest
-
 import reference
+
 import steepest
 from steepest import _core, ops
 
@@ -67,9 +67,7 @@ def test_results_are_bitwise_identical_for_any_thread_count(isa, dtype, op, rest
         results[count] = THREADED_OPS[op](*inputs)
     for count in THREAD_COUNTS[1:]:
         for index, (got, want) in enumerate(zip(results[count], results[1])):
-            np.testing.assert_array_equal(
-                bits(got), bits(want), err_msg=f"output {index} with {count} threads differs from 1 thread"
-            )
+            np.testing.assert_array_equal(bits(got), bits(want), err_msg=f"output {index} with {count} threads differs from 1 thread")
 
 
 def run_python(code, **environment):
@@ -142,6 +140,7 @@ def test_thread_pool_survives_fork(restore_num_threads):
 
 # ---- threads the system refuses, and STEEPEST_NUM_THREADS (issue 18) -------------------
 
+
 def run_limited(code, address_space=4 << 30, **environment):
     """Runs code in a fresh interpreter whose address space is capped (RLIMIT_AS, set in
     the child only): a thread stack of 8 MiB each, a few hundred threads exhaust it."""
@@ -186,7 +185,9 @@ def test_threads_the_system_refuses_are_a_clear_error_not_an_abort():
     result = run_limited(code, STEEPEST_NUM_THREADS="100000")
     # An abort (the old behaviour) exits with -6 and prints nothing after the first line.
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split("\n")[:6] == ["environment True", "recovered 2 300.0", "set True 2", "local True 2", "estimator True", "after 2 2"], result.stdout + result.stderr
+    assert result.stdout.split("\n")[:6] == ["environment True", "recovered 2 300.0", "set True 2", "local True 2", "estimator True", "after 2 2"], (
+        result.stdout + result.stderr
+    )
 
 
 @pytest.mark.parametrize("value", ["3abc", "0", "-2", "2.5", " 2", "two", "99999999999999999999"])

@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 import pytest
-
 import reference
+
 import steepest
 
 torch = None  # imported by the tests that need it, which skip without it
@@ -72,10 +72,16 @@ def data(rows, features, outputs, loss, seed=0):
 
 CASES = {
     "mse-tanh-sgd": dict(sizes=[5, 7, 3], hidden="tanh", output="identity", loss="mse", optimizer=dict(kind="sgd", lr=0.05)),
-    "mse-relu-momentum-l1l2": dict(sizes=[6, 9, 8, 2], hidden="relu", output="identity", loss="mse", optimizer=dict(kind="sgd", lr=0.02, momentum=0.9, l1=1e-3, l2=1e-2)),
-    "bce-sigmoid-nesterov": dict(sizes=[4, 6, 3], hidden="tanh", output="sigmoid", loss="binary_cross_entropy", optimizer=dict(kind="sgd", lr=0.1, momentum=0.8, nesterov=True)),
+    "mse-relu-momentum-l1l2": dict(
+        sizes=[6, 9, 8, 2], hidden="relu", output="identity", loss="mse", optimizer=dict(kind="sgd", lr=0.02, momentum=0.9, l1=1e-3, l2=1e-2)
+    ),
+    "bce-sigmoid-nesterov": dict(
+        sizes=[4, 6, 3], hidden="tanh", output="sigmoid", loss="binary_cross_entropy", optimizer=dict(kind="sgd", lr=0.1, momentum=0.8, nesterov=True)
+    ),
     "ce-softmax-adam": dict(sizes=[5, 8, 4], hidden="relu", output="softmax", loss="softmax_cross_entropy", optimizer=dict(kind="adam", lr=0.01, l2=1e-3)),
-    "ce-sigmoid-hidden-adam": dict(sizes=[3, 5, 5, 3], hidden="sigmoid", output="softmax", loss="softmax_cross_entropy", optimizer=dict(kind="adam", lr=0.005, l1=1e-3)),
+    "ce-sigmoid-hidden-adam": dict(
+        sizes=[3, 5, 5, 3], hidden="sigmoid", output="softmax", loss="softmax_cross_entropy", optimizer=dict(kind="adam", lr=0.005, l1=1e-3)
+    ),
 }
 
 
@@ -125,9 +131,7 @@ def test_same_seed_gives_bitwise_identical_weights_for_any_thread_count():
     try:
         for threads in (1, 2, 3):
             steepest.set_num_threads(threads)
-            model = steepest.Sequential(
-                [steepest.Dense(30, 300), steepest.Dropout(0.2), steepest.Dense(300, 200), steepest.Dense(200, 5, "identity")], seed=7
-            )
+            model = steepest.Sequential([steepest.Dense(30, 300), steepest.Dropout(0.2), steepest.Dense(300, 200), steepest.Dense(200, 5, "identity")], seed=7)
             model.fit(X, y, epochs=2, batch_size=64, loss="softmax_cross_entropy", verbose=0)
             weights.append(model.get_parameters())
     finally:
@@ -199,8 +203,16 @@ def test_one_epoch_of_nesterov_sgd_with_l2_matches_pytorch():
         torch.nn.functional.cross_entropy(out, torch.from_numpy(y[begin : begin + 16])).backward()
         optimizer.step()
 
-    model.fit(X, y, loss="softmax_cross_entropy", epochs=1, batch_size=16, shuffle=False, verbose=0,
-              optimizer=steepest.SGD(lr=0.1, momentum=0.9, nesterov=True, l2=1e-3))
+    model.fit(
+        X,
+        y,
+        loss="softmax_cross_entropy",
+        epochs=1,
+        batch_size=16,
+        shuffle=False,
+        verbose=0,
+        optimizer=steepest.SGD(lr=0.1, momentum=0.9, nesterov=True, l2=1e-3),
+    )
     for linear, layer in zip(linears, model.layers):
         np.testing.assert_allclose(layer.weight, linear.weight.detach().numpy().T, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(layer.bias, linear.bias.detach().numpy(), rtol=1e-10, atol=1e-12)
@@ -212,9 +224,7 @@ def test_diagnostics_equal_a_float64_reference():
     rng = np.random.default_rng(3)
     X = 2 * rng.standard_normal((90, 5))
     y = rng.random((90, 3))
-    model = steepest.Sequential(
-        [steepest.Dense(5, 12, "relu"), steepest.Dense(12, 8, "tanh"), steepest.Dense(8, 3, "sigmoid")], seed=4, dtype="float64"
-    )
+    model = steepest.Sequential([steepest.Dense(5, 12, "relu"), steepest.Dense(12, 8, "tanh"), steepest.Dense(8, 3, "sigmoid")], seed=4, dtype="float64")
     model.layers[0].bias[:3] = -50.0  # three units that never fire
     model.layers[1].weight[...] *= 4  # some tanh outputs saturate
     params = [(layer.weight.copy(), layer.bias.copy(), layer.activation) for layer in model.layers]

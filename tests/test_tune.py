@@ -14,7 +14,7 @@ pytest.importorskip("sklearn")
 
 from sklearn.base import BaseEstimator, ClassifierMixin  # noqa: E402
 from sklearn.datasets import load_iris  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning, FitFailedWarning  # noqa: E402
+from sklearn.exceptions import FitFailedWarning  # noqa: E402
 from sklearn.model_selection import GridSearchCV, ParameterGrid, StratifiedKFold  # noqa: E402
 
 from steepest import tune  # noqa: E402

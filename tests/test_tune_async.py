@@ -156,6 +156,7 @@ def test_asha_on_joblib_processes_and_dask_keeps_its_invariants(iris, dask_clust
 
 # ------------------------------------------------------------------------- TPE ----
 
+
 @pytest.fixture
 def optuna():
     return pytest.importorskip("optuna")
@@ -291,7 +292,12 @@ def test_budgets_that_make_no_rung_are_refused(iris, method, kwargs, message):
         (small_classifier(), {"max_iter": [3, 9]}, "asha", "space sets 'max_iter', which method='asha' sets itself"),
         (small_classifier(), {"alpha": "0.1"}, "tpe", "space\\['alpha'\\] must be a list of values"),
         (StandardScaler(), {"with_mean": [True]}, "asha", "gives its epoch budget to 'max_iter', which StandardScaler does not have, nor any of its steps"),
-        (make_pipeline(MLPClassifier(), MLPClassifier()), {"mlpclassifier-1__alpha": [0.1]}, "halving", "has several: \\['mlpclassifier-1__max_iter', 'mlpclassifier-2__max_iter'\\]"),
+        (
+            make_pipeline(MLPClassifier(), MLPClassifier()),
+            {"mlpclassifier-1__alpha": [0.1]},
+            "halving",
+            "has several: \\['mlpclassifier-1__max_iter', 'mlpclassifier-2__max_iter'\\]",
+        ),
     ],
 )
 def test_bad_searches_are_refused_clearly(iris, estimator, space, method, message):
@@ -337,7 +343,10 @@ def test_a_worker_that_dies_loses_only_its_trial_which_is_retried_once(iris, tmp
     # the search sends again).
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        with (
+            distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+            distributed.Client(cluster) as client,
+        ):
             result = tune.search(KillsItsWorker(), space, *iris, validation_data=iris, client=client, refit=False)
     by_die = {row["param_die"]: row for row in result.results}
     assert by_die["once"]["error"] == "" and by_die["once"]["mean_test_score"] == pytest.approx(1 / 3)

@@ -8,8 +8,8 @@ import pickle
 
 import numpy as np
 import pytest
-
 import reference
+
 import steepest
 from steepest.train.targets import Targets
 
@@ -22,7 +22,9 @@ def data(rows=40, seed=0, features=F):
 
 def vae(reconstruction="bernoulli", classes=None, beta=1.0, seed=1, activation="tanh", dtype="float64"):
     output = "sigmoid" if reconstruction == "bernoulli" else "identity"
-    return steepest.VAE([F, H, L], activation=activation, output_activation=output, reconstruction=reconstruction, beta=beta, n_classes=classes, seed=seed, dtype=dtype)
+    return steepest.VAE(
+        [F, H, L], activation=activation, output_activation=output, reconstruction=reconstruction, beta=beta, n_classes=classes, seed=seed, dtype=dtype
+    )
 
 
 def dense_layers(model):
@@ -93,7 +95,9 @@ def test_loss_and_gradient_equal_the_numpy_reference_in_float64(isa, reconstruct
     eps = np.random.default_rng(2).standard_normal((len(X), L))
     labels = np.arange(len(X)) % C if classes else None
     result, gradient = native_gradient(model, X, eps, labels)
-    loss, expected = reference.vae_loss(reference_params(model), X, eps, reconstruction=reconstruction, beta=beta, condition=None if labels is None else one_hot(labels))
+    loss, expected = reference.vae_loss(
+        reference_params(model), X, eps, reconstruction=reconstruction, beta=beta, condition=None if labels is None else one_hot(labels)
+    )
     assert result.loss_sum / result.samples == pytest.approx(loss, rel=1e-12)
     expected = flat_reference_gradient(expected)
     assert np.max(np.abs(gradient - expected)) <= 1e-9 * np.max(np.abs(expected))
@@ -194,7 +198,7 @@ def test_whole_training_matches_pytorch_step_for_step_in_float64(optimizer):
         leaves.append(torch.tensor(np.array(array, dtype=np.float64), requires_grad=True))
         return leaves[-1]
 
-    (w1, b1, _), = start["encoder"]
+    ((w1, b1, _),) = start["encoder"]
     W1, B1 = leaf(w1), leaf(b1)
     Wh, Bh = leaf(np.hstack([start["mean"][0], start["log_var"][0]])), leaf(np.concatenate([start["mean"][1], start["log_var"][1]]))
     (w2, b2, _), (w3, b3, _) = start["decoder"]

@@ -16,9 +16,9 @@ True
 """
 
 from steepest import ops
-from steepest.runtime import get_num_threads, set_num_threads, show_config, simd_level
 from steepest._core import __version__
 from steepest.nn import MLP, VAE, Autoencoder, Dense, Dropout, Sequential, load
+from steepest.runtime import get_num_threads, set_num_threads, show_config, simd_level
 from steepest.train import (
     SGD,
     Adam,

@@ -108,7 +108,9 @@ class Trainer:
         with the GIL released. Batch b steps with ``lr * lr_growth ** (b - first_batch)``;
         ``batch_losses`` (float64, one entry per batch) receives each batch's loss."""
         return RunResult(
-            **self._trainer.run(_rows(X), targets.dense, targets.labels, targets.conditions, targets.weights, order, first_batch, last_batch, lr, lr_growth, batch_losses)
+            **self._trainer.run(
+                _rows(X), targets.dense, targets.labels, targets.conditions, targets.weights, order, first_batch, last_batch, lr, lr_growth, batch_losses
+            )
         )
 
     def evaluate(self, X: Rows, targets: "TrainingTargets") -> RunResult:
@@ -182,8 +184,7 @@ class Engine:
             return cls(_NETWORKS[dtype](list(layers)), dtype)
         except MemoryError:
             raise MemoryError(
-                f"a model of {parameter_count:,} parameters needs {size / 2**30:,.1f} GiB in {dtype.name}, "
-                "more than can be allocated here; use smaller layers"
+                f"a model of {parameter_count:,} parameters needs {size / 2**30:,.1f} GiB in {dtype.name}, more than can be allocated here; use smaller layers"
             ) from None
 
     def part(self, first: int, last: int) -> "Engine":

@@ -134,9 +134,7 @@ def dense_forward(
     return _core.dense_forward(x, weight, bias, _name("dense_forward", "activation", activation), out)
 
 
-def dense_backward(
-    x: np.ndarray, weight: np.ndarray, y: np.ndarray, dy: np.ndarray, activation: str
-) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def dense_backward(x: np.ndarray, weight: np.ndarray, y: np.ndarray, dy: np.ndarray, activation: str) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradients of a dense layer from the gradient ``dy`` of its output.
 
     With ``dz = dy * act'(y)`` (taken from the saved output ``y``: ReLU ``y > 0``, sigmoid
@@ -311,7 +309,18 @@ def adam_update(
         raise TypeError(f"adam_update: argument 'step' must be an int, got {type(step).__name__}")
     proximal = l1_step_form(l1_step, "adam_update: argument 'l1_step'") == "proximal"
     _core.adam_update(
-        param, grad, m, v, int(step), number("lr", lr), number("beta1", beta1), number("beta2", beta2), number("eps", eps), number("l1", l1), number("l2", l2), proximal
+        param,
+        grad,
+        m,
+        v,
+        int(step),
+        number("lr", lr),
+        number("beta1", beta1),
+        number("beta2", beta2),
+        number("eps", eps),
+        number("l1", l1),
+        number("l2", l2),
+        proximal,
     )
 
 

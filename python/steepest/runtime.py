@@ -52,10 +52,7 @@ def _bfloat16_description() -> str:
     level = _core.bfloat16_level()
     if level in _BFLOAT16_INSTRUCTIONS:
         return f"{level} ({_BFLOAT16_INSTRUCTIONS[level]})"
-    return (
-        "none fast on this CPU (precision='bfloat16' models train in float32; "
-        "ops.matmul rounds the operands and multiplies in float32)"
-    )
+    return "none fast on this CPU (precision='bfloat16' models train in float32; ops.matmul rounds the operands and multiplies in float32)"
 
 
 def get_num_threads() -> int:

@@ -253,7 +253,7 @@ def measure(calls: Dict[str, Call], rounds: int, sample_seconds: float) -> Dict[
     names = list(calls)
     samples: Dict[str, List[float]] = {name: [] for name in names}
     for r in range(rounds):
-        for name in names[r % len(names):] + names[: r % len(names)]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             call, n = calls[name], loops[name]
             start = time.perf_counter()
             for _ in range(n):
@@ -318,8 +318,7 @@ def header_lines(report: Dict[str, Any]) -> List[str]:
         f"steepest {m['steepest']} ({m['compiler']}), SIMD level {m['simd_level']}",
         f"NumPy {m['numpy']} with {blas['library']} {blas['version']}, kernel {blas['kernel']}",
         f"PyTorch {m['torch']}" if m["torch"] else "PyTorch: not installed",
-        "FMA peak (measured): "
-        + ", ".join(f"{key} {'–' if value is None else f'{value:.1f}'} GFLOP/s" for key, value in report["peak_gflops"].items()),
+        "FMA peak (measured): " + ", ".join(f"{key} {'–' if value is None else f'{value:.1f}'} GFLOP/s" for key, value in report["peak_gflops"].items()),
         f"bfloat16 products: {m.get('bfloat16_level', '–')}",
     ]
     lines.append("idle worker threads: " + ", ".join(f"{k}={v}" for k, v in m["worker_settings"].items()))
@@ -386,8 +385,11 @@ def write_chart(report: Dict[str, Any], path: str) -> Optional[str]:
     thread_counts = report["settings"]["threads"]
     results = report["results"]
     fig, axes = plt.subplots(
-        1, len(thread_counts), figsize=(7 * len(thread_counts), 0.28 * len(results) / len(thread_counts) + 1.8),
-        squeeze=False, sharey=True,
+        1,
+        len(thread_counts),
+        figsize=(7 * len(thread_counts), 0.28 * len(results) / len(thread_counts) + 1.8),
+        squeeze=False,
+        sharey=True,
     )
     for ax, n_threads in zip(axes[0], thread_counts):
         rows = [r for r in results if r["threads"] == n_threads]
@@ -443,9 +445,7 @@ def parse_threads(text: str) -> List[int]:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m steepest.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer shapes and rounds (under ~30 s)")
-    parser.add_argument(
-        "--threads", type=parse_threads, default=None, help="comma-separated thread counts (default: 1 and all CPUs)"
-    )
+    parser.add_argument("--threads", type=parse_threads, default=None, help="comma-separated thread counts (default: 1 and all CPUs)")
     parser.add_argument("--out", default="bench-results", help="directory for kernels.json and kernels.png")
     parser.add_argument("--only", default=None, help="run only the cases whose name contains this text")
     args = parser.parse_args(argv)

@@ -227,10 +227,7 @@ def jax_epoch(config: TrainingConfig, X: np.ndarray, y: np.ndarray, threads: int
     rng = np.random.default_rng(0)
     sizes = config.sizes
     if start is None:
-        params = [
-            (jnp.asarray(rng.standard_normal((a, b)) * math.sqrt(2 / a), jnp.float32), jnp.zeros(b, jnp.float32))
-            for a, b in zip(sizes[:-1], sizes[1:])
-        ]
+        params = [(jnp.asarray(rng.standard_normal((a, b)) * math.sqrt(2 / a), jnp.float32), jnp.zeros(b, jnp.float32)) for a, b in zip(sizes[:-1], sizes[1:])]
     else:
         params = [(jnp.asarray(W, jnp.float32), jnp.asarray(b, jnp.float32)) for W, b in start.parameters]
     orders = iter(start.orders) if start is not None else None
@@ -338,9 +335,7 @@ def format_table(rows: List[Dict[str, Any]]) -> str:
     lines = [header, "-" * len(header)]
     for row in rows:
         rate = row["samples_per_second"]
-        cells = " ".join(
-            f"{rate[p]:>16,.0f} {row['ratio'][p]:>8.2f}x" if p in rate else f"{'-':>16} {'-':>9}" for p in peers
-        )
+        cells = " ".join(f"{rate[p]:>16,.0f} {row['ratio'][p]:>8.2f}x" if p in rate else f"{'-':>16} {'-':>9}" for p in peers)
         cost = f"{100 * row['diagnostics_cost']:+5.1f}%" if "diagnostics_cost" in row else f"{'-':>6}"
         precision = row.get("precision", "float32")
         lines.append(f"{row['config']:<12} {precision:>9} {row['threads']:>7} {rate['steepest']:>12,.0f} {cost} {cells}")
@@ -356,7 +351,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     names = [c.name for c in every]
     parser.add_argument("--configs", nargs="*", default=names, choices=names, metavar="NAME", help=f"which configurations (of {', '.join(names)})")
     parser.add_argument(
-        "--precision", nargs="*", default=["float32", "bfloat16"], choices=["float32", "bfloat16"],
+        "--precision",
+        nargs="*",
+        default=["float32", "bfloat16"],
+        choices=["float32", "bfloat16"],
         help=f"float32 rows, and bfloat16 rows for {', '.join(BFLOAT16_CONFIGS)} (default both)",
     )
     parser.add_argument("--json", help="also write the rows to this JSON file")
@@ -373,8 +371,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 rows += run(chosen, threads, repeats, scale)
             elif not notes:
                 rows += run([c for c in chosen if c.name in BFLOAT16_CONFIGS], threads, repeats, scale, precision)
-    print(f"steepest {steepest.__version__}, simd {steepest.simd_level()}, bfloat16 {_core.bfloat16_level()}; "
-          f"samples/s, median of {repeats} epochs; diag: the cost of fit's default diagnostics")
+    print(
+        f"steepest {steepest.__version__}, simd {steepest.simd_level()}, bfloat16 {_core.bfloat16_level()}; "
+        f"samples/s, median of {repeats} epochs; diag: the cost of fit's default diagnostics"
+    )
     for note in notes:
         print(note)
     print(format_table(rows))

@@ -122,7 +122,18 @@ __all__ = [
 TABLES: Dict[str, Tuple[str, ...]] = {
     "data": ("path", "target", "features", "exclude", "scale"),
     "model": (
-        "kind", "layer_sizes", "activation", "output_activation", "dropout", "latent_activation", "decoder_sizes", "reconstruction", "beta", "n_classes", "seed", "dtype",
+        "kind",
+        "layer_sizes",
+        "activation",
+        "output_activation",
+        "dropout",
+        "latent_activation",
+        "decoder_sizes",
+        "reconstruction",
+        "beta",
+        "n_classes",
+        "seed",
+        "dtype",
     ),
     "training": ("epochs", "batch_size", "loss", "shuffle", "validation_split", "noise", "kl_warmup_epochs"),
     "optimizer": ("name", "lr", "momentum", "nesterov", "beta1", "beta2", "eps", "l1", "l2"),
@@ -217,7 +228,9 @@ def read_config(path: PathLike) -> Dict[str, Any]:
                 names = " or ".join(f'"{k}"' for k in kinds)
                 raise ConfigError(f"{source}: [{table}] {key!r} applies to kind = {names} only{NOT_APPLICABLE_HINTS.get(key, '')}")
     shape = config["output"].get("image_shape")
-    if shape is not None and not (isinstance(shape, list) and len(shape) == 2 and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape)):
+    if shape is not None and not (
+        isinstance(shape, list) and len(shape) == 2 and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape)
+    ):
         raise ConfigError(f"{source}: [output] image_shape must be [height, width], two whole numbers >= 1; got {shape!r}")
     name = config["optimizer"].setdefault("name", "sgd")
     if name not in OPTIMIZER_KEYS:
@@ -241,7 +254,7 @@ def _check_data_and_schedule(config: Dict[str, Any]) -> None:
         raise ConfigError(f"{source}: [data] scale must be one of {', '.join(map(repr, SCALINGS))}, got {data['scale']!r}")
     if "exclude" in data:
         if not isinstance(data["exclude"], list):
-            raise ConfigError(f"{source}: [data] exclude must be a list of columns, e.g. [\"id\"], got {data['exclude']!r}")
+            raise ConfigError(f'{source}: [data] exclude must be a list of columns, e.g. ["id"], got {data["exclude"]!r}')
         if "features" in data:
             raise ConfigError(f"{source}: [data] give features (the columns to use) or exclude (the columns to leave out), not both")
     split = config["training"].get("validation_split", 0.0)
@@ -361,7 +374,9 @@ def _npz_data(arrays: Dict[str, np.ndarray], data: Dict[str, Any], where: str) -
 
     def array(key: Any, argument: str) -> np.ndarray:
         if not isinstance(key, str) or key not in arrays:
-            raise ConfigError(f"{where}: [data] {argument} = {key!r} is not an array of the archive{_did_you_mean(str(key), names)}; it holds: {', '.join(names)}")
+            raise ConfigError(
+                f"{where}: [data] {argument} = {key!r} is not an array of the archive{_did_you_mean(str(key), names)}; it holds: {', '.join(names)}"
+            )
         return arrays[key]
 
     if "exclude" in data:
@@ -476,8 +491,8 @@ def classes_of(config: Dict[str, Any], model: Any, y: Optional[np.ndarray]) -> O
         Text labels with a loss that is not a cross entropy, or more (or fewer) classes than
         the output layer has room for.
     """
-    from steepest.nn import MLP
     from steepest.cli.preparation import encode_classes
+    from steepest.nn import MLP
 
     loss = config["training"].get("loss")
     text = y is not None and y.dtype.kind in "US"
@@ -584,7 +599,7 @@ def fit_arguments(config: Dict[str, Any]) -> Dict[str, Any]:
         try:
             arguments["noise"] = check_noise(arguments["noise"])
         except TypeError:
-            raise ConfigError(f"{config['source']}: [training] noise must be [\"gaussian\", std] or [\"mask\", rate], got {arguments['noise']!r}") from None
+            raise ConfigError(f'{config["source"]}: [training] noise must be ["gaussian", std] or ["mask", rate], got {arguments["noise"]!r}') from None
         except ValueError as error:
             raise ConfigError(f"{config['source']}: [training] noise: {error}") from None
     arguments["optimizer"] = build_optimizer(config)

@@ -213,10 +213,7 @@ class _WholeFitBar(Callback):
             return
         filled = self._width * (epoch + 1) // self.epochs
         bar = "=" * filled + "." * (self._width - filled)
-        self.stream.write(
-            f"\r  {self.label} [{bar}] epoch {epoch + 1}/{self.epochs}  loss {logs['loss']:.4g}  "
-            f"{logs['samples_per_second']:,.0f} samples/s "
-        )
+        self.stream.write(f"\r  {self.label} [{bar}] epoch {epoch + 1}/{self.epochs}  loss {logs['loss']:.4g}  {logs['samples_per_second']:,.0f} samples/s ")
         self.stream.flush()
 
     def on_train_end(self, logs: Optional[Dict[str, Any]] = None) -> None:
@@ -233,8 +230,15 @@ def _training_rate(history: Any) -> float:
 
 
 def _train_vaes(
-    X_train: np.ndarray, X_test: np.ndarray, y_train: np.ndarray, y_test: np.ndarray, epochs: int,
-    result: DemoResult, stream: IO[str], quiet: bool, say: Any,
+    X_train: np.ndarray,
+    X_test: np.ndarray,
+    y_train: np.ndarray,
+    y_test: np.ndarray,
+    epochs: int,
+    result: DemoResult,
+    stream: IO[str],
+    quiet: bool,
+    say: Any,
 ) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     """Train the demo's VAEs (2-D and 8-D, and a conditional 8-D one), report their test
     negative ELBO, and return them and their histories by name ("2-D", "8-D", "conditional")."""
@@ -247,7 +251,11 @@ def _train_vaes(
     say(f"  cosine learning rate from {VAE_LR}, the KL term's weight warmed up over {VAE_WARMUP_EPOCHS} epochs")
     models: Dict[str, Any] = {}
     histories: Dict[str, Any] = {}
-    runs = [("2-D", "VAE", VAE_LATENT_SIZES[0], False), ("8-D", "VAE", VAE_LATENT_SIZES[1], False), ("conditional", "conditional VAE", VAE_LATENT_SIZES[1], True)]
+    runs = [
+        ("2-D", "VAE", VAE_LATENT_SIZES[0], False),
+        ("8-D", "VAE", VAE_LATENT_SIZES[1], False),
+        ("conditional", "conditional VAE", VAE_LATENT_SIZES[1], True),
+    ]
     for key, name, latent, conditional in runs:
         sizes = [features, *AUTOENCODER_HIDDEN, latent]
         model = VAE(sizes, n_classes=10 if conditional else None, seed=0)
@@ -258,8 +266,15 @@ def _train_vaes(
             # The report says how many latent dimensions each VAE uses, collapse included.
             warnings.filterwarnings("ignore", message="posterior collapse", category=RuntimeWarning)
             history = model.fit(
-                X_train, labels_train, epochs=epochs, batch_size=BATCH_SIZE, optimizer=Adam(lr=CosineDecay(VAE_LR, epochs)),
-                validation_data=test, kl_warmup_epochs=VAE_WARMUP_EPOCHS, callbacks=[_WholeFitBar(f"{name} {latent}-D", epochs, stream, quiet)], verbose=0,
+                X_train,
+                labels_train,
+                epochs=epochs,
+                batch_size=BATCH_SIZE,
+                optimizer=Adam(lr=CosineDecay(VAE_LR, epochs)),
+                validation_data=test,
+                kl_warmup_epochs=VAE_WARMUP_EPOCHS,
+                callbacks=[_WholeFitBar(f"{name} {latent}-D", epochs, stream, quiet)],
+                verbose=0,
             )
         seconds = time.perf_counter() - fit_started
         negative_elbo = -float(np.mean(model.elbo(X_test, labels_test, n_samples=ELBO_SAMPLES, seed=0)))
@@ -270,8 +285,10 @@ def _train_vaes(
     say(f"Negative ELBO per test image, in nats (lower is better; {ELBO_SAMPLES} draws of z per image):")
     say(f"  {'model':<16}  {'latent size':>11}  {'-ELBO':>6}  {'of it KL':>8}  {'dimensions in use':>17}  {'train time':>10}")
     for row in result.vaes:
-        say(f"  {row.name:<16}  {row.latent_size:>11}  {row.test_negative_elbo:>6.2f}  {row.test_kl:>8.2f}  "
-            f"{f'{row.active_dimensions} of {row.latent_size}':>17}  {row.seconds:>8.1f} s")
+        say(
+            f"  {row.name:<16}  {row.latent_size:>11}  {row.test_negative_elbo:>6.2f}  {row.test_kl:>8.2f}  "
+            f"{f'{row.active_dimensions} of {row.latent_size}':>17}  {row.seconds:>8.1f} s"
+        )
     same_size, told_the_digit = result.vaes[1], result.vaes[2]
     say("  The conditional VAE's is a bound on -log p(image | its label): told the digit, its code keeps")
     say(f"  less (KL {told_the_digit.test_kl:.2f} nats against {same_size.test_kl:.2f}).")
@@ -286,11 +303,19 @@ def _vae_pictures(models: Dict[str, Any], histories: Dict[str, Any], X_test: np.
     pairs = [(X_test[np.flatnonzero(y_test == a)[0]], X_test[np.flatnonzero(y_test == b)[0]]) for a, b in INTERPOLATED_DIGITS]
     large = models["8-D"]
     return {
-        "vae_samples.png": plot.samples_grid(large.sample(60, seed=0), IMAGE_SHAPE, rows=6, title=f"60 new digits: the {large.latent_features}-D VAE decodes z ~ N(0, I)").figure,
-        "generated.png": plot.samples_grid(models["conditional"].sample(len(labels), seed=0, labels=labels), IMAGE_SHAPE, labels=labels,
-                                           title="Digits of a chosen class: the conditional VAE, one row per label").figure,
+        "vae_samples.png": plot.samples_grid(
+            large.sample(60, seed=0), IMAGE_SHAPE, rows=6, title=f"60 new digits: the {large.latent_features}-D VAE decodes z ~ N(0, I)"
+        ).figure,
+        "generated.png": plot.samples_grid(
+            models["conditional"].sample(len(labels), seed=0, labels=labels),
+            IMAGE_SHAPE,
+            labels=labels,
+            title="Digits of a chosen class: the conditional VAE, one row per label",
+        ).figure,
         "manifold_2d.png": plot.latent_manifold(models["2-D"], title="What the 2-D VAE decodes across its latent space").figure,
-        "interpolation.png": plot.interpolation_strips(large, pairs, steps=10, title=f"Between two test digits (framed): the {large.latent_features}-D VAE's path").figure,
+        "interpolation.png": plot.interpolation_strips(
+            large, pairs, steps=10, title=f"Between two test digits (framed): the {large.latent_features}-D VAE's path"
+        ).figure,
         "latent_kl.png": plot.latent_kl(histories["8-D"], title=f"The {large.latent_features}-D VAE's latent dimensions"),
     }
 
@@ -339,8 +364,7 @@ def run(
     False
     """
     _require_extras()
-    from steepest import plot, runtime
-    from steepest import __version__
+    from steepest import __version__, plot, runtime
     from steepest.nn import MLP, Autoencoder
     from steepest.train import Adam, CosineDecay
 
@@ -369,8 +393,10 @@ def run(
         sizes = [features, *AUTOENCODER_HIDDEN, latent]
         model = Autoencoder(sizes, seed=0)
         architecture = "-".join(str(s) for s in sizes + sizes[-2::-1])
-        say(f"\nAutoencoder {architecture} (relu, sigmoid output): {autoencoder_epochs} epochs of Adam, "
-            f"cosine learning rate from {AUTOENCODER_LR}, batches of {BATCH_SIZE}")
+        say(
+            f"\nAutoencoder {architecture} (relu, sigmoid output): {autoencoder_epochs} epochs of Adam, "
+            f"cosine learning rate from {AUTOENCODER_LR}, batches of {BATCH_SIZE}"
+        )
         fit_started = time.perf_counter()
         history = model.fit(
             X_train,
@@ -407,8 +433,13 @@ def run(
     classifier = MLP(classifier_sizes, seed=0)
     fit_started = time.perf_counter()
     classifier_history = classifier.fit(
-        X_train, y_train, epochs=classifier_epochs, batch_size=BATCH_SIZE, loss="softmax_cross_entropy",
-        optimizer=Adam(lr=CosineDecay(CLASSIFIER_LR, classifier_epochs)), verbose=0,
+        X_train,
+        y_train,
+        epochs=classifier_epochs,
+        batch_size=BATCH_SIZE,
+        loss="softmax_cross_entropy",
+        optimizer=Adam(lr=CosineDecay(CLASSIFIER_LR, classifier_epochs)),
+        verbose=0,
     )
     result.classifier_seconds = time.perf_counter() - fit_started
     result.classifier_samples_per_second = _training_rate(classifier_history)
@@ -426,7 +457,8 @@ def run(
     pictures = {
         "loss.png": plot.loss_curves(histories, log_scale=True, title="Autoencoders on the digits: reconstruction loss (MSE)").figure,
         "latent_2d.png": plot.latent_space(
-            small.encode(np.concatenate([X_train, X_test])), np.concatenate([y_train, y_test]),
+            small.encode(np.concatenate([X_train, X_test])),
+            np.concatenate([y_train, y_test]),
             title=f"All {len(X_train) + len(X_test)} digits in the autoencoder's 2-D latent space",
         ).figure,
         "reconstructions.png": plot.reconstruction_grid(

@@ -118,7 +118,10 @@ def _labels(model: Any, outputs: np.ndarray, classes: Any) -> np.ndarray:
     """Each row's class: the largest output of a softmax (or logit) layer; for one output,
     whether it is above 0.5 (a probability) or 0 (a logit)."""
     if not isinstance(classes, list) or len(classes) != max(2, outputs.shape[1]):
-        raise CommandError(f"the model's metadata is not usable: it names {len(classes) if isinstance(classes, list) else 'no list of'} classes for {outputs.shape[1]} outputs", FAILED)
+        raise CommandError(
+            f"the model's metadata is not usable: it names {len(classes) if isinstance(classes, list) else 'no list of'} classes for {outputs.shape[1]} outputs",
+            FAILED,
+        )
     if outputs.shape[1] == 1:
         threshold = 0.5 if model.output_activation == "sigmoid" else 0.0
         indices = (outputs[:, 0] > threshold).astype(np.int64)

@@ -121,7 +121,9 @@ def _check_output_folder(folder: Path, force: bool) -> None:
         raise CommandError(f"the output folder {str(folder)!r} is not empty: pass --force to replace its results, or --out another folder", FAILED)
 
 
-def _prepared(config: Dict[str, Any], model: Any, data: Any, classes: Any, targets: Optional[np.ndarray], labels: Optional[np.ndarray]) -> Tuple[np.ndarray, Tuple[Any, ...], Any]:
+def _prepared(
+    config: Dict[str, Any], model: Any, data: Any, classes: Any, targets: Optional[np.ndarray], labels: Optional[np.ndarray]
+) -> Tuple[np.ndarray, Tuple[Any, ...], Any]:
     """The features as the model sees them (scaled when ``[data] scale`` says), ``fit``'s
     data and its validation data: rows drawn at random, each class in proportion for a
     classifier or a conditional VAE; the scaling fitted on the training rows only. Records
@@ -229,11 +231,21 @@ def _vae_pictures(model: Any, history: Any, X: Any, labels: Optional[Any], image
     value_range = (0.0, 1.0) if model.reconstruction == "bernoulli" else (float(X.min()), float(X.max()))
     if model.n_classes:
         classes = np.repeat(np.arange(min(model.n_classes, MOST_SAMPLE_ROWS)), SAMPLES_PER_ROW)
-        grid = plot.samples_grid(model.sample(len(classes), seed=0, labels=classes), image_shape, labels=classes, value_range=value_range,
-                                 title="Generated samples, one row per class")
+        grid = plot.samples_grid(
+            model.sample(len(classes), seed=0, labels=classes),
+            image_shape,
+            labels=classes,
+            value_range=value_range,
+            title="Generated samples, one row per class",
+        )
     else:
-        grid = plot.samples_grid(model.sample(SAMPLES_PER_ROW * 5, seed=0), image_shape, rows=5, value_range=value_range,
-                                 title="Generated samples: decoded draws of the prior N(0, I)")
+        grid = plot.samples_grid(
+            model.sample(SAMPLES_PER_ROW * 5, seed=0),
+            image_shape,
+            rows=5,
+            value_range=value_range,
+            title="Generated samples: decoded draws of the prior N(0, I)",
+        )
     pictures = {"samples.png": grid.figure, "latent_kl.png": plot.latent_kl(history)}
     if model.latent_features == 2:
         pictures["latent_2d.png"] = plot.latent_space(model.encode(X, labels if model.n_classes else None), labels).figure

@@ -94,7 +94,12 @@ def shape_calculator(convertible: Convertible) -> Callable[[Any], None]:
 
         facts = convertible.graph_facts(operator, operator.scope_inst.get_options)
         batch = operator.inputs[0].get_first_dimension()
-        types: Dict[int, Any] = {TensorProto.INT64: Int64TensorType, TensorProto.STRING: StringTensorType, TensorProto.FLOAT: FloatTensorType, TensorProto.DOUBLE: DoubleTensorType}
+        types: Dict[int, Any] = {
+            TensorProto.INT64: Int64TensorType,
+            TensorProto.STRING: StringTensorType,
+            TensorProto.FLOAT: FloatTensorType,
+            TensorProto.DOUBLE: DoubleTensorType,
+        }
         values = types[_input_element_type(operator)]
         for variable, (_, element, shape) in zip(operator.outputs, facts.outputs()):
             kind = values if element in (TensorProto.FLOAT, TensorProto.DOUBLE) else types[element]

@@ -10,8 +10,8 @@ import numpy as np
 from steepest._validation import as_matrix
 from steepest.nn import saving
 from steepest.nn.layers import Dense, Layer, check_activation
-from steepest.nn.sizes import decoder_sizes_of, layer_sizes_of
 from steepest.nn.sequential import Sequential
+from steepest.nn.sizes import decoder_sizes_of, layer_sizes_of
 from steepest.train.history import History
 
 

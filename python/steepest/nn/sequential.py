@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence,
 
 import numpy as np
 
-from steepest._validation import as_array, as_input, as_real, float_dtype, positive_int, require_finite
+from steepest._validation import as_array, as_input, as_real, float_dtype, positive_int
 from steepest.engine import Engine
 from steepest.nn import saving
 from steepest.nn.layers import Dense, Dropout, Layer, chain_widths
@@ -145,7 +145,7 @@ class Sequential:
 
     @property
     def precision(self) -> str:
-        """"bfloat16" for mixed precision (see the class's parameters), else the dtype's name."""
+        """ "bfloat16" for mixed precision (see the class's parameters), else the dtype's name."""
         return "bfloat16" if self._engine.bfloat16 else self.dtype.name
 
     def _set_precision(self, precision: Optional[str]) -> None:
@@ -329,7 +329,14 @@ class Sequential:
         settings, so a stream of chunks trains like one long epoch.
         """
         logs = self._partial_fit(
-            X, y, batch_size=batch_size, optimizer=optimizer, loss=loss, sample_weight=sample_weight, order=order, objective=Objective(penalty_per_weight=bool(penalty_per_weight))
+            X,
+            y,
+            batch_size=batch_size,
+            optimizer=optimizer,
+            loss=loss,
+            sample_weight=sample_weight,
+            order=order,
+            objective=Objective(penalty_per_weight=bool(penalty_per_weight)),
         )
         return logs if metrics else logs["loss"]
 

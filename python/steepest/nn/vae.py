@@ -254,7 +254,9 @@ class VAE(Sequential):
         classes = self._classes(y, len(X), "y")
         validation = None
         if validation_data is not None:
-            X_val, y_val = (validation_data, None) if isinstance(validation_data, np.ndarray) or not isinstance(validation_data, (tuple, list)) else _pair(validation_data)
+            X_val, y_val = (
+                (validation_data, None) if isinstance(validation_data, np.ndarray) or not isinstance(validation_data, (tuple, list)) else _pair(validation_data)
+            )
             X_val = self._check_data(X_val, "validation X")
             validation = (X_val, X_val) if classes is None else (X_val, X_val, self._classes(y_val, len(X_val), "validation y"))
         warmup = _check_warmup(kl_warmup_epochs)
@@ -301,7 +303,17 @@ class VAE(Sequential):
         X = self._check_data(X)
         objective = Objective(loss_scale=self._loss_scale, kl_weight=self._kl_weight(0), penalty_per_weight=bool(penalty_per_weight))
         logs = loop.partial_fit(
-            self, self._engine, self._state, X, X, batch_size=batch_size, optimizer=optimizer, loss=self._loss, objective=objective, conditions=self._classes(y, len(X), "y"), order=order
+            self,
+            self._engine,
+            self._state,
+            X,
+            X,
+            batch_size=batch_size,
+            optimizer=optimizer,
+            loss=self._loss,
+            objective=objective,
+            conditions=self._classes(y, len(X), "y"),
+            order=order,
         )
         return logs if metrics else logs["loss"]
 
@@ -453,4 +465,3 @@ def _pair(validation_data: Sequence[Any]) -> Tuple[Any, Any]:
     if len(validation_data) != 2:
         raise ValueError("validation_data must be X_val, or (X_val, y_val) for a conditional VAE")
     return validation_data[0], validation_data[1]
-

@@ -19,9 +19,7 @@ def pyplot() -> Any:
     try:
         import matplotlib.pyplot as plt
     except ImportError as error:
-        raise ImportError(
-            "steepest.plot needs matplotlib, which is not installed: pip install 'steepest[plot]'"
-        ) from error
+        raise ImportError("steepest.plot needs matplotlib, which is not installed: pip install 'steepest[plot]'") from error
     return plt
 
 

@@ -232,7 +232,9 @@ def interpolation_strips(
     except (TypeError, ValueError):
         raise ValueError("pairs must be a sequence of (x_a, x_b) pairs of samples of the same length") from None
     if ends.ndim != 3 or ends.shape[1] != 2 or ends.shape[2] != model.input_features or len(ends) == 0:
-        raise ValueError(f"pairs must have shape (pairs, 2, {model.input_features}): pairs (x_a, x_b) of samples of the model's features, got shape {ends.shape}")
+        raise ValueError(
+            f"pairs must have shape (pairs, 2, {model.input_features}): pairs (x_a, x_b) of samples of the model's features, got shape {ends.shape}"
+        )
     labels = _labels_for(model, labels, len(ends), "labels", "pair")
     cells: List[List[Optional[np.ndarray]]] = []
     for index, (x_a, x_b) in enumerate(ends):
@@ -252,7 +254,11 @@ def interpolation_strips(
 
 
 def _check_shape(image_shape: Any) -> Tuple[int, int]:
-    if not isinstance(image_shape, (tuple, list)) or len(image_shape) != 2 or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 for n in image_shape):
+    if (
+        not isinstance(image_shape, (tuple, list))
+        or len(image_shape) != 2
+        or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 for n in image_shape)
+    ):
         raise ValueError(f"image_shape must be (height, width), two ints >= 1; got {image_shape!r}")
     return int(image_shape[0]), int(image_shape[1])
 

@@ -54,8 +54,16 @@ def latent_space(codes: Any, labels: Any = None, *, ax: Any = None, title: Optio
             colour = colour_map(index % colour_map.N)
             ax.scatter(points[:, 0], points[:, 1], s=8, alpha=0.6, color=colour, label=str(value))
             centre = np.median(points, axis=0)
-            ax.annotate(str(value), centre, ha="center", va="center", fontsize=13, fontweight="bold",
-                        color=colour, bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.8, "edgecolor": colour})
+            ax.annotate(
+                str(value),
+                centre,
+                ha="center",
+                va="center",
+                fontsize=13,
+                fontweight="bold",
+                color=colour,
+                bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.8, "edgecolor": colour},
+            )
         ax.legend(title="class", markerscale=2, fontsize="small", loc="best")
     ax.set_xlabel("latent dimension 1")
     ax.set_ylabel("latent dimension 2")
@@ -115,8 +123,14 @@ def image_grid(
     figure_width = label_inches + cell_inches * columns
     figure_height = title_inches + cell_inches * len(named) + 0.1
     figure, axes = pyplot().subplots(len(named), columns, figsize=(figure_width, figure_height), squeeze=False)
-    figure.subplots_adjust(left=label_inches / figure_width, right=1 - 0.05 / figure_width, bottom=0.1 / figure_height,
-                           top=1 - title_inches / figure_height, wspace=0.08, hspace=0.08)
+    figure.subplots_adjust(
+        left=label_inches / figure_width,
+        right=1 - 0.05 / figure_width,
+        bottom=0.1 / figure_height,
+        top=1 - title_inches / figure_height,
+        wspace=0.08,
+        hspace=0.08,
+    )
     for row, (name, images) in enumerate(named.items()):
         for column in range(columns):
             ax = axes[row, column]
@@ -133,7 +147,9 @@ def image_grid(
     return figure
 
 
-def reconstruction_grid(originals: Any, reconstructions: Union[Any, Mapping[str, Any]], image_shape: Tuple[int, int], *, count: int = 10, title: Optional[str] = None) -> Any:
+def reconstruction_grid(
+    originals: Any, reconstructions: Union[Any, Mapping[str, Any]], image_shape: Tuple[int, int], *, count: int = 10, title: Optional[str] = None
+) -> Any:
     """The first ``count`` originals in the top row, their reconstructions below.
 
     Parameters

@@ -35,7 +35,9 @@ _EMPTY_REASONS = {
 _FRACTION_LIMITS = (-0.03, 1.03)
 
 
-def diagnostics(history: History, names: Sequence[str] = ("gradient_norm", "update_ratio", "dead_fraction", "saturated_fraction"), *, title: Optional[str] = None) -> Any:
+def diagnostics(
+    history: History, names: Sequence[str] = ("gradient_norm", "update_ratio", "dead_fraction", "saturated_fraction"), *, title: Optional[str] = None
+) -> Any:
     """The per-layer training diagnostics of a History, one panel per diagnostic, one line
     per layer.
 
@@ -110,7 +112,7 @@ def diagnostics(history: History, names: Sequence[str] = ("gradient_norm", "upda
     for ax in list(axes.flat)[: len(names)]:
         if drawn and not ax.get_lines():
             ax.set_xlim(drawn[0].get_xlim())
-    for ax in list(axes.flat)[len(names):]:
+    for ax in list(axes.flat)[len(names) :]:
         ax.set_axis_off()
     if title:
         figure.suptitle(title)

@@ -98,10 +98,16 @@ def tuning_results(results: Any, param: Optional[str] = None, score: Optional[st
         rows_of_panels = math.ceil(len(names) / _PANELS_PER_ROW)
         columns_of_panels = math.ceil(len(names) / rows_of_panels)
         width, height = _PANEL_INCHES if len(names) > 1 else _LONE_PANEL_INCHES
-        figure, grid = pyplot().subplots(rows_of_panels, columns_of_panels, figsize=(width * columns_of_panels, height * rows_of_panels + 0.4),
-                                         squeeze=False, sharey=True, layout="constrained")
+        figure, grid = pyplot().subplots(
+            rows_of_panels,
+            columns_of_panels,
+            figsize=(width * columns_of_panels, height * rows_of_panels + 0.4),
+            squeeze=False,
+            sharey=True,
+            layout="constrained",
+        )
         panels = list(grid.flat)
-        for unused in panels[len(names):]:
+        for unused in panels[len(names) :]:
             figure.delaxes(unused)
         for row in grid:
             row[0].set_ylabel(score)
@@ -117,7 +123,8 @@ def tuning_results(results: Any, param: Optional[str] = None, score: Optional[st
     if entries:
         keyed = [panel for panel in panels if any(label.startswith("best") for label in panel.get_legend_handles_labels()[1])]
         (keyed or [panel for panel in panels if panel.get_legend_handles_labels()[0]])[0].legend(
-            list(entries.values()), list(entries), loc="best", fontsize="small")
+            list(entries.values()), list(entries), loc="best", fontsize="small"
+        )
 
     failed = int(np.sum(~finished))
     if title is not None:
@@ -162,8 +169,17 @@ def _draw_panel(ax: Any, name: str, values: List[Any], scores: np.ndarray, error
     ax.errorbar(x, scores[shown], yerr=None if errors is None else errors[shown], fmt="o", markersize=5, alpha=0.7, elinewidth=0.8, color="tab:blue")
     if best is not None and best in shown:
         at = shown.index(best)
-        ax.plot([x[at]], [scores[best]], marker="*", markersize=15, color="tab:red", markeredgecolor="white", linestyle="none", zorder=3,
-                label=f"best: {scores[best]:.4g}")
+        ax.plot(
+            [x[at]],
+            [scores[best]],
+            marker="*",
+            markersize=15,
+            color="tab:red",
+            markeredgecolor="white",
+            linestyle="none",
+            zorder=3,
+            label=f"best: {scores[best]:.4g}",
+        )
     ax.set_xlabel(name)
     ax.grid(True, alpha=0.3)
 

@@ -15,7 +15,6 @@ Each estimator exports itself to ONNX (``to_onnx``), and once skl2onnx is import
 """
 
 from steepest.export.skl2onnx import Convertible, register_when_imported
-
 from steepest.sklearn.autoencoder import AutoencoderTransformer
 from steepest.sklearn.classifier import MLPClassifier
 from steepest.sklearn.regressor import MLPRegressor

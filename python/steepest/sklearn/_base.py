@@ -25,15 +25,16 @@ import numpy as np
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state, shuffle as shuffle_rows
+from sklearn.utils import check_random_state
+from sklearn.utils import shuffle as shuffle_rows
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from steepest._validation import checked_cast, require_unmasked
 from steepest._warnings import warn
-from steepest.runtime import local_threads
 from steepest.nn import Dense, Sequential
-from steepest.train import SGD, Adam, Callback, Optimizer, TrainingDivergedError, check_sample_weight
+from steepest.runtime import local_threads
 from steepest.sklearn._conventions import LossConvention, loss_convention, reported_loss
+from steepest.train import SGD, Adam, Callback, Optimizer, TrainingDivergedError, check_sample_weight
 
 if TYPE_CHECKING:
     import onnx
@@ -180,7 +181,9 @@ class BaseMLP(BaseEstimator):
             (_is_int(self.n_iter_no_change) and self.n_iter_no_change >= 1) or self.n_iter_no_change == math.inf,
             f"n_iter_no_change must be an int >= 1 or np.inf, got {self.n_iter_no_change!r}",
         )
-        _require(_is_int(getattr(self, "max_fun", 1)) and getattr(self, "max_fun", 1) >= 1, f"max_fun must be an int >= 1, got {getattr(self, 'max_fun', None)!r}")
+        _require(
+            _is_int(getattr(self, "max_fun", 1)) and getattr(self, "max_fun", 1) >= 1, f"max_fun must be an int >= 1, got {getattr(self, 'max_fun', None)!r}"
+        )
         _require(
             self.dtype is None or self.dtype in ("float32", "float64", np.float32, np.float64),
             f"dtype must be None, 'float32' or 'float64', got {self.dtype!r}",
@@ -229,7 +232,9 @@ class BaseMLP(BaseEstimator):
         if self.solver == "sgd":
             nesterov = bool(self.nesterovs_momentum) and self.momentum > 0
             return SGD(lr=self._rate, momentum=float(self.momentum), nesterov=nesterov, l1=l1, l2=l2)
-        return Adam(lr=self._rate, beta1=float(self.beta_1), beta2=float(self.beta_2), eps=float(self.epsilon) * scale, l1=l1, l2=l2, eps_before_correction=True)
+        return Adam(
+            lr=self._rate, beta1=float(self.beta_1), beta2=float(self.beta_2), eps=float(self.epsilon) * scale, l1=l1, l2=l2, eps_before_correction=True
+        )
 
     def _set_learning_rate(self, rate: float) -> None:
         self._learning_rate = rate
@@ -430,7 +435,11 @@ class BaseMLP(BaseEstimator):
         activations = [self.activation] * len(self._hidden_sizes()) if isinstance(self.activation, str) else list(self.activation)
         for index, (weight, bias) in enumerate(zip(self.coefs_, self.intercepts_)):
             fan_in, fan_out = weight.shape
-            logistic = self.activation in ("logistic", "sigmoid") if isinstance(self.activation, str) else index < len(activations) and activations[index] in ("logistic", "sigmoid")
+            logistic = (
+                self.activation in ("logistic", "sigmoid")
+                if isinstance(self.activation, str)
+                else index < len(activations) and activations[index] in ("logistic", "sigmoid")
+            )
             bound = math.sqrt((2.0 if logistic else 6.0) / (fan_in + fan_out))
             weight[...] = rng.uniform(-bound, bound, (fan_in, fan_out))
             bias[...] = rng.uniform(-bound, bound, fan_out)
@@ -462,7 +471,13 @@ class BaseMLP(BaseEstimator):
         raise NotImplementedError
 
     def _fit_epochs(
-        self, X: np.ndarray, y: Any, targets: np.ndarray, weights: Optional[np.ndarray], rng: np.random.RandomState, validation_set: Optional[Tuple[Any, Any, Any]]
+        self,
+        X: np.ndarray,
+        y: Any,
+        targets: np.ndarray,
+        weights: Optional[np.ndarray],
+        rng: np.random.RandomState,
+        validation_set: Optional[Tuple[Any, Any, Any]],
     ) -> None:
         validation = None
         if self.early_stopping:
@@ -534,7 +549,15 @@ class BaseMLP(BaseEstimator):
         self.n_iter_ = 0
         try:
             logs = self.model_.partial_fit(
-                X, targets, batch_size=batch_size, optimizer=self._optimizer, loss=self._convention.engine_loss, sample_weight=weights, order=order, penalty_per_weight=True, metrics=True
+                X,
+                targets,
+                batch_size=batch_size,
+                optimizer=self._optimizer,
+                loss=self._convention.engine_loss,
+                sample_weight=weights,
+                order=order,
+                penalty_per_weight=True,
+                metrics=True,
             )
         except TrainingDivergedError:
             raise ValueError(NONFINITE_WEIGHTS) from None
@@ -596,7 +619,9 @@ class BaseMLP(BaseEstimator):
             at += weight.shape[1]
         return np.concatenate(weights + biases)
 
-    def _end_epoch(self, logs: Dict[str, Any], samples: int, validation: Optional[Tuple[np.ndarray, Any, np.ndarray, Optional[np.ndarray]]], incremental: bool) -> bool:
+    def _end_epoch(
+        self, logs: Dict[str, Any], samples: int, validation: Optional[Tuple[np.ndarray, Any, np.ndarray, Optional[np.ndarray]]], incremental: bool
+    ) -> bool:
         """scikit-learn's bookkeeping after an epoch; True to stop training."""
         self.n_iter_ += 1
         # scikit-learn's loss_: its scale of the mean loss, plus its penalty, which the engine

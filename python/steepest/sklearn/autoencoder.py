@@ -21,36 +21,36 @@ if TYPE_CHECKING:
 class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP):
     """Learns to compress the features into ``n_components`` latent ones and back.
 
-    ``transform`` encodes, ``inverse_transform`` decodes, ``score_samples`` is minus each
-    sample's mean squared reconstruction error (higher for more normal samples, as scikit-learn's
-    outlier detectors score them; its negative is an anomaly score) and
-    ``score`` its mean, so searches can tune an autoencoder without a scorer.
+        ``transform`` encodes, ``inverse_transform`` decodes, ``score_samples`` is minus each
+        sample's mean squared reconstruction error (higher for more normal samples, as scikit-learn's
+        outlier detectors score them; its negative is an anomaly score) and
+        ``score`` its mean, so searches can tune an autoencoder without a scorer.
 
-    Parameters
-    ----------
-    n_components : int, default 2
-        Latent features.
-    hidden_layer_sizes : int or tuple of int, default (100,)
-        The encoder's hidden layers; the decoder mirrors them.
-    activation : str, default "relu"
-        Of the hidden layers: "identity", "logistic" (or "sigmoid"), "tanh", "relu".
-    latent_activation : str, default "identity"
-    output_activation : str, default "identity"
-        "logistic" suits features scaled to [0, 1].
-{solver_parameters}
-    Attributes
-    ----------
-{fitted_attributes}
-    Examples
-    --------
-    >>> from sklearn.datasets import load_digits
-    >>> from steepest.sklearn import AutoencoderTransformer
-    >>> X = load_digits().data / 16
-    >>> ae = AutoencoderTransformer(n_components=8, hidden_layer_sizes=(32,), max_iter=300, random_state=0)
-    >>> ae.fit_transform(X).shape
-    (1797, 8)
-    >>> ae.get_feature_names_out()[:2].tolist()
-    ['autoencodertransformer0', 'autoencodertransformer1']
+        Parameters
+        ----------
+        n_components : int, default 2
+            Latent features.
+        hidden_layer_sizes : int or tuple of int, default (100,)
+            The encoder's hidden layers; the decoder mirrors them.
+        activation : str, default "relu"
+            Of the hidden layers: "identity", "logistic" (or "sigmoid"), "tanh", "relu".
+        latent_activation : str, default "identity"
+        output_activation : str, default "identity"
+            "logistic" suits features scaled to [0, 1].
+    {solver_parameters}
+        Attributes
+        ----------
+    {fitted_attributes}
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from steepest.sklearn import AutoencoderTransformer
+        >>> X = load_digits().data / 16
+        >>> ae = AutoencoderTransformer(n_components=8, hidden_layer_sizes=(32,), max_iter=300, random_state=0)
+        >>> ae.fit_transform(X).shape
+        (1797, 8)
+        >>> ae.get_feature_names_out()[:2].tolist()
+        ['autoencodertransformer0', 'autoencodertransformer1']
     """
 
     model_: Autoencoder  # built by _build_model below
@@ -209,4 +209,6 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         return tags
 
 
-AutoencoderTransformer.__doc__ = cast(str, AutoencoderTransformer.__doc__).replace("{solver_parameters}", SOLVER_PARAMETERS).replace("{fitted_attributes}", FITTED_ATTRIBUTES)
+AutoencoderTransformer.__doc__ = (
+    cast(str, AutoencoderTransformer.__doc__).replace("{solver_parameters}", SOLVER_PARAMETERS).replace("{fitted_attributes}", FITTED_ATTRIBUTES)
+)

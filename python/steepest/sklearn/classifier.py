@@ -19,40 +19,40 @@ from steepest.sklearn._parameters import FITTED_ATTRIBUTES, MAX_FUN_PARAMETER, S
 
 class MLPClassifier(ClassifierMixin, BaseMLP):
     """A multilayer perceptron classifier, a drop-in replacement for
-    ``sklearn.neural_network.MLPClassifier``: the same parameters, defaults and fitted
-    attributes; training runs in steepest's native loop.
+        ``sklearn.neural_network.MLPClassifier``: the same parameters, defaults and fitted
+        attributes; training runs in steepest's native loop.
 
-    Binary and multi-label targets get sigmoid outputs trained with the log loss; more than
-    two classes a softmax output, as in scikit-learn.
+        Binary and multi-label targets get sigmoid outputs trained with the log loss; more than
+        two classes a softmax output, as in scikit-learn.
 
-    Parameters
-    ----------
-    hidden_layer_sizes : int or tuple of int, default (100,)
-    activation : str or list of str, default "relu"
-        Of the hidden layers: "identity", "logistic" (or "sigmoid"), "tanh", "relu"; a list
-        gives one per hidden layer (not in scikit-learn).
-{solver_parameters}
-    class_weight : dict, "balanced" or None, default None
-        Weights of the classes (not in scikit-learn's MLPClassifier; its issue 9113):
-        each training row's weight is multiplied by its class's, ``{label: weight}`` or
-        "balanced" (``n_samples / (n_classes · count of the class)`` in the ``y`` given to
-        ``fit``). Single-label targets only; "balanced" is refused by ``partial_fit``,
-        whose chunks would each balance differently.
+        Parameters
+        ----------
+        hidden_layer_sizes : int or tuple of int, default (100,)
+        activation : str or list of str, default "relu"
+            Of the hidden layers: "identity", "logistic" (or "sigmoid"), "tanh", "relu"; a list
+            gives one per hidden layer (not in scikit-learn).
+    {solver_parameters}
+        class_weight : dict, "balanced" or None, default None
+            Weights of the classes (not in scikit-learn's MLPClassifier; its issue 9113):
+            each training row's weight is multiplied by its class's, ``{label: weight}`` or
+            "balanced" (``n_samples / (n_classes · count of the class)`` in the ``y`` given to
+            ``fit``). Single-label targets only; "balanced" is refused by ``partial_fit``,
+            whose chunks would each balance differently.
 
-    Attributes
-    ----------
-    classes_ : ndarray
-{fitted_attributes}
-    Examples
-    --------
-    >>> from sklearn.datasets import load_iris
-    >>> from steepest.sklearn import MLPClassifier
-    >>> X, y = load_iris(return_X_y=True)
-    >>> clf = MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=600, random_state=0)
-    >>> clf.fit(X, y).score(X, y) > 0.9
-    True
-    >>> clf.predict_proba(X[:2]).shape
-    (2, 3)
+        Attributes
+        ----------
+        classes_ : ndarray
+    {fitted_attributes}
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from steepest.sklearn import MLPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=600, random_state=0)
+        >>> clf.fit(X, y).score(X, y) > 0.9
+        True
+        >>> clf.predict_proba(X[:2]).shape
+        (2, 3)
     """
 
     def __init__(
@@ -240,4 +240,6 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return tags
 
 
-MLPClassifier.__doc__ = cast(str, MLPClassifier.__doc__).replace("{solver_parameters}", SOLVER_PARAMETERS + MAX_FUN_PARAMETER).replace("{fitted_attributes}", FITTED_ATTRIBUTES)
+MLPClassifier.__doc__ = (
+    cast(str, MLPClassifier.__doc__).replace("{solver_parameters}", SOLVER_PARAMETERS + MAX_FUN_PARAMETER).replace("{fitted_attributes}", FITTED_ATTRIBUTES)
+)

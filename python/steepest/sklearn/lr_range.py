@@ -35,7 +35,15 @@ def lr_range_test(estimator: BaseMLP, X: Any, y: Any, *, start: float, end: floa
     to_engine = work._engine_rate(1.0)
     with threads(work.n_threads):
         curve = work.model_.lr_range_test(
-            X, targets, start=start * to_engine, end=end * to_engine, steps=steps, batch_size=batch_size, optimizer=optimizer, loss=work._convention.engine_loss, shuffle=shuffle
+            X,
+            targets,
+            start=start * to_engine,
+            end=end * to_engine,
+            steps=steps,
+            batch_size=batch_size,
+            optimizer=optimizer,
+            loss=work._convention.engine_loss,
+            shuffle=shuffle,
         )
     scale = work._convention.reported_scale
     return RangeTest(curve.lrs / to_engine, curve.losses * scale, curve.smoothed * scale, curve.stopped_early)

@@ -17,35 +17,35 @@ from steepest.sklearn._parameters import FITTED_ATTRIBUTES, MAX_FUN_PARAMETER, S
 
 class MLPRegressor(RegressorMixin, BaseMLP):
     """A multilayer perceptron regressor, a drop-in replacement for
-    ``sklearn.neural_network.MLPRegressor``: the same parameters, defaults and fitted
-    attributes; training runs in steepest's native loop.
+        ``sklearn.neural_network.MLPRegressor``: the same parameters, defaults and fitted
+        attributes; training runs in steepest's native loop.
 
-    Trains an identity output on the squared error, or an exponential output on half the
-    Poisson deviance; ``y`` may have several columns (multi-output regression).
+        Trains an identity output on the squared error, or an exponential output on half the
+        Poisson deviance; ``y`` may have several columns (multi-output regression).
 
-    Parameters
-    ----------
-    loss : {"squared_error", "poisson"}, default "squared_error"
-        "poisson" predicts ``exp`` of the last layer (a mean, for counts or rates) and needs
-        ``y >= 0``.
-    hidden_layer_sizes : int or tuple of int, default (100,)
-    activation : str or list of str, default "relu"
-        Of the hidden layers: "identity", "logistic" (or "sigmoid"), "tanh", "relu"; a list
-        gives one per hidden layer (not in scikit-learn).
-{solver_parameters}
-    Attributes
-    ----------
-{fitted_attributes}
-    Examples
-    --------
-    >>> from sklearn.datasets import load_diabetes
-    >>> from sklearn.preprocessing import StandardScaler
-    >>> from steepest.sklearn import MLPRegressor
-    >>> X, y = load_diabetes(return_X_y=True)
-    >>> X = StandardScaler().fit_transform(X)
-    >>> reg = MLPRegressor(hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=500, random_state=0)
-    >>> reg.fit(X, y / 100).score(X, y / 100) > 0.4
-    True
+        Parameters
+        ----------
+        loss : {"squared_error", "poisson"}, default "squared_error"
+            "poisson" predicts ``exp`` of the last layer (a mean, for counts or rates) and needs
+            ``y >= 0``.
+        hidden_layer_sizes : int or tuple of int, default (100,)
+        activation : str or list of str, default "relu"
+            Of the hidden layers: "identity", "logistic" (or "sigmoid"), "tanh", "relu"; a list
+            gives one per hidden layer (not in scikit-learn).
+    {solver_parameters}
+        Attributes
+        ----------
+    {fitted_attributes}
+        Examples
+        --------
+        >>> from sklearn.datasets import load_diabetes
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from steepest.sklearn import MLPRegressor
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> X = StandardScaler().fit_transform(X)
+        >>> reg = MLPRegressor(hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=500, random_state=0)
+        >>> reg.fit(X, y / 100).score(X, y / 100) > 0.4
+        True
     """
 
     def __init__(
@@ -176,4 +176,6 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return output.ravel() if self.n_outputs_ == 1 else output
 
 
-MLPRegressor.__doc__ = cast(str, MLPRegressor.__doc__).replace("{solver_parameters}", SOLVER_PARAMETERS + MAX_FUN_PARAMETER).replace("{fitted_attributes}", FITTED_ATTRIBUTES)
+MLPRegressor.__doc__ = (
+    cast(str, MLPRegressor.__doc__).replace("{solver_parameters}", SOLVER_PARAMETERS + MAX_FUN_PARAMETER).replace("{fitted_attributes}", FITTED_ATTRIBUTES)
+)

@@ -135,7 +135,9 @@ class ReduceLROnPlateau(_Monitor):
     0.5
     """
 
-    def __init__(self, monitor: Optional[str] = None, factor: float = 0.1, patience: int = 5, min_delta: float = 1e-4, min_lr: float = 0.0, mode: str = "min") -> None:
+    def __init__(
+        self, monitor: Optional[str] = None, factor: float = 0.1, patience: int = 5, min_delta: float = 1e-4, min_lr: float = 0.0, mode: str = "min"
+    ) -> None:
         super().__init__(monitor, min_delta, mode)
         self.factor = non_negative_float(factor, "factor", positive=True, below_one=True)
         self.patience = non_negative_int(patience, "patience")

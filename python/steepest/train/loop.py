@@ -174,7 +174,9 @@ def fit(
                 raise ValueError("give validation_data or validation_split, not both")
             pair = 2 if conditions is None else 3
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != pair:
-                raise ValueError("validation_data must be a pair (X_val, y_val)" if pair == 2 else "validation_data must be (X_val, y_val, classes of the rows)")
+                raise ValueError(
+                    "validation_data must be a pair (X_val, y_val)" if pair == 2 else "validation_data must be (X_val, y_val, classes of the rows)"
+                )
             X_val = as_input(validation_data[0], "validation X", model.dtype.type, features=model.input_features)
             targets_val = prepare_targets(model, loss, validation_data[1], len(X_val), name="validation y")
             if conditions is not None:
@@ -211,7 +213,8 @@ def fit(
             for epoch in range(epochs):
                 lr = optimizer.learning_rate(epoch) * math.prod(
                     # A negative factor would step up the gradient, a NaN train nothing.
-                    non_negative_float(c.learning_rate_factor(), f"{type(c).__name__}.learning_rate_factor()") for c in callbacks
+                    non_negative_float(c.learning_rate_factor(), f"{type(c).__name__}.learning_rate_factor()")
+                    for c in callbacks
                 )
                 if objective.kl_weight is not None:
                     trainer.set_kl_weight(objective.kl_weight(state.epochs_trained))
@@ -266,8 +269,7 @@ def fit(
                 if rising >= _RISING_EPOCHS and logs["loss"] > _ABOVE_BEST * best_loss and not warned:
                     warned = True
                     warn(
-                        f"the training loss has risen for {rising} epochs in a row (now {logs['loss']:.4g}): "
-                        "the learning rate may be too high",
+                        f"the training loss has risen for {rising} epochs in a row (now {logs['loss']:.4g}): the learning rate may be too high",
                         RuntimeWarning,
                     )
                 if model.stop_training:
@@ -317,7 +319,14 @@ def partial_fit(
         key = (batch_size, loss, tuple(sorted(settings.items())), objective.loss_scale, objective.noise, objective.penalty_per_weight)
         if state.partial is None or state.partial[1] != key:
             trainer = engine.trainer(
-                batch_size, loss, settings, model.seed, False, loss_scale=objective.loss_scale, noise=objective.noise, penalty_per_weight=objective.penalty_per_weight
+                batch_size,
+                loss,
+                settings,
+                model.seed,
+                False,
+                loss_scale=objective.loss_scale,
+                noise=objective.noise,
+                penalty_per_weight=objective.penalty_per_weight,
             )
             saved, state.saved = state.saved, None
             if saved is not None and saved.settings == key:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Union
 
-from steepest._validation import l1_step as l1_step_form, non_negative_float
+from steepest._validation import l1_step as l1_step_form
+from steepest._validation import non_negative_float
 
 #: A learning rate: a number, or a schedule giving the rate for each epoch (see
 #: :mod:`steepest.train.schedules`).

@@ -47,8 +47,7 @@ class Progress:
         rate = samples / elapsed if elapsed > 0 else 0.0
         eta = elapsed / done * (self.batches - done) if done else 0.0
         self.stream.write(
-            f"\rEpoch {self._epoch + 1}/{self.epochs} [{bar}] {done}/{self.batches} "
-            f"loss {loss:.4g}  {rate:,.0f} samples/s  ETA {_duration(eta)} "
+            f"\rEpoch {self._epoch + 1}/{self.epochs} [{bar}] {done}/{self.batches} loss {loss:.4g}  {rate:,.0f} samples/s  ETA {_duration(eta)} "
         )
         self.stream.flush()
 

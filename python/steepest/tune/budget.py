@@ -25,9 +25,13 @@ def budget_parameter(estimator: Any, method: str) -> Budget:
     params = estimator.get_params()
     names = [name for name in params if name == BUDGET_PARAMETER or name.endswith("__" + BUDGET_PARAMETER)]
     if not names:
-        raise ValueError(f"method={method!r} gives its epoch budget to {BUDGET_PARAMETER!r}, which {type(estimator).__name__} does not have, nor any of its steps")
+        raise ValueError(
+            f"method={method!r} gives its epoch budget to {BUDGET_PARAMETER!r}, which {type(estimator).__name__} does not have, nor any of its steps"
+        )
     if len(names) > 1:
-        raise ValueError(f"method={method!r} gives its epoch budget to {BUDGET_PARAMETER!r}, and {type(estimator).__name__} has several: {names}; only one of its steps may train for epochs")
+        raise ValueError(
+            f"method={method!r} gives its epoch budget to {BUDGET_PARAMETER!r}, and {type(estimator).__name__} has several: {names}; only one of its steps may train for epochs"
+        )
     name = names[0]
     warm_start = name[: -len(BUDGET_PARAMETER)] + "warm_start"
     return Budget(name, warm_start if warm_start in params else None, params[name])
@@ -57,7 +61,9 @@ def rung_budgets(candidates: int, factor: int, min_epochs: Optional[int], max_ep
     else:
         smallest = check_epochs(min_epochs, "min_epochs")
         if smallest > largest:
-            raise ValueError(f"the budget of {largest} epochs (max_epochs) is smaller than one rung of min_epochs={smallest}; lower min_epochs or raise max_epochs")
+            raise ValueError(
+                f"the budget of {largest} epochs (max_epochs) is smaller than one rung of min_epochs={smallest}; lower min_epochs or raise max_epochs"
+            )
         rungs = 1 + int(math.floor(math.log(largest / smallest) / math.log(factor) + 1e-9))
     budgets = [smallest * factor**rung for rung in range(rungs - 1) if smallest * factor**rung < largest]
     return budgets + [largest]

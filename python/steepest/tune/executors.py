@@ -17,7 +17,6 @@ from typing import Any, Callable, Deque, Dict, List, NamedTuple, Optional, Proto
 
 from steepest.tune.trial import Folds, Job, failed_record, run_trial
 
-
 # How long a search waits for a worker to come back when every worker holding its data died.
 _WORKER_WAIT_SECONDS = 120
 # How long a local worker process waits for another trial before it exits.

@@ -167,7 +167,15 @@ def lr_find(
         curve = lr_range_test(model_or_estimator, X, y, start=float(start), end=float(end), steps=steps, shuffle=shuffle)
     elif isinstance(model_or_estimator, Sequential):
         curve = model_or_estimator.lr_range_test(
-            X, y, start=float(start), end=float(end), steps=steps, batch_size=32 if batch_size is None else batch_size, optimizer=optimizer, loss="mse" if loss is None else loss, shuffle=shuffle
+            X,
+            y,
+            start=float(start),
+            end=float(end),
+            steps=steps,
+            batch_size=32 if batch_size is None else batch_size,
+            optimizer=optimizer,
+            loss="mse" if loss is None else loss,
+            shuffle=shuffle,
         )
     else:
         raise TypeError(

@@ -287,7 +287,9 @@ def _seeded(estimator: Any, random_state: Optional[int]) -> Any:
     parameters."""
     if random_state is None:
         return estimator
-    unset = {name: random_state for name, value in estimator.get_params().items() if (name == "random_state" or name.endswith("__random_state")) and value is None}
+    unset = {
+        name: random_state for name, value in estimator.get_params().items() if (name == "random_state" or name.endswith("__random_state")) and value is None
+    }
     return clone(estimator).set_params(**unset) if unset else estimator
 
 

@@ -64,7 +64,9 @@ class BayesianSearch:
     one row per Optuna trial in ``rows``, with the rung it reached and whether it was pruned.
     ``budgets`` None: no rungs, each trial fits once with the estimator's own budget."""
 
-    def __init__(self, space: Mapping[str, Any], n_trials: int, budgets: Optional[List[int]], factor: int, budget: Optional[Budget], seed: Optional[int]) -> None:
+    def __init__(
+        self, space: Mapping[str, Any], n_trials: int, budgets: Optional[List[int]], factor: int, budget: Optional[Budget], seed: Optional[int]
+    ) -> None:
         optuna = import_optuna()
         self.optuna = optuna
         self.suggest = Suggest(space)

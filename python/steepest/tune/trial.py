@@ -99,7 +99,18 @@ def _run_trial(job: Job, estimator: Any, X: Any, y: Any, folds: Folds, validatio
 def new_record(job: Job, folds: Folds) -> Dict[str, Any]:
     """A trial's record before it runs: no scores, times or error yet."""
     n_splits = 1 if folds is None else len(folds)
-    return {"trial": job.trial, "params": job.params, "n_splits": n_splits, "scores": [], "fit_times": [], "score_times": [], "epochs": math.nan, "threads": get_num_threads(), "warnings": [], "error": None}
+    return {
+        "trial": job.trial,
+        "params": job.params,
+        "n_splits": n_splits,
+        "scores": [],
+        "fit_times": [],
+        "score_times": [],
+        "epochs": math.nan,
+        "threads": get_num_threads(),
+        "warnings": [],
+        "error": None,
+    }
 
 
 def failed_record(job: Job, folds: Folds, error: str) -> Dict[str, Any]:
