@@ -158,6 +158,9 @@ REFUSED = "the system refused to start thread"
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS as Linux applies it to thread stacks")
+@pytest.mark.skipif(
+    "asan" in os.environ.get("LD_PRELOAD", ""), reason="AddressSanitizer reserves terabytes of shadow memory: no address-space limit leaves it room"
+)
 def test_threads_the_system_refuses_are_a_clear_error_not_an_abort():
     code = textwrap.dedent(
         """
