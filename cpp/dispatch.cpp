@@ -238,20 +238,21 @@ const Bf16KernelSet* initial_bf16() {
   return best;
 }
 
+// The names of a table of levels (kLevels, kBf16Levels), lowest first: every one compiled
+// in, or only those this CPU and OS run.
+template <class Level, std::size_t count>
+std::vector<std::string> level_names(const Level (&levels)[count], bool only_supported) {
+  std::vector<std::string> names;
+  for (const Level& level : levels)
+    if (!only_supported || level.supported()) names.emplace_back(level.name);
+  return names;
+}
+
 }  // namespace
 
-std::vector<std::string> compiled_bfloat16_levels() {
-  std::vector<std::string> names;
-  for (const Bf16Level& level : kBf16Levels) names.emplace_back(level.name);
-  return names;
-}
+std::vector<std::string> compiled_bfloat16_levels() { return level_names(kBf16Levels, false); }
 
-std::vector<std::string> available_bfloat16_levels() {
-  std::vector<std::string> names;
-  for (const Bf16Level& level : kBf16Levels)
-    if (level.supported()) names.emplace_back(level.name);
-  return names;
-}
+std::vector<std::string> available_bfloat16_levels() { return level_names(kBf16Levels, true); }
 
 const Bf16KernelSet& active_bfloat16() {
   const Bf16KernelSet* set = active_bf16.load(std::memory_order_acquire);
@@ -278,18 +279,9 @@ void select_bfloat16(const std::string& level) {
   bf16_chosen.store(true);
 }
 
-std::vector<std::string> compiled_isas() {
-  std::vector<std::string> names;
-  for (const Level& level : kLevels) names.emplace_back(level.name);
-  return names;
-}
+std::vector<std::string> compiled_isas() { return level_names(kLevels, false); }
 
-std::vector<std::string> available_isas() {
-  std::vector<std::string> names;
-  for (const Level& level : kLevels)
-    if (level.supported()) names.emplace_back(level.name);
-  return names;
-}
+std::vector<std::string> available_isas() { return level_names(kLevels, true); }
 
 const KernelTable& active_kernels() {
   const KernelTable* table = active.load(std::memory_order_acquire);
